@@ -1,0 +1,270 @@
+"""The checker: from a scenario and what its runs produced, a `Verdict`.
+
+Oracle tiers, the strongest that applies:
+- `exact` (ORDERED): the resumed run's rows == `expected_rows(scenario)`, row for row, and
+  so does the straight run's (*differential*: a resume that agrees with a wrong straight
+  run is still wrong).
+- `exactly-once` (SHUFFLE): each consecutive pass of `L` rows is a permutation of the
+  selection's records, nothing foreign, the count right; for both runs.
+
+Anomalies have names: `duplicated` (a row replayed), `lost` (rows never written),
+`skipped` (the reader jumped ahead), `reordered`, `unexpected` (a row from outside the
+selection, or more rows than asked), `short` (fewer rows than asked), `torn` (the dataset
+cannot be read back), `error` (the run refused or crashed), `hang`. Each carries the first
+divergent row and its provenance: the seed_id, the row group, the segment that wrote it,
+and which earlier checkpoint had already produced that seed row.
+
+The checker never runs a target: it reads `Outcome`s.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.reference.model import comparable_columns, output_row, record_stream
+from harness.scenario import Scenario
+from harness.targets.base import CheckpointEvent, Outcome
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+ANOMALY_KINDS = ("duplicated", "lost", "skipped", "reordered", "unexpected", "short", "torn", "error", "hang")
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    kind: str
+    #: "resumed" (the interrupted chain) or "straight" (the uninterrupted run)
+    run: str
+    detail: str
+    position: int | None = None
+    expected: Row | None = None
+    actual: Row | None = None
+    count: int = 0
+    seed_id: int | None = None
+    group: int | None = None
+    segment: int | None = None
+    provenance: str = ""
+
+    def line(self) -> str:
+        text = f"{self.kind} ({self.run} run): {self.detail}"
+        return f"{text}; {self.provenance}" if self.provenance else text
+
+
+@dataclass(frozen=True)
+class Verdict:
+    tier: str
+    anomalies: tuple[Anomaly, ...]
+    expected: tuple[Row, ...] = ()
+    actual: tuple[Row, ...] = ()
+    straight: tuple[Row, ...] = ()
+    faults_fired: tuple[tuple[int, str], ...] = ()
+    columns: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.anomalies
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.kind for a in self.anomalies))
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"ok ({self.tier}): resumed run == straight run == reference, {len(self.expected)} rows"
+        return self.anomalies[0].line()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "tier": self.tier,
+            "anomalies": [asdict(a) for a in self.anomalies],
+            "faults_fired": [list(f) for f in self.faults_fired],
+        }
+
+
+def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed: Outcome) -> Verdict:
+    columns = comparable_columns(scenario)
+    tier = "exact" if scenario.sampling == "ordered" else "exactly-once"
+    anomalies = _check_run("resumed", scenario, expected, resumed, columns)
+    anomalies += _check_run("straight", scenario, expected, straight, columns)
+    return Verdict(
+        tier=tier,
+        anomalies=tuple(anomalies),
+        expected=tuple(_project(r, columns) for r in expected),
+        actual=tuple(_project(r, columns) for r in resumed.rows),
+        straight=tuple(_project(r, columns) for r in straight.rows),
+        faults_fired=tuple(resumed.faults_fired),
+        columns=columns,
+    )
+
+
+def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outcome, columns: tuple[str, ...]) -> list[Anomaly]:
+    if outcome.hang:
+        return [Anomaly("hang", run, outcome.error or "a segment did not finish", segment=outcome.error_segment)]
+    if outcome.error is not None:
+        where = f"segment {outcome.error_segment}" if outcome.error_segment is not None else "the run"
+        return [Anomaly("error", run, f"{where} failed: {outcome.error}", segment=outcome.error_segment)]
+    if outcome.load_error is not None:
+        return [Anomaly("torn", run, f"the final dataset cannot be read back: {outcome.load_error}")]
+    actual = [_key(r, columns) for r in outcome.rows]
+    wanted = [_key(r, columns) for r in expected]
+    valid = {_key(output_row(r), columns) for r in record_stream(scenario)}
+    if scenario.sampling == "ordered":
+        found = _exact(actual, wanted, valid)
+    else:
+        found = _exactly_once(actual, wanted, valid, len(valid))
+    layout = _Layout(outcome)
+    return [_with_provenance(run, a, actual, wanted, layout, columns) for a in found]
+
+
+# ----- the exact tier ---------------------------------------------------------------------------
+@dataclass
+class _Found:
+    kind: str
+    detail: str
+    position: int | None = None
+    count: int = 0
+
+
+def _exact(actual: list[Key], wanted: list[Key], valid: set[Key]) -> list[_Found]:
+    if actual == wanted:
+        return []
+    p = next((i for i, (a, e) in enumerate(zip(actual, wanted)) if a != e), min(len(actual), len(wanted)))
+    extra = Counter(actual) - Counter(wanted)
+    missing = Counter(wanted) - Counter(actual)
+    found: list[_Found] = []
+    if p >= len(actual):
+        found.append(_Found("short", f"{len(actual)} rows, {len(wanted)} asked for", p, len(wanted) - len(actual)))
+    elif actual[p] not in valid:
+        found.append(_Found("unexpected", f"output row {p} is not a row of the selection", p, 1))
+    elif p >= len(wanted):
+        found.append(_Found("unexpected", f"{len(actual)} rows, only {len(wanted)} asked for", p, len(actual) - p))
+    elif not extra and not missing:
+        found.append(_Found("reordered", f"the right rows in the wrong order from output row {p}", p))
+    elif actual[p] in actual[:p]:
+        found.append(_Found("duplicated", f"output row {p} repeats a row already produced", p, sum(extra.values())))
+    elif len(actual) < len(wanted) and actual[p:] == wanted[p + len(wanted) - len(actual):]:
+        found.append(_Found("lost", f"rows {p}..{p + len(wanted) - len(actual) - 1} were never written", p,
+                            len(wanted) - len(actual)))
+    else:
+        found.append(_Found("skipped", f"output row {p} jumps ahead in the seed order", p, sum(missing.values())))
+    primary = found[0].kind
+    if missing and primary not in ("lost", "short", "skipped"):
+        found.append(_Found("lost", f"{sum(missing.values())} expected row(s) never appear", None, sum(missing.values())))
+    if len(actual) < len(wanted) and primary not in ("short", "lost"):
+        found.append(_Found("short", f"{len(actual)} rows, {len(wanted)} asked for", None, len(wanted) - len(actual)))
+    return found
+
+
+# ----- the exactly-once tier --------------------------------------------------------------------
+def _exactly_once(actual: list[Key], wanted: list[Key], valid: set[Key], pass_length: int) -> list[_Found]:
+    found: list[_Found] = []
+    for start in range(0, len(actual), pass_length):
+        block = actual[start : start + pass_length]
+        seen: set[Key] = set()
+        for offset, row in enumerate(block):
+            if row not in valid:
+                found.append(_Found("unexpected", f"output row {start + offset} is not a row of the selection",
+                                    start + offset, 1))
+                return found
+            if row in seen:
+                missing = len(valid) - len(set(block)) if len(block) == pass_length else 0
+                found.append(_Found("duplicated", f"output row {start + offset} repeats a row of the same pass "
+                                    f"(pass {start // pass_length}, rows {start}..{start + len(block) - 1})",
+                                    start + offset, 1))
+                if missing:
+                    found.append(_Found("lost", f"{missing} row(s) of the selection never appear in pass "
+                                        f"{start // pass_length}", None, missing))
+                return found
+            seen.add(row)
+    if len(actual) < len(wanted):
+        found.append(_Found("short", f"{len(actual)} rows, {len(wanted)} asked for", len(actual), len(wanted) - len(actual)))
+    elif len(actual) > len(wanted):
+        found.append(_Found("unexpected", f"{len(actual)} rows, only {len(wanted)} asked for", len(wanted),
+                            len(actual) - len(wanted)))
+    return found
+
+
+# ----- provenance -------------------------------------------------------------------------------
+class _Layout:
+    """Output row -> (group id, segment that wrote it), and checkpoint history."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.checkpoints = outcome.checkpoints
+        writer: dict[int, CheckpointEvent] = {}
+        for event in outcome.checkpoints:
+            writer[event.group] = event
+        self.rows: list[tuple[int, CheckpointEvent | None]] = []
+        for group_id, count in outcome.layout:
+            self.rows.extend([(group_id, writer.get(group_id))] * count)
+
+    def at(self, position: int) -> tuple[int | None, CheckpointEvent | None]:
+        if 0 <= position < len(self.rows):
+            return self.rows[position]
+        return None, None
+
+    def first_producer(self, seed_id: Any, before: CheckpointEvent | None) -> CheckpointEvent | None:
+        for event in self.checkpoints:
+            if before is not None and event == before:
+                return None
+            if seed_id in event.seed_ids:
+                return event
+        return None
+
+
+def _with_provenance(run: str, f: _Found, actual: list[Key], wanted: list[Key], layout: _Layout,
+                     columns: tuple[str, ...]) -> Anomaly:
+    p = f.position
+    if p is None:
+        return Anomaly(f.kind, run, f.detail, count=f.count)
+    exp = dict(zip(columns, wanted[p])) if p < len(wanted) else None
+    act = dict(zip(columns, actual[p])) if p < len(actual) else None
+    group, writer = layout.at(p)
+    seed_id = act["seed_id"] if act else None
+    segment = writer.segment if writer else None
+    parts = []
+    if act is not None:
+        parts.append(f"output row {p} is {_show(act)} from group {group}"
+                     + (f", written by segment {writer.segment} (its checkpoint {writer.ordinal})" if writer else ""))
+    if exp is not None and f.kind != "duplicated":
+        parts.append(f"expected {_show(exp)}")
+    if f.kind == "duplicated" and act is not None:
+        q = actual.index(actual[p])
+        earlier, earlier_writer = layout.at(q)
+        producer = layout.first_producer(seed_id, writer)
+        if producer is not None:
+            parts.append(f"checkpoint {producer.ordinal} of segment {producer.segment} (group {producer.group}) "
+                         f"had already produced seed_id {seed_id}")
+        parts.append(f"it is also output row {q} (group {earlier})")
+        if exp is not None:
+            parts.append(f"expected {_show(exp)}")
+    return Anomaly(f.kind, run, f.detail, position=p, expected=exp, actual=act, count=f.count, seed_id=seed_id,
+                   group=group, segment=segment, provenance="; ".join(parts))
+
+
+def _show(row: Row) -> str:
+    label = row.get("line", row.get("name"))
+    return f"{label!r} (seed_id {row.get('seed_id')})"
+
+
+def _key(row: Row, columns: tuple[str, ...]) -> Key:
+    return tuple(_normal(row.get(c)) for c in columns)
+
+
+def _project(row: Row, columns: tuple[str, ...]) -> Row:
+    return {c: _normal(row.get(c)) for c in columns}
+
+
+def _normal(value: Any) -> Any:
+    """Compare values, not dtypes: numpy scalars become Python ones, NaN becomes None."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float):
+        if value != value:
+            return None
+        if value.is_integer():
+            return int(value)
+    return value

@@ -1,0 +1,155 @@
+"""Fault injection, addressed by index, never by time.
+
+A target calls the `FaultInjector` at three kinds of points: after each checkpoint, at each
+generated row, and before each durable write. When the scenario's fault is due, it fires:
+
+- `raise`: raises `Interrupted`, a `BaseException` subclass. Not an `Exception`, because
+  DataDesigner's async engine logs and swallows ordinary exceptions raised from the
+  checkpoint callback; not `KeyboardInterrupt`/`SystemExit`, which can stop an event loop.
+- `kill`: SIGKILLs the current process. Only allowed in a child started by `run_in_child`;
+  a kill never touches the test process.
+- `tear`: truncates the checkpoint's data file to half its bytes (what a power cut after an
+  un-fsynced rename can leave), then raises `Interrupted`.
+
+Each firing is written to the trial journal *before* it takes effect, so the parent knows
+what fired even after a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from harness.journal import Journal
+from harness.scenario import Fault
+
+#: How long one child-run segment may take before it is reported as a hang.
+DEFAULT_SEGMENT_TIMEOUT = 60.0
+
+
+class Interrupted(BaseException):
+    """An in-process fault: the segment stops here, as if the process had been stopped."""
+
+
+class FaultInjector:
+    def __init__(self, fault: Fault | None, journal: Journal, segment: int, in_child: bool) -> None:
+        self.fault = fault
+        self.journal = journal
+        self.segment = segment
+        self.in_child = in_child
+        self.checkpoints = 0
+        self.writes = 0
+
+    def after_checkpoint(self, data_path: Path) -> None:
+        self.checkpoints += 1
+        f = self.fault
+        if f is not None and f.at == "checkpoint" and f.index == self.checkpoints:
+            if f.action == "tear":
+                os.truncate(data_path, os.path.getsize(data_path) // 2)
+            self._fire()
+
+    def at_row(self, group: int, row: int) -> None:
+        f = self.fault
+        if f is not None and f.at == "row" and f.index == group and f.row == row:
+            self._fire()
+
+    def before_write(self) -> None:
+        self.writes += 1
+        f = self.fault
+        if f is not None and f.at == "write" and f.index == self.writes:
+            self._fire()
+
+    def _fire(self) -> None:
+        assert self.fault is not None
+        self.journal.append({"event": "fault", "segment": self.segment, "fault": self.fault.describe()})
+        if self.fault.action == "kill":
+            if not self.in_child:
+                raise RuntimeError("a kill fault must run in a child process (run_in_child)")
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise Interrupted(self.fault.describe())
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    exitcode: int | None
+    timed_out: bool
+    error: str | None
+
+    @property
+    def killed(self) -> bool:
+        return self.exitcode == -signal.SIGKILL
+
+
+def start_method() -> str:
+    """`forkserver` by default: the server is a fresh single-threaded process (never a fork
+    of a threaded pytest-xdist worker) that has imported the harness once, so a child costs
+    milliseconds instead of a full interpreter start. `RESUME_HARNESS_START_METHOD=spawn`
+    starts every child from scratch instead."""
+    return os.environ.get("RESUME_HARNESS_START_METHOD", "forkserver")
+
+
+_CONTEXT: Any = None
+
+
+def _context() -> Any:
+    global _CONTEXT
+    if _CONTEXT is None:
+        method = start_method()
+        _CONTEXT = multiprocessing.get_context(method)
+        if method == "forkserver":
+            _CONTEXT.set_forkserver_preload(["harness.targets.registry"])
+    return _CONTEXT
+
+
+def run_in_child(
+    func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float = DEFAULT_SEGMENT_TIMEOUT
+) -> ChildResult:
+    """Run `func(*args)` in a child process and reap it under a hard timeout.
+
+    The child's unexpected exception, if any, is written to `error_path` (exit code 3).
+    A child still running after `timeout` seconds is killed and reported as timed out.
+    """
+    proc = _context().Process(target=_child_main, args=(func, args, str(error_path)))
+    with _main_script_hidden():
+        proc.start()
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        return ChildResult(exitcode=proc.exitcode, timed_out=True, error=None)
+    error = error_path.read_text() if error_path.exists() else None
+    return ChildResult(exitcode=proc.exitcode, timed_out=False, error=error)
+
+
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Start children without re-running the caller's `__main__` script in them.
+
+    multiprocessing re-executes a script's top level in every child (hence its
+    `if __name__ == "__main__"` rule). The child only needs the harness, so a plain
+    script's `__file__` is hidden while the child starts."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+def _child_main(func: Callable[..., None], args: tuple[Any, ...], error_path: str) -> None:
+    try:
+        func(*args)
+    except BaseException:  # noqa: BLE001 - everything that escapes is reported to the parent
+        Path(error_path).write_text(traceback.format_exc())
+        os._exit(3)

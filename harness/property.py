@@ -1,0 +1,122 @@
+"""The resume property, and the search for a scenario that breaks it.
+
+`check_scenario` runs one scenario against a target twice (the interrupted chain, and the
+straight run of the final num_records), and returns the checker's `Verdict` against the
+reference's `expected_rows`. `hunt` lets Hypothesis search the scenario space for a
+failing scenario and shrink it; the finding is the minimal scenario it ends on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+
+from harness.checker import Verdict, compare
+from harness.errors import HarnessUsageError
+from harness.reference.model import expected_rows
+from harness.scenario import Scenario
+from harness.strategies import scenarios
+from harness.targets.base import Target
+
+DEFAULT_MAX_EXAMPLES = 300
+WORKDIR_PREFIX = "resume-harness-"
+
+
+@contextlib.contextmanager
+def work_directory(root: Path | None = None) -> Iterator[Path]:
+    """A fresh directory of the harness's own, removed afterwards whatever happens."""
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def check_scenario(target: Target, scenario: Scenario, root: Path | None = None) -> Verdict:
+    """Run `scenario` interrupted and straight on `target`; judge both against the reference."""
+    problem = target.capabilities.unsupported(scenario)
+    if problem is not None:
+        raise HarnessUsageError(f"target '{target.name}' cannot run this scenario: {problem}")
+    expected = expected_rows(scenario)
+    with work_directory(root) as trial:
+        straight = target.run(scenario.straight(), trial / "straight")
+        resumed = target.run(scenario, trial / "resumed")
+    return compare(scenario, expected, straight, resumed)
+
+
+class ResumeMismatch(AssertionError):
+    """Raised inside the property so Hypothesis shrinks the scenario."""
+
+
+@dataclass
+class HuntResult:
+    seed: int
+    examples: int
+    elapsed: float
+    finding: Scenario | None = None
+    verdict: Verdict | None = None
+    #: examples run before the first failure was seen (before shrinking)
+    examples_to_first_failure: int | None = None
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(2**32)
+
+
+def hunt(
+    target: Target,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int | None = None,
+    on_example: Callable[[int], None] | None = None,
+    root: Path | None = None,
+) -> HuntResult:
+    """Search for a scenario on which `target`'s resumed run differs from the reference.
+
+    Deterministic for a given seed, harness version and target version."""
+    seed = new_seed() if seed is None else seed
+    failures: list[tuple[Scenario, Verdict]] = []
+    counter = {"examples": 0, "first_failure": None}
+    started = time.perf_counter()
+
+    @settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        print_blob=False,
+    )
+    @hypothesis_seed(seed)
+    @given(scenarios(target.capabilities))
+    def resumed_equals_straight(scenario: Scenario) -> None:
+        counter["examples"] += 1
+        if on_example is not None:
+            on_example(counter["examples"])
+        verdict = check_scenario(target, scenario, root)
+        if not verdict.ok:
+            if counter["first_failure"] is None:
+                counter["first_failure"] = counter["examples"]
+            failures.append((scenario, verdict))
+            raise ResumeMismatch(verdict.summary())
+
+    with contextlib.suppress(ResumeMismatch):
+        resumed_equals_straight()
+    result = HuntResult(seed=seed, examples=counter["examples"], elapsed=time.perf_counter() - started,
+                        examples_to_first_failure=counter["first_failure"])
+    if failures:
+        result.finding, result.verdict = failures[-1]
+    return result

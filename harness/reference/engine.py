@@ -1,0 +1,270 @@
+"""The reference engine: a resume-correct implementation of DataDesigner's generation
+semantics, and the executable specification the harness checks targets against.
+
+One `ReferenceEngine` runs one segment. What it does, in DataDesigner's terms:
+
+- plans `ceil(N/B)` row groups of `buffer_size` rows, the last one partial; on extension
+  the groups already planned keep their sizes and new groups are appended after them;
+- generates group `g` from the seed reader positioned at the group's absolute record
+  offset (never "wherever the reader happens to be"), so content depends on record index
+  alone;
+- `sync` completes groups in id order; `async` keeps up to 3 in flight and completes them
+  in the order the scenario's `completion_order` fixes, so checkpoints land out of order;
+- checkpoints each group as `parquet-files/batch_NNNNN.parquet` (partial file + rename),
+  writes `metadata.json` atomically (sync: before the checkpoint callback; async: after
+  it, as DataDesigner does), then calls the callback (where faults fire);
+- on resume, takes *configuration* from `metadata.json` and *progress* from the files on
+  disk (footer row counts; unreadable or wrongly sized files are deleted and regenerated),
+  and refuses what DataDesigner refuses, with its wording.
+
+Every decision a resume bug could get wrong is one overridable method, so each
+bug-seeded mutant (`harness.reference.mutants`) is a subclass that overrides exactly one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from harness.faults import FaultInjector
+from harness.journal import Journal
+from harness.reference import storage
+from harness.reference.model import RecordIndex, Row
+from harness.scenario import ASYNC_IN_FLIGHT, Scenario, Segment
+
+DATASET_NAME = "resume_trial"
+
+
+class ResumeRefused(Exception):
+    """A resume DataDesigner would refuse (its `DatasetGenerationError`)."""
+
+
+class Group(NamedTuple):
+    id: int
+    offset: int
+    size: int
+
+
+@dataclass
+class Session:
+    """The state of one segment's run."""
+
+    segment_index: int
+    dataset_dir: Path
+    buffer_size: int
+    history: list[int]
+    plan: list[Group]
+    completed: dict[int, int] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
+    resumed: bool = False
+    #: offset of the first group this segment generates (None before it generates any)
+    first_offset: int | None = None
+    records_generated: int = 0
+    #: rows found on disk when the segment resumed
+    rows_at_open: int = 0
+
+
+def plan_groups(history: list[int], buffer_size: int) -> list[Group]:
+    """Row groups for a target history: each target's new records in groups of B."""
+    groups: list[Group] = []
+    pos = 0
+    for target in history:
+        while pos < target:
+            size = min(buffer_size, target - pos)
+            groups.append(Group(len(groups), pos, size))
+            pos += size
+    return groups
+
+
+def config_hash(scenario: Scenario) -> str:
+    """Fingerprint of what must not change across a resume (columns, seed source,
+    sampling, selection), as DataDesigner's config fingerprint."""
+    d = scenario.to_dict()
+    keep = {k: d[k] for k in ("seeds", "source", "selection", "sampling", "shuffle_seed")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class ReferenceEngine:
+    def __init__(
+        self, scenario: Scenario, artifact_root: Path, injector: FaultInjector, journal: Journal, segment_index: int
+    ) -> None:
+        self.scenario = scenario
+        self.artifact_root = artifact_root
+        self.injector = injector
+        self.journal = journal
+        self.segment_index = segment_index
+        self.records = RecordIndex(scenario)
+        self.config_hash = config_hash(scenario)
+
+    # ----- the segment ------------------------------------------------------------------
+    def run_segment(self, segment: Segment) -> None:
+        session = self.open(segment)
+        self.journal.append({"event": "dataset", "segment": self.segment_index, "path": str(session.dataset_dir)})
+        todo = [g for g in session.plan if g.id not in session.completed]
+        if self.scenario.engine == "sync":
+            for group in todo:
+                self.complete_group(session, group)
+        else:
+            self.run_async(session, todo)
+        self.write_metadata(session)
+
+    def run_async(self, session: Session, todo: list[Group]) -> None:
+        pending = list(todo)
+        in_flight: list[Group] = []
+        order = self.scenario.completion_order
+        step = 0
+        while pending or in_flight:
+            while pending and len(in_flight) < ASYNC_IN_FLIGHT:
+                in_flight.append(pending.pop(0))
+            choice = order[step] if step < len(order) else 0
+            self.complete_group(session, in_flight.pop(choice % len(in_flight)))
+            step += 1
+
+    def complete_group(self, session: Session, group: Group) -> None:
+        if session.first_offset is None:
+            session.first_offset = group.offset
+        rows = self.generate_group(session, group)
+        self.checkpoint(session, group, rows)
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        start = self.seed_position(session, group)
+        rows = []
+        for r in range(group.size):
+            self.injector.at_row(group.id, r)
+            rows.append(self.records.row(start + r, self.pass_key(session, start + r)))
+        session.records_generated += len(rows)
+        return rows
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        """Where the seed reader starts for `group`: its absolute record offset."""
+        return group.offset
+
+    def pass_key(self, session: Session, record: int) -> int | None:
+        """Which shuffle permutation record `record` comes from (None: its own pass)."""
+        return None
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row]) -> None:
+        self.injector.before_write()
+        path = storage.write_group(session.dataset_dir, group.id, rows)
+        session.completed[group.id] = len(rows)
+        if self.scenario.engine == "sync":
+            self.write_metadata(session)
+        self.journal.append(
+            {
+                "event": "checkpoint",
+                "segment": self.segment_index,
+                "ordinal": self.injector.checkpoints + 1,
+                "group": group.id,
+                "rows": len(rows),
+                "seed_ids": [row["seed_id"] for row in rows],
+            }
+        )
+        self.injector.after_checkpoint(path)
+        if self.scenario.engine == "async":
+            self.write_metadata(session)
+
+    # ----- metadata ---------------------------------------------------------------------
+    def metadata(self, session: Session) -> dict[str, Any]:
+        return {
+            "buffer_size": session.buffer_size,
+            "config_hash": self.config_hash,
+            "target_num_records": session.history[-1],
+            "original_target_num_records": session.history[0],
+            "target_history": session.history,
+            "num_completed_groups": len(session.completed),
+            "completed_groups": sorted(session.completed),
+            "actual_num_records": sum(session.completed.values()),
+        }
+
+    def write_metadata(self, session: Session) -> None:
+        self.injector.before_write()
+        storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
+
+    # ----- opening a dataset: fresh, or resumed -----------------------------------------
+    def open(self, segment: Segment) -> Session:
+        path = self.artifact_root / DATASET_NAME
+        if segment.resume == "never":
+            return self.fresh(_free_sibling(path) if _non_empty(path) else path, segment)
+        if not _non_empty(path):
+            if segment.resume == "always":
+                raise ResumeRefused(
+                    f"Cannot resume: no existing dataset found at {path}. "
+                    "Use resume=ResumeMode.NEVER to start a new run."
+                )
+            return self.fresh(path, segment)
+        meta_path = path / storage.METADATA
+        if not meta_path.exists():
+            return self.fresh(path, segment)  # interrupted before any progress was recorded
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            history = [int(t) for t in meta["target_history"]]
+            stored_buffer = int(meta["buffer_size"])
+            stored_target = int(meta["target_num_records"])
+            stored_hash = str(meta["config_hash"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ResumeRefused(f"Cannot resume: metadata.json at {path} is corrupt ({exc}).") from None
+        if stored_buffer != self.scenario.buffer_size:
+            raise ResumeRefused(
+                f"Cannot resume: buffer_size {self.scenario.buffer_size} differs from the original "
+                f"run's {stored_buffer}. Use the original buffer_size, or resume=ResumeMode.NEVER."
+            )
+        if segment.num_records < stored_target:
+            raise ResumeRefused(
+                f"Cannot resume: num_records {segment.num_records} is below the original target "
+                f"of {stored_target}. Use num_records >= {stored_target}."
+            )
+        if stored_hash != self.config_hash:
+            if segment.resume == "always":
+                raise ResumeRefused(
+                    "Cannot resume: the configuration differs from the one the dataset was "
+                    "started with. Use resume=ResumeMode.IF_POSSIBLE to start fresh instead."
+                )
+            return self.fresh(_free_sibling(path), segment)
+        if segment.num_records > history[-1]:
+            history.append(segment.num_records)
+        plan = self.plan(history, stored_buffer)
+        storage.clear_dir(path / storage.PARTIAL_DIR)
+        session = Session(self.segment_index, path, stored_buffer, history, plan, metadata=meta, resumed=True)
+        session.completed = self.completed_groups(session)
+        session.rows_at_open = sum(session.completed.values())
+        return session
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        """Progress from the files on disk: groups whose data file is readable and holds
+        the planned number of rows. Anything else is deleted, to be regenerated."""
+        sizes = {g.id: g.size for g in session.plan}
+        done: dict[int, int] = {}
+        for group_id, rows in storage.scan_groups(session.dataset_dir).items():
+            if rows is not None and rows == sizes.get(group_id):
+                done[group_id] = rows
+            else:
+                (session.dataset_dir / storage.PARQUET_DIR / storage.group_file_name(group_id)).unlink()
+        return done
+
+    def fresh(self, path: Path, segment: Segment) -> Session:
+        path.mkdir(parents=True, exist_ok=True)
+        storage.clear_dir(path / storage.PARQUET_DIR)
+        storage.clear_dir(path / storage.PARTIAL_DIR)
+        (path / storage.METADATA).unlink(missing_ok=True)
+        (path / "builder_config.json").write_text(json.dumps({"config_hash": self.config_hash}))
+        history = [segment.num_records]
+        return Session(self.segment_index, path, self.scenario.buffer_size, history,
+                       self.plan(history, self.scenario.buffer_size))
+
+    def plan(self, history: list[int], buffer_size: int) -> list[Group]:
+        """The row groups of a target history; see `plan_groups`."""
+        return plan_groups(history, buffer_size)
+
+
+def _non_empty(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+def _free_sibling(path: Path) -> Path:
+    n = 1
+    while _non_empty(path.with_name(f"{path.name}_{n}")):
+        n += 1
+    return path.with_name(f"{path.name}_{n}")

@@ -1,0 +1,93 @@
+"""The generation contract as pure functions: no disk, no engine, no state.
+
+ORDERED: let `H` be the record stream of the selection (each selected seed row's hydrated
+records, in source order) and `L = len(H)`. Record `i` of the dataset is `H[i mod L]`.
+SHUFFLE: pass `p = i // L` uses its own seeded permutation of `H`; record `i` is
+`H[perm_p[i mod L]]`. Either way the content of record `i` depends on `i` alone: never on
+batch boundaries, engines, interruptions or resumes. That is what makes a resumed run
+comparable with a straight one, row for row.
+
+Every output row carries the seed columns plus `echo`, an expression column that copies
+one seed column (`name`, or `line` for hydrated records), as a DataDesigner
+`ExpressionColumnConfig` would.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from harness.scenario import Scenario, SeedRow
+
+Row = dict[str, Any]
+
+
+def hydrate(seed: SeedRow, source: str) -> list[Row]:
+    """The records one manifest row turns into: one for a table source; for a directory
+    source, one per line of the row's file (zero lines, zero records)."""
+    if source != "directory":
+        return [{"seed_id": seed.seed_id, "name": seed.name}]
+    return [
+        {"seed_id": seed.seed_id, "name": seed.name, "line_no": n, "line": line}
+        for n, line in enumerate(seed.lines)
+    ]
+
+
+def record_stream(scenario: Scenario) -> list[Row]:
+    """`H`: the hydrated records of the selection, in source order (one pass)."""
+    stream: list[Row] = []
+    for seed in scenario.selected_seeds():
+        stream.extend(hydrate(seed, scenario.source))
+    return stream
+
+
+def shuffle_permutation(shuffle_seed: int, pass_index: int, length: int) -> list[int]:
+    """The permutation SHUFFLE uses for pass `pass_index`: seeded, so a resume can carry
+    the position across the interruption and regenerate the same rows."""
+    order = list(range(length))
+    random.Random(shuffle_seed * 1_000_003 + pass_index).shuffle(order)
+    return order
+
+
+def output_row(record: Row) -> Row:
+    row = dict(record)
+    row["echo"] = record["line"] if "line" in record else record["name"]
+    return row
+
+
+class RecordIndex:
+    """Record `i` of a scenario, with the per-pass permutations cached."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.stream = record_stream(scenario)
+        self.length = len(self.stream)
+        self.shuffle = scenario.sampling == "shuffle"
+        self.shuffle_seed = scenario.shuffle_seed
+        self._perms: dict[int, list[int]] = {}
+
+    def position(self, i: int, pass_key: int | None = None) -> int:
+        """Index into the stream of record `i`. `pass_key` overrides which permutation a
+        shuffled pass uses (only the bug-seeded mutants pass one)."""
+        if not self.shuffle:
+            return i % self.length
+        key = i // self.length if pass_key is None else pass_key
+        perm = self._perms.get(key)
+        if perm is None:
+            perm = self._perms[key] = shuffle_permutation(self.shuffle_seed, key, self.length)
+        return perm[i % self.length]
+
+    def row(self, i: int, pass_key: int | None = None) -> Row:
+        return output_row(self.stream[self.position(i, pass_key)])
+
+
+def expected_rows(scenario: Scenario) -> list[Row]:
+    """The rows a correct pipeline produces for `scenario`, in output order."""
+    index = RecordIndex(scenario)
+    return [index.row(i) for i in range(scenario.num_records)]
+
+
+def comparable_columns(scenario: Scenario) -> tuple[str, ...]:
+    """The deterministic columns a target's rows are compared on, sorted by name."""
+    if scenario.source == "directory":
+        return ("echo", "line", "line_no", "name", "seed_id")
+    return ("echo", "name", "seed_id")

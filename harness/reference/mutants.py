@@ -1,0 +1,170 @@
+"""Bug-seeded mutants of the reference engine: how the harness proves it has teeth.
+
+Each mutant is a real class of resume bug, seeded by overriding the one decision of
+`ReferenceEngine` that the bug gets wrong (two methods where the bug needs both halves).
+Every mutant passes an uninterrupted run, so only the resume properties can catch it, and
+each is registered as the target `mutant:<name>`.
+"""
+
+from __future__ import annotations
+
+from harness.faults import Interrupted
+from harness.reference import storage
+from harness.reference.engine import Group, ReferenceEngine, Session, plan_groups
+from harness.reference.model import Row
+
+
+class SeedRestart(ReferenceEngine):
+    """Issue #709's class: a resumed process creates a fresh seed reader that starts at the
+    beginning of the selection and reads on sequentially, while batch bookkeeping skips the
+    completed groups correctly. Resumed groups replay already-consumed seed rows."""
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        if session.resumed:
+            return session.records_generated
+        return group.offset
+
+
+class WrapOffset(ReferenceEngine):
+    """Wrap-around off by one: on resume the reader seeks to the record offset plus one
+    for every completed pass over the selection (the pass boundary counted as a record).
+    Right until an interruption falls after the first wrap-around."""
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        if session.resumed:
+            return group.offset + group.offset // self.records.length
+        return group.offset
+
+
+class KeepPartial(ReferenceEngine):
+    """Partial results kept: an interruption inside a row group flushes the rows generated
+    so far as that group's checkpoint ("don't lose work"), and resume accepts any readable
+    data file as a complete group. The interrupted group comes back short."""
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        start = self.seed_position(session, group)
+        rows: list[Row] = []
+        try:
+            for r in range(group.size):
+                self.injector.at_row(group.id, r)
+                rows.append(self.records.row(start + r))
+        except Interrupted:
+            if rows:
+                storage.write_group(session.dataset_dir, group.id, rows)
+                session.completed[group.id] = len(rows)
+                self.write_metadata(session)
+            raise
+        session.records_generated += len(rows)
+        return rows
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        return {g: n for g, n in storage.scan_groups(session.dataset_dir).items() if n is not None}
+
+
+class ProgressFromMetadata(ReferenceEngine):
+    """Progress read from metadata instead of the files: resume trusts the metadata's
+    completed-group *count* and assumes groups 0..count-1 are done. Out-of-order async
+    checkpoints make that a different set, so a hole is never regenerated."""
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        count = int((session.metadata or {}).get("num_completed_groups", 0))
+        return {g.id: g.size for g in session.plan[:count]}
+
+
+class MetadataBeforeData(ReferenceEngine):
+    """Metadata recorded before the checkpoint's data file is in place, and resume takes
+    the completed groups from metadata. A crash between the two writes leaves a group that
+    metadata calls complete and no file holds."""
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row]) -> None:
+        session.completed[group.id] = len(rows)
+        self.write_metadata(session)
+        self.injector.before_write()
+        path = storage.write_group(session.dataset_dir, group.id, rows)
+        self.journal.append(
+            {"event": "checkpoint", "segment": self.segment_index, "ordinal": self.injector.checkpoints + 1,
+             "group": group.id, "rows": len(rows), "seed_ids": [row["seed_id"] for row in rows]}
+        )
+        self.injector.after_checkpoint(path)
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        sizes = {g.id: g.size for g in session.plan}
+        return {g: sizes[g] for g in (session.metadata or {}).get("completed_groups", []) if g in sizes}
+
+
+class HoleOffset(ReferenceEngine):
+    """Out-of-order holes regenerated at the wrong offset: a resumed reader continues from
+    the number of rows on disk, which is the right offset only when the completed groups
+    are a prefix. A hole left by out-of-order completion gets a later group's rows."""
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        if session.resumed:
+            return session.rows_at_open + session.records_generated
+        return group.offset
+
+
+class ShuffleRestart(ReferenceEngine):
+    """The shuffle permutation restarted on resume: the resumed reader draws a new
+    permutation at the resume point instead of finishing the pass it was in, so the pass
+    that straddles the interruption repeats some rows and never shows others."""
+
+    def pass_key(self, session: Session, record: int) -> int | None:
+        if session.resumed:
+            return 1_000_000 * (session.segment_index + 1) + record // self.records.length
+        return None
+
+
+class SecondResume(ReferenceEngine):
+    """A second resume loses the first resume's position: metadata stores the records
+    read *in this process* as the reader position, and resume seeks to it. Correct after
+    one interruption; after a resumed run is interrupted again it seeks back."""
+
+    def metadata(self, session: Session) -> dict:
+        meta = super().metadata(session)
+        meta["reader_position"] = session.records_generated
+        return meta
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        if session.resumed:
+            return int((session.metadata or {}).get("reader_position", 0)) + session.records_generated
+        return group.offset
+
+
+class ExtensionOffset(ReferenceEngine):
+    """Extension offsets computed as `group_id * buffer_size`: right until the original
+    target was not a multiple of the buffer size, whose partial last group keeps its size
+    on extension, so every appended group reads from the wrong place."""
+
+    def plan(self, history: list[int], buffer_size: int) -> list[Group]:
+        return [Group(g.id, g.id * buffer_size, g.size) for g in plan_groups(history, buffer_size)]
+
+
+class TrustListing(ReferenceEngine):
+    """Torn checkpoint accepted: resume counts a group as complete because its data file is
+    listed, without reading its footer. A file torn by a power cut stays in the dataset."""
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        sizes = {g.id: g.size for g in session.plan}
+        return {g: sizes[g] for g in storage.listed_groups(session.dataset_dir) if g in sizes}
+
+
+MUTANTS: dict[str, type[ReferenceEngine]] = {
+    "seed_restart": SeedRestart,
+    "wrap_offset": WrapOffset,
+    "keep_partial": KeepPartial,
+    "progress_from_metadata": ProgressFromMetadata,
+    "metadata_before_data": MetadataBeforeData,
+    "hole_offset": HoleOffset,
+    "shuffle_restart": ShuffleRestart,
+    "second_resume": SecondResume,
+    "extension_offset": ExtensionOffset,
+    "trust_listing": TrustListing,
+}
+
+
+def mutant_summary(name: str) -> str:
+    doc = MUTANTS[name].__doc__ or ""
+    return doc.strip().split(":")[0].split(".")[0]
+
+
+__all__ = ["MUTANTS", "mutant_summary"]

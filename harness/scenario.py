@@ -1,0 +1,421 @@
+"""`Scenario`: everything one trial depends on, as a frozen value.
+
+A scenario is data. It round-trips through JSON byte for byte (`to_json` / `from_json`),
+Hypothesis shrinks it, the corpus stores it, `replay` runs it, and the reproducer
+generator renders it. It says nothing about which target runs it.
+
+A run is a chain of `Segment`s: segment 0 starts fresh, each later one resumes the same
+dataset (`always` or `if_possible`) with a `num_records` at least as large as before
+(extension). Each segment but the last may carry one `Fault`. The *straight run* of a
+scenario is one fault-free fresh segment of the final `num_records`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Union
+
+from harness.errors import ScenarioError
+
+SOURCES = ("dataframe", "parquet", "csv", "jsonl", "directory")
+SAMPLINGS = ("ordered", "shuffle")
+ENGINES = ("sync", "async")
+RESUME_MODES = ("never", "always", "if_possible")
+FAULT_ACTIONS = ("raise", "kill", "tear")
+FAULT_POINTS = ("checkpoint", "row", "write")
+#: Row groups the async engine keeps in flight (DataDesigner's max_concurrent_row_groups).
+ASYNC_IN_FLIGHT = 3
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One row of the seed table. `lines` is the file content of a `directory` source:
+    its reader hydrates the row into one record per line (zero lines, zero records)."""
+
+    seed_id: int
+    name: str
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexRange:
+    """Rows `start..end` of the seed table, inclusive at both ends."""
+
+    start: int
+    end: int
+
+    def bounds(self, num_rows: int) -> tuple[int, int]:
+        return self.start, self.end
+
+
+@dataclass(frozen=True)
+class PartitionBlock:
+    """Partition `index` of `num_partitions`; the last partition absorbs the remainder."""
+
+    index: int
+    num_partitions: int
+
+    def bounds(self, num_rows: int) -> tuple[int, int]:
+        size = num_rows // self.num_partitions
+        start = self.index * size
+        if self.index == self.num_partitions - 1:
+            return start, num_rows - 1
+        return start, start + size - 1
+
+
+Selection = Union[IndexRange, PartitionBlock, None]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault, addressed by index within its segment, never by time.
+
+    - `at="checkpoint"`, `index=k`: after the k-th checkpoint (1-based) of the segment;
+      `action` is `raise` (in process), `kill` (SIGKILL of the child running the segment)
+      or `tear` (truncate that checkpoint's data file, as a power cut would, then raise).
+    - `at="row"`, `index=g`, `row=r`: while generating row r of row group g.
+    - `at="write"`, `index=w`: just before the w-th durable write (data file or metadata).
+    A fault whose point is never reached does not fire; the segment then completes.
+    """
+
+    action: str
+    at: str
+    index: int
+    row: int = 0
+
+    def describe(self) -> str:
+        if self.at == "checkpoint":
+            verb = {"raise": "raise", "kill": "SIGKILL", "tear": "tear"}[self.action]
+            return f"{verb} after checkpoint {self.index}"
+        if self.at == "row":
+            return f"{self.action} at row {self.row} of group {self.index}"
+        return f"{self.action} before durable write {self.index}"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One run of the pipeline against the same dataset directory."""
+
+    num_records: int
+    resume: str = "never"
+    fault: Fault | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    seeds: tuple[SeedRow, ...]
+    segments: tuple[Segment, ...]
+    source: str = "dataframe"
+    selection: Selection = None
+    sampling: str = "ordered"
+    shuffle_seed: int = 0
+    buffer_size: int = 1
+    engine: str = "sync"
+    #: async only: at each completion, which in-flight group (index into the in-flight
+    #: list, modulo its length) completes next; past the end of the tuple, the oldest.
+    completion_order: tuple[int, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # ----- derived values -------------------------------------------------------------
+    @property
+    def num_records(self) -> int:
+        """The final number of records: what the straight run generates."""
+        return self.segments[-1].num_records
+
+    @property
+    def interruptions(self) -> int:
+        return sum(1 for s in self.segments if s.fault is not None)
+
+    def selected_seeds(self) -> tuple[SeedRow, ...]:
+        """The selection `S`, in source order."""
+        if self.selection is None:
+            return self.seeds
+        start, end = self.selection.bounds(len(self.seeds))
+        return self.seeds[start : end + 1]
+
+    def straight(self) -> Scenario:
+        """The same scenario as one uninterrupted fresh run of the final num_records."""
+        return replace(self, segments=(Segment(num_records=self.num_records),))
+
+    def describe(self) -> str:
+        sel = "all rows" if self.selection is None else _selection_text(self.selection)
+        chain = " -> ".join(
+            f"{s.resume}:{s.num_records}" + (f" [{s.fault.describe()}]" if s.fault else "")
+            for s in self.segments
+        )
+        return (
+            f"{len(self.seeds)} seed rows ({self.source}, {sel}, {self.sampling}), "
+            f"buffer_size={self.buffer_size}, engine={self.engine}, segments: {chain}"
+        )
+
+    # ----- JSON ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seeds": [_seed_to_dict(s) for s in self.seeds],
+            "source": self.source,
+            "selection": _selection_to_dict(self.selection),
+            "sampling": self.sampling,
+            "shuffle_seed": self.shuffle_seed,
+            "buffer_size": self.buffer_size,
+            "engine": self.engine,
+            "completion_order": list(self.completion_order),
+            "segments": [_segment_to_dict(s) for s in self.segments],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Scenario:
+        obj = _expect_keys(data, "scenario", required={"seeds", "segments"}, optional=_OPTIONAL)
+        kwargs: dict[str, Any] = {
+            "seeds": tuple(
+                _seed_from_dict(s, f"seeds[{i}]") for i, s in enumerate(_list(obj["seeds"], "seeds"))
+            ),
+            "segments": tuple(
+                _segment_from_dict(s, f"segments[{i}]")
+                for i, s in enumerate(_list(obj["segments"], "segments"))
+            ),
+        }
+        for key in ("source", "sampling", "engine"):
+            if key in obj:
+                kwargs[key] = _typed(obj[key], str, key)
+        for key in ("shuffle_seed", "buffer_size"):
+            if key in obj:
+                kwargs[key] = _typed(obj[key], int, key)
+        if "selection" in obj:
+            kwargs["selection"] = _selection_from_dict(obj["selection"])
+        if "completion_order" in obj:
+            kwargs["completion_order"] = tuple(
+                _typed(v, int, f"completion_order[{i}]")
+                for i, v in enumerate(_list(obj["completion_order"], "completion_order"))
+            )
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Scenario:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(
+                "<file>", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            ) from None
+        return cls.from_dict(data)
+
+
+_OPTIONAL = {
+    "source", "selection", "sampling", "shuffle_seed", "buffer_size", "engine", "completion_order",
+}
+
+
+# ----- validation -------------------------------------------------------------------------
+def _validate(s: Scenario) -> None:
+    if not s.seeds:
+        raise ScenarioError("seeds", "the seed table needs at least one row")
+    ids = [row.seed_id for row in s.seeds]
+    if len(set(ids)) != len(ids):
+        raise ScenarioError("seeds", "seed_id values must be unique")
+    for i, row in enumerate(s.seeds):
+        if not isinstance(row.seed_id, int) or isinstance(row.seed_id, bool) or row.seed_id < 0:
+            raise ScenarioError(f"seeds[{i}].seed_id", "must be a non-negative integer")
+        if not isinstance(row.name, str) or not row.name:
+            raise ScenarioError(f"seeds[{i}].name", "must be a non-empty string")
+        if any(not isinstance(x, str) or not x or "\n" in x for x in row.lines):
+            raise ScenarioError(f"seeds[{i}].lines", "must be non-empty strings without newlines")
+    _one_of(s.source, SOURCES, "source")
+    _one_of(s.sampling, SAMPLINGS, "sampling")
+    _one_of(s.engine, ENGINES, "engine")
+    _validate_selection(s.selection, len(s.seeds))
+    if s.source == "directory" and not any(row.lines for row in s.selected_seeds()):
+        raise ScenarioError(
+            "seeds", "a directory source needs at least one line in the selected rows "
+            "(every selected file is empty, so the record stream is empty)"
+        )
+    if s.buffer_size < 1:
+        raise ScenarioError("buffer_size", f"must be at least 1, got {s.buffer_size}")
+    if s.shuffle_seed < 0:
+        raise ScenarioError("shuffle_seed", "must be a non-negative integer")
+    if any(v < 0 for v in s.completion_order):
+        raise ScenarioError("completion_order", "entries must be non-negative integers")
+    _validate_segments(s.segments)
+
+
+def _validate_selection(sel: Selection, n: int) -> None:
+    if sel is None:
+        return
+    if isinstance(sel, IndexRange):
+        if sel.start < 0:
+            raise ScenarioError("selection.start", f"must be >= 0, got {sel.start}")
+        if sel.end < sel.start:
+            raise ScenarioError("selection.end", f"must be >= start ({sel.start}), got {sel.end}")
+        if sel.end >= n:
+            raise ScenarioError(
+                "selection.end", f"index {sel.end} is out of bounds for a seed table of {n} rows "
+                f"(the range is inclusive: the largest valid end is {n - 1})"
+            )
+        return
+    if isinstance(sel, PartitionBlock):
+        if sel.num_partitions < 1 or sel.num_partitions > n:
+            raise ScenarioError(
+                "selection.num_partitions",
+                f"must be between 1 and the number of seed rows ({n}), got {sel.num_partitions}",
+            )
+        if not 0 <= sel.index < sel.num_partitions:
+            raise ScenarioError(
+                "selection.index", f"must be between 0 and {sel.num_partitions - 1}, got {sel.index}"
+            )
+        return
+    raise ScenarioError("selection", f"unsupported selection {sel!r}")
+
+
+def _validate_segments(segments: tuple[Segment, ...]) -> None:
+    if not segments:
+        raise ScenarioError("segments", "a scenario needs at least one segment")
+    previous = 0
+    for i, seg in enumerate(segments):
+        where = f"segments[{i}]"
+        if seg.num_records < 1:
+            raise ScenarioError(f"{where}.num_records", f"must be at least 1, got {seg.num_records}")
+        if seg.num_records < previous:
+            raise ScenarioError(
+                f"{where}.num_records",
+                f"{seg.num_records} is smaller than the previous segment's {previous}: a resume "
+                "may keep or extend num_records, never shrink it",
+            )
+        previous = seg.num_records
+        _one_of(seg.resume, RESUME_MODES, f"{where}.resume")
+        if i == 0 and seg.resume != "never":
+            raise ScenarioError(f"{where}.resume", "the first segment starts fresh: use 'never'")
+        if i > 0 and seg.resume == "never":
+            raise ScenarioError(f"{where}.resume", "later segments resume: use 'always' or 'if_possible'")
+        if seg.fault is not None:
+            if i == len(segments) - 1:
+                raise ScenarioError(
+                    f"{where}.fault", "the last segment must complete: add a resuming segment after it"
+                )
+            _validate_fault(seg.fault, f"{where}.fault")
+
+
+def _validate_fault(f: Fault, where: str) -> None:
+    _one_of(f.action, FAULT_ACTIONS, f"{where}.action")
+    _one_of(f.at, FAULT_POINTS, f"{where}.at")
+    if f.action == "tear" and f.at != "checkpoint":
+        raise ScenarioError(f"{where}.action", "'tear' applies to a checkpoint: use at='checkpoint'")
+    if f.at == "row":
+        if f.index < 0 or f.row < 0:
+            raise ScenarioError(f"{where}", "row faults need a group index >= 0 and a row >= 0")
+    elif f.index < 1:
+        raise ScenarioError(f"{where}.index", f"checkpoints and writes count from 1, got {f.index}")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], name: str) -> None:
+    if value not in allowed:
+        raise ScenarioError(name, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+def _selection_text(sel: Selection) -> str:
+    if isinstance(sel, IndexRange):
+        return f"IndexRange({sel.start}, {sel.end})"
+    assert isinstance(sel, PartitionBlock)
+    return f"PartitionBlock({sel.index}, {sel.num_partitions})"
+
+
+# ----- (de)serialisation helpers -------------------------------------------------------------
+def _seed_to_dict(row: SeedRow) -> dict[str, Any]:
+    out: dict[str, Any] = {"seed_id": row.seed_id, "name": row.name}
+    if row.lines:
+        out["lines"] = list(row.lines)
+    return out
+
+
+def _selection_to_dict(sel: Selection) -> dict[str, Any] | None:
+    if sel is None:
+        return None
+    if isinstance(sel, IndexRange):
+        return {"kind": "index_range", "start": sel.start, "end": sel.end}
+    return {"kind": "partition_block", "index": sel.index, "num_partitions": sel.num_partitions}
+
+
+def _segment_to_dict(seg: Segment) -> dict[str, Any]:
+    fault = None
+    if seg.fault is not None:
+        fault = {"action": seg.fault.action, "at": seg.fault.at, "index": seg.fault.index}
+        if seg.fault.at == "row":
+            fault["row"] = seg.fault.row
+    return {"num_records": seg.num_records, "resume": seg.resume, "fault": fault}
+
+
+def _expect_keys(data: Any, where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ScenarioError(where, f"expected a JSON object, got {type(data).__name__}")
+    for key in data:
+        if key not in required | optional:
+            prefix = "" if where == "scenario" else f"{where}."
+            raise ScenarioError(
+                f"{prefix}{key}", f"unknown field (expected one of: {', '.join(sorted(required | optional))})"
+            )
+    for key in sorted(required):
+        if key not in data:
+            prefix = "" if where == "scenario" else f"{where}."
+            raise ScenarioError(f"{prefix}{key}", "missing required field")
+    return data
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ScenarioError(where, f"expected {kind.__name__}, got {json.dumps(value)}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ScenarioError(where, f"expected a JSON list, got {type(value).__name__}")
+    return value
+
+
+def _seed_from_dict(data: Any, where: str) -> SeedRow:
+    obj = _expect_keys(data, where, required={"seed_id", "name"}, optional={"lines"})
+    lines = tuple(
+        _typed(x, str, f"{where}.lines[{i}]") for i, x in enumerate(_list(obj.get("lines", []), f"{where}.lines"))
+    )
+    return SeedRow(
+        seed_id=_typed(obj["seed_id"], int, f"{where}.seed_id"),
+        name=_typed(obj["name"], str, f"{where}.name"),
+        lines=lines,
+    )
+
+
+def _selection_from_dict(data: Any) -> Selection:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or data.get("kind") not in ("index_range", "partition_block"):
+        raise ScenarioError("selection.kind", "expected null or an object with kind 'index_range' or 'partition_block'")
+    if data["kind"] == "index_range":
+        obj = _expect_keys(data, "selection", required={"kind", "start", "end"}, optional=set())
+        return IndexRange(_typed(obj["start"], int, "selection.start"), _typed(obj["end"], int, "selection.end"))
+    obj = _expect_keys(data, "selection", required={"kind", "index", "num_partitions"}, optional=set())
+    return PartitionBlock(
+        _typed(obj["index"], int, "selection.index"),
+        _typed(obj["num_partitions"], int, "selection.num_partitions"),
+    )
+
+
+def _segment_from_dict(data: Any, where: str) -> Segment:
+    obj = _expect_keys(data, where, required={"num_records"}, optional={"resume", "fault"})
+    fault = None
+    if obj.get("fault") is not None:
+        f = _expect_keys(obj["fault"], f"{where}.fault", required={"action", "at", "index"}, optional={"row"})
+        fault = Fault(
+            action=_typed(f["action"], str, f"{where}.fault.action"),
+            at=_typed(f["at"], str, f"{where}.fault.at"),
+            index=_typed(f["index"], int, f"{where}.fault.index"),
+            row=_typed(f.get("row", 0), int, f"{where}.fault.row"),
+        )
+    return Segment(
+        num_records=_typed(obj["num_records"], int, f"{where}.num_records"),
+        resume=_typed(obj.get("resume", "never"), str, f"{where}.resume"),
+        fault=fault,
+    )

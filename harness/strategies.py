@@ -1,0 +1,148 @@
+"""Hypothesis strategies for scenarios, one per concept, simplest case first.
+
+Alternatives are written simplest first (no selection before a range, `raise` before
+`kill`, the sync engine before async, ordered before shuffle) and sizes shrink towards 1,
+so a failure shrinks to `buffer_size=1`, two or three seed rows and one interruption.
+Every strategy draws only inside a target's `Capabilities`. Strategies never touch disk.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import strategies as st
+
+from harness.scenario import (
+    ASYNC_IN_FLIGHT,
+    Fault,
+    IndexRange,
+    PartitionBlock,
+    Scenario,
+    Segment,
+    SeedRow,
+    Selection,
+)
+from harness.targets.base import Capabilities
+
+WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu")
+MAX_SEED_ROWS = 12
+MAX_LINES = 3
+MAX_RECORDS = 24
+MAX_BUFFER_SIZE = 8
+MAX_EXTENSION = 6
+
+
+def seed_name(i: int) -> str:
+    return WORDS[i % len(WORDS)] + ("" if i < len(WORDS) else str(i // len(WORDS)))
+
+
+@st.composite
+def seed_tables(draw: st.DrawFn, max_rows: int = MAX_SEED_ROWS, hydrating: bool = False) -> tuple[SeedRow, ...]:
+    """Seed rows `seed_id = i`, `name = alpha, beta, ...`; with `hydrating`, each row is a
+    file of 0..3 lines."""
+    n = draw(st.integers(1, max_rows))
+    rows = []
+    for i in range(n):
+        lines: tuple[str, ...] = ()
+        if hydrating:
+            count = draw(st.integers(0, MAX_LINES))
+            lines = tuple(f"{seed_name(i)}-{j}" for j in range(count))
+        rows.append(SeedRow(i, seed_name(i), lines))
+    return tuple(rows)
+
+
+def index_ranges(num_rows: int) -> st.SearchStrategy[IndexRange]:
+    return st.integers(0, num_rows - 1).flatmap(
+        lambda start: st.integers(start, num_rows - 1).map(lambda end: IndexRange(start, end))
+    )
+
+
+def partition_blocks(num_rows: int) -> st.SearchStrategy[PartitionBlock]:
+    return st.integers(1, num_rows).flatmap(
+        lambda k: st.integers(0, k - 1).map(lambda i: PartitionBlock(i, k))
+    )
+
+
+def selections(num_rows: int, kinds: tuple[str, ...] = ("none", "index_range", "partition_block")) -> st.SearchStrategy[Selection]:
+    options: list[st.SearchStrategy[Selection]] = []
+    if "none" in kinds:
+        options.append(st.none())
+    if "index_range" in kinds:
+        options.append(index_ranges(num_rows))
+    if "partition_block" in kinds:
+        options.append(partition_blocks(num_rows))
+    return st.one_of(options)
+
+
+def buffer_sizes(max_size: int = MAX_BUFFER_SIZE) -> st.SearchStrategy[int]:
+    return st.integers(1, max_size)
+
+
+@st.composite
+def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int) -> Fault:
+    """One fault inside a segment of `num_records` at `buffer_size`, addressed by index."""
+    groups = max(1, math.ceil(num_records / buffer_size))
+    action = draw(st.sampled_from(caps.fault_actions))
+    points = ("checkpoint",) if action == "tear" else caps.fault_points
+    at = draw(st.sampled_from(points))
+    if at == "checkpoint":
+        return Fault(action, "checkpoint", draw(st.integers(1, groups)))
+    if at == "row":
+        return Fault(action, "row", draw(st.integers(0, groups - 1)), draw(st.integers(0, buffer_size - 1)))
+    return Fault(action, "write", draw(st.integers(1, 2 * groups + 1)))
+
+
+@st.composite
+def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int) -> tuple[Segment, ...]:
+    """A chain of segments: 1..max_interruptions interrupted ones, then one that completes.
+    Each resume keeps or (with extension) grows num_records."""
+    interruptions = draw(st.integers(1, max(1, caps.max_interruptions)))
+    segments: list[Segment] = []
+    n = num_records
+    for i in range(interruptions + 1):
+        if i > 0 and caps.extension:
+            n += draw(st.integers(0, MAX_EXTENSION))
+        resume = "never" if i == 0 else draw(st.sampled_from(caps.resume_modes))
+        fault = draw(faults(caps, n, buffer_size)) if i < interruptions else None
+        segments.append(Segment(n, resume, fault))
+    return tuple(segments)
+
+
+def _record_count(seeds: tuple[SeedRow, ...], selection: Selection, source: str) -> int:
+    if selection is None:
+        chosen = seeds
+    else:
+        start, end = selection.bounds(len(seeds))
+        chosen = seeds[start : end + 1]
+    return sum(len(s.lines) for s in chosen) if source == "directory" else len(chosen)
+
+
+def _give_first_selected_a_line(seeds: tuple[SeedRow, ...], selection: Selection) -> tuple[SeedRow, ...]:
+    first = 0 if selection is None else selection.bounds(len(seeds))[0]
+    row = seeds[first]
+    return seeds[:first] + (SeedRow(row.seed_id, row.name, (f"{row.name}-0",)),) + seeds[first + 1 :]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int = MAX_SEED_ROWS) -> Scenario:
+    """Whole scenarios a target with `caps` can run."""
+    caps = caps or Capabilities()
+    engine = draw(st.sampled_from(caps.engines))
+    source = draw(st.sampled_from(caps.sources))
+    sampling = draw(st.sampled_from(caps.samplings))
+    seeds = draw(seed_tables(max_rows, hydrating=source == "directory"))
+    selection = draw(selections(len(seeds), caps.selections))
+    if _record_count(seeds, selection, source) == 0:
+        seeds = _give_first_selected_a_line(seeds, selection)
+    records = _record_count(seeds, selection, source)
+    buffer_size = draw(buffer_sizes())
+    num_records = draw(st.integers(1, max(2, min(MAX_RECORDS, 3 * records + 1))))
+    segments = draw(fault_plans(caps, num_records, buffer_size))
+    shuffle_seed = draw(st.integers(0, 2**16)) if sampling == "shuffle" else 0
+    order: tuple[int, ...] = ()
+    if engine == "async":
+        order = tuple(draw(st.lists(st.integers(0, ASYNC_IN_FLIGHT - 1), max_size=8)))
+    return Scenario(
+        seeds=seeds, segments=segments, source=source, selection=selection, sampling=sampling,
+        shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order,
+    )

@@ -1,0 +1,36 @@
+"""The reference engine, and each bug-seeded mutant of it, as targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import harness
+from harness.faults import FaultInjector
+from harness.journal import Journal
+from harness.reference import storage
+from harness.reference.engine import DATASET_NAME, ReferenceEngine
+from harness.scenario import Scenario
+from harness.targets.base import Capabilities, Target
+
+
+class ReferenceTarget(Target):
+    """The resume-correct reference: the embedded default target."""
+
+    capabilities = Capabilities()
+
+    def __init__(self, engine_cls: type[ReferenceEngine] = ReferenceEngine, name: str = "reference") -> None:
+        self.engine_cls = engine_cls
+        self.name = name
+        self.version = harness.__version__
+
+    def run_segment(
+        self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal
+    ) -> None:
+        engine = self.engine_cls(scenario, workdir / "artifacts", injector, journal, index)
+        engine.run_segment(scenario.segments[index])
+
+    def load(self, scenario: Scenario, workdir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+        dataset_dirs = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
+        dataset_dir = Path(dataset_dirs[-1]) if dataset_dirs else workdir / "artifacts" / DATASET_NAME
+        return storage.load_dataset(dataset_dir)
