@@ -159,7 +159,7 @@ class Target(abc.ABC):
     def _run_child(self, scenario: Scenario, index: int, workdir: Path, journal: Journal) -> str | None:
         result = run_in_child(
             _segment_in_child,
-            (self.name, scenario.to_json(), index, str(workdir)),
+            (self, scenario.to_json(), index, str(workdir)),
             workdir / f"segment-{index}.error",
             timeout=self.segment_timeout,
         )
@@ -175,10 +175,8 @@ class Target(abc.ABC):
         return None
 
 
-def _segment_in_child(target_name: str, scenario_json: str, index: int, workdir: str) -> None:
-    from harness.targets.registry import get_target
-
-    target = get_target(target_name)
+def _segment_in_child(target: Target, scenario_json: str, index: int, workdir: str) -> None:
+    """The child's side of `Target._run_child`: the target arrives pickled."""
     scenario = Scenario.from_json(scenario_json)
     journal = Journal(Path(workdir) / "journal.jsonl")
     injector = FaultInjector(scenario.segments[index].fault, journal, index, in_child=True)

@@ -1,0 +1,27 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+from harness.scenario import Fault, IndexRange, Scenario, Segment, SeedRow
+
+NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta")
+
+
+def seeds(n: int) -> tuple[SeedRow, ...]:
+    return tuple(SeedRow(i, NAMES[i]) for i in range(n))
+
+
+def issue_709_scenario(engine: str = "sync") -> Scenario:
+    """Issue #709's own repro: three ORDERED rows, buffer_size 1, interrupted after the
+    first checkpoint, resumed with ResumeMode.ALWAYS."""
+    return Scenario(
+        seeds=seeds(3),
+        selection=IndexRange(0, 2),
+        buffer_size=1,
+        engine=engine,
+        segments=(Segment(3, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")),
+    )
+
+
+def names(rows: list[dict]) -> list[str]:
+    return [r["name"] for r in rows]

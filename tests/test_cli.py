@@ -1,0 +1,83 @@
+"""The command line, as a user meets it: exit codes, one-line errors, files it writes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.reference.mutants import MUTANTS
+from helpers import issue_709_scenario
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_targets_lists_the_reference_and_every_mutant():
+    result = run_cli("targets")
+    assert result.returncode == 0
+    for name in ["reference", *(f"mutant:{m}" for m in MUTANTS)]:
+        assert name in result.stdout
+
+
+def test_hunt_on_reference_finds_nothing_prints_the_seed_and_cleans_up(tmp_path):
+    result = run_cli("hunt", "--max-examples", "40", "--seed", "7", "--workdir", str(tmp_path / "work"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "seed 7" in result.stdout
+    assert "no finding" in result.stdout
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_hunt_on_a_mutant_exits_1_writes_a_finding_that_replays(tmp_path):
+    result = run_cli("hunt", "--target", "mutant:seed_restart", "--seed", "1", "--out", str(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    finding = json.loads((tmp_path / "finding.json").read_text())
+    assert finding["target"] == "mutant:seed_restart"
+    assert finding["seed"] == 1
+    assert finding["anomalies"][0] == "duplicated"
+    replayed = run_cli("replay", str(tmp_path / "finding.json"), "--target", "mutant:seed_restart")
+    assert replayed.returncode == 1
+    assert "duplicated" in replayed.stdout
+    assert run_cli("replay", str(tmp_path / "finding.json"), "--target", "reference").returncode == 0
+
+
+def test_hunt_is_deterministic_for_a_seed(tmp_path):
+    first = run_cli("hunt", "--target", "mutant:wrap_offset", "--seed", "5", "--out", str(tmp_path / "a"))
+    second = run_cli("hunt", "--target", "mutant:wrap_offset", "--seed", "5", "--out", str(tmp_path / "b"))
+    assert first.returncode == second.returncode == 1
+    assert (tmp_path / "a" / "finding.json").read_text() == (tmp_path / "b" / "finding.json").read_text()
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text('{"seeds": [')
+    invalid = tmp_path / "invalid.json"
+    data = issue_709_scenario().to_dict()
+    data["selection"] = {"kind": "index_range", "start": 0, "end": 9}
+    invalid.write_text(json.dumps(data))
+    return {
+        "unknown target": ["hunt", "--target", "data_designr"],
+        "malformed JSON": ["replay", str(malformed)],
+        "invalid selection": ["replay", str(invalid)],
+        "missing file": ["replay", str(tmp_path / "nope.json")],
+        "unknown replay target": ["replay", str(invalid), "--target", "nope"],
+    }
+
+
+@pytest.mark.parametrize("case", ["unknown target", "malformed JSON", "invalid selection", "missing file",
+                                  "unknown replay target"])
+def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, case):
+    result = run_cli(*_bad_inputs(tmp_path)[case])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("resume-harness: error: ")
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_invalid_selection_error_names_the_field(tmp_path):
+    result = run_cli(*_bad_inputs(tmp_path)["invalid selection"])
+    assert "selection.end" in result.stderr

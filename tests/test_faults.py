@@ -1,0 +1,73 @@
+import os
+import time
+
+import pytest
+
+from harness.faults import FaultInjector, run_in_child
+from harness.journal import Journal
+from harness.property import check_scenario
+from harness.scenario import Fault, Scenario, Segment
+from harness.targets.reference import ReferenceTarget
+from harness.targets.registry import get_target
+from helpers import names, seeds
+
+
+def _kill_scenario(engine: str) -> Scenario:
+    return Scenario(seeds=seeds(3), engine=engine, buffer_size=1,
+                    segments=(Segment(3, fault=Fault("kill", "checkpoint", 2)), Segment(3, "always")))
+
+
+@pytest.mark.parametrize("engine", ["sync", "async"])
+def test_kill_fault_sigkills_a_child_and_the_resume_completes(tmp_path, engine):
+    outcome = get_target("reference").run(_kill_scenario(engine), tmp_path)
+    assert outcome.faults_fired == [(0, "SIGKILL after checkpoint 2")]
+    assert outcome.error is None
+    assert names(outcome.rows) == ["alpha", "beta", "gamma"]
+
+
+def test_kill_fault_is_caught_on_the_seed_restart_mutant():
+    verdict = check_scenario(get_target("mutant:seed_restart"), _kill_scenario("sync"))
+    assert verdict.kinds[0] == "duplicated"
+
+
+def test_kill_in_process_is_refused_rather_than_killing_the_test_process(tmp_path):
+    injector = FaultInjector(Fault("kill", "checkpoint", 1), Journal(tmp_path / "j"), 0, in_child=False)
+    with pytest.raises(RuntimeError, match="child process"):
+        injector.after_checkpoint(tmp_path / "x")
+    assert os.getpid() > 0
+
+
+def test_child_that_hangs_is_reaped_and_reported_as_timed_out(tmp_path):
+    started = time.monotonic()
+    result = run_in_child(time.sleep, (60,), tmp_path / "err", timeout=1.0)
+    assert result.timed_out
+    assert time.monotonic() - started < 30
+
+
+class HangingTarget(ReferenceTarget):
+    """A target whose resumed segments never finish."""
+
+    isolate = True
+    segment_timeout = 1.0
+
+    def run_segment(self, scenario, index, workdir, injector, journal):
+        if index > 0:
+            time.sleep(60)
+        super().run_segment(scenario, index, workdir, injector, journal)
+
+
+def test_hanging_segment_becomes_a_hang_anomaly_not_a_stuck_test():
+    scenario = Scenario(seeds=seeds(2), segments=(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(2, "always")))
+    verdict = check_scenario(HangingTarget(), scenario)
+    assert verdict.kinds == ("hang",)
+    assert "did not finish within 1s" in verdict.anomalies[0].detail
+
+
+def test_write_fault_fires_before_the_indexed_durable_write(tmp_path):
+    scenario = Scenario(seeds=seeds(2), segments=(Segment(2, fault=Fault("raise", "write", 2)), Segment(2, "always")))
+    outcome = get_target("reference").run(scenario, tmp_path)
+    assert outcome.faults_fired == [(0, "raise before durable write 2")]
+    # sync: write 1 is group 0's data file, write 2 its metadata. Without metadata the
+    # resume starts over, as DataDesigner does.
+    assert [(c.segment, c.group) for c in outcome.checkpoints] == [(1, 0), (1, 1)]
+    assert names(outcome.rows) == ["alpha", "beta"]

@@ -1,0 +1,63 @@
+"""The harness has teeth: every bug-seeded mutant is caught with a small example, and
+the reference passes the same properties."""
+
+import pytest
+from hypothesis import given
+
+from harness.property import DEFAULT_MAX_EXAMPLES, check_scenario, hunt
+from harness.reference.mutants import MUTANTS
+from harness.strategies import scenarios
+from harness.targets.registry import get_target
+
+HUNT_SEED = 20261128
+
+
+@pytest.fixture(scope="module")
+def findings():
+    return {}
+
+
+def _hunt(name: str, findings: dict):
+    if name not in findings:
+        findings[name] = hunt(get_target(name), max_examples=DEFAULT_MAX_EXAMPLES, seed=HUNT_SEED)
+    return findings[name]
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_mutant_is_caught_within_the_default_budget_with_a_small_example(mutant, findings):
+    result = _hunt(f"mutant:{mutant}", findings)
+    assert result.finding is not None, f"mutant:{mutant} survived {result.examples} examples (seed {HUNT_SEED})"
+    scenario = result.finding
+    assert scenario.interruptions <= 3
+    assert len(scenario.seeds) <= 4
+    assert scenario.buffer_size <= 4
+    assert scenario.num_records <= 12
+    # The finding is the mutant's bug, not the harness's: it replays, and the reference passes it.
+    assert not check_scenario(get_target(f"mutant:{mutant}"), scenario).ok
+    assert check_scenario(get_target("reference"), scenario).ok
+
+
+def test_seed_replay_mutant_is_caught_with_minimal_example(findings):
+    """Issue #709's class shrinks to what the upstream report needed: buffer_size 1, at
+    most three ORDERED seed rows, one interruption, and the anomaly is a replay."""
+    result = _hunt("mutant:seed_restart", findings)
+    scenario = result.finding
+    assert scenario is not None
+    assert scenario.buffer_size == 1
+    assert len(scenario.seeds) <= 3
+    assert scenario.interruptions == 1
+    assert scenario.sampling == "ordered"
+    assert result.verdict.kinds[0] == "duplicated"
+
+
+def test_reference_passes_the_same_hunt():
+    result = hunt(get_target("reference"), max_examples=DEFAULT_MAX_EXAMPLES, seed=HUNT_SEED)
+    assert result.finding is None, result.verdict.summary()
+    assert result.examples == DEFAULT_MAX_EXAMPLES
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+@given(scenario=scenarios())
+def test_mutant_straight_runs_are_correct_so_only_resume_catches_it(mutant, scenario):
+    verdict = check_scenario(get_target(f"mutant:{mutant}"), scenario.straight())
+    assert verdict.ok, verdict.summary()
