@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from harness.faults import FaultInjector
 from harness.journal import Journal
-from harness.reference import storage
+from harness.reference import sources, storage
 from harness.reference.model import RecordIndex, Row
 from harness.scenario import ASYNC_IN_FLIGHT, Scenario, Segment
 
@@ -96,8 +96,15 @@ class ReferenceEngine:
         self.injector = injector
         self.journal = journal
         self.segment_index = segment_index
-        self.records = RecordIndex(scenario)
         self.config_hash = config_hash(scenario)
+        self.records = RecordIndex(scenario, self.read_seed_stream())
+
+    def read_seed_stream(self) -> list[Row]:
+        """Write the seed source once per configuration, then read the selection back."""
+        directory = self.artifact_root / "seed-source" / self.config_hash
+        if not directory.is_dir():
+            sources.materialize(self.scenario, directory)
+        return sources.read_stream(self.scenario, directory)
 
     # ----- the segment ------------------------------------------------------------------
     def run_segment(self, segment: Segment) -> None:
@@ -227,6 +234,7 @@ class ReferenceEngine:
             history.append(segment.num_records)
         plan = self.plan(history, stored_buffer)
         storage.clear_dir(path / storage.PARTIAL_DIR)
+        storage.prepare_dataset_dir(path)
         session = Session(self.segment_index, path, stored_buffer, history, plan, metadata=meta, resumed=True)
         session.completed = self.completed_groups(session)
         session.rows_at_open = sum(session.completed.values())
@@ -245,7 +253,7 @@ class ReferenceEngine:
         return done
 
     def fresh(self, path: Path, segment: Segment) -> Session:
-        path.mkdir(parents=True, exist_ok=True)
+        storage.prepare_dataset_dir(path)
         storage.clear_dir(path / storage.PARQUET_DIR)
         storage.clear_dir(path / storage.PARTIAL_DIR)
         (path / storage.METADATA).unlink(missing_ok=True)

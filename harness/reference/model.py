@@ -56,10 +56,11 @@ def output_row(record: Row) -> Row:
 
 
 class RecordIndex:
-    """Record `i` of a scenario, with the per-pass permutations cached."""
+    """Record `i` of a scenario, with the per-pass permutations cached. `stream` is the
+    record stream as a reader produced it (default: computed from the scenario)."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        self.stream = record_stream(scenario)
+    def __init__(self, scenario: Scenario, stream: list[Row] | None = None) -> None:
+        self.stream = record_stream(scenario) if stream is None else stream
         self.length = len(self.stream)
         self.shuffle = scenario.sampling == "shuffle"
         self.shuffle_seed = scenario.shuffle_seed

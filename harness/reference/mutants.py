@@ -163,8 +163,8 @@ MUTANTS: dict[str, type[ReferenceEngine]] = {
 
 
 def mutant_summary(name: str) -> str:
-    doc = MUTANTS[name].__doc__ or ""
-    return doc.strip().split(":")[0].split(".")[0]
+    doc = " ".join((MUTANTS[name].__doc__ or "").split())
+    return doc.split(". ")[0].rstrip(".") + "."
 
 
 __all__ = ["MUTANTS", "mutant_summary"]

@@ -37,14 +37,29 @@ def group_file_name(group_id: int) -> str:
 
 
 def write_group(dataset_dir: Path, group_id: int, rows: list[dict[str, Any]]) -> Path:
-    """Write one row group to the partial directory, then rename it into place."""
+    """Write one row group to the partial directory, then rename it into place
+    (`prepare_dataset_dir` made both directories)."""
     partial = dataset_dir / PARTIAL_DIR / group_file_name(group_id)
     final = dataset_dir / PARQUET_DIR / group_file_name(group_id)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), partial, compression="none", write_statistics=False)
+    pq.write_table(_table(rows), partial, compression="none", write_statistics=False, use_dictionary=False)
     os.replace(partial, final)
     return final
+
+
+_TYPES = {int: pa.int64(), str: pa.string(), float: pa.float64(), bool: pa.bool_()}
+
+
+def _table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows to a table with the schema taken from the first row: pyarrow's own inference
+    costs twenty times more than the write itself."""
+    columns = list(rows[0])
+    schema = pa.schema([(c, _TYPES.get(type(rows[0][c]), pa.string())) for c in columns])
+    return pa.table({c: [row[c] for row in rows] for c in columns}, schema=schema)
+
+
+def prepare_dataset_dir(dataset_dir: Path) -> None:
+    (dataset_dir / PARTIAL_DIR).mkdir(parents=True, exist_ok=True)
+    (dataset_dir / PARQUET_DIR).mkdir(exist_ok=True)
 
 
 def scan_groups(dataset_dir: Path) -> dict[int, int | None]:
@@ -78,9 +93,11 @@ def load_dataset(dataset_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[in
     rows: list[dict[str, Any]] = []
     layout: list[tuple[int, int]] = []
     for group_id in listed_groups(dataset_dir):
-        table = pq.read_table(dataset_dir / PARQUET_DIR / group_file_name(group_id))
-        rows.extend(table.to_pylist())
-        layout.append((group_id, table.num_rows))
+        columns = pq.ParquetFile(dataset_dir / PARQUET_DIR / group_file_name(group_id)).read(use_threads=False)
+        names = columns.column_names
+        values = [columns.column(n).to_pylist() for n in names]
+        rows.extend(dict(zip(names, row)) for row in zip(*values))
+        layout.append((group_id, columns.num_rows))
     return rows, layout
 
 
