@@ -142,10 +142,11 @@ def _exact(actual: list[Key], wanted: list[Key], valid: set[Key]) -> list[_Found
         found.append(_Found("unexpected", f"output row {p} is not a row of the selection", p, 1))
     elif p >= len(wanted):
         found.append(_Found("unexpected", f"{len(actual)} rows, only {len(wanted)} asked for", p, len(actual) - p))
+    elif actual[p] in actual[:p]:
+        found.append(_Found("duplicated", f"output row {p} repeats a row already produced", p,
+                            max(1, sum(extra.values()))))
     elif not extra and not missing:
         found.append(_Found("reordered", f"the right rows in the wrong order from output row {p}", p))
-    elif actual[p] in actual[:p]:
-        found.append(_Found("duplicated", f"output row {p} repeats a row already produced", p, sum(extra.values())))
     elif len(actual) < len(wanted) and actual[p:] == wanted[p + len(wanted) - len(actual):]:
         found.append(_Found("lost", f"rows {p}..{p + len(wanted) - len(actual) - 1} were never written", p,
                             len(wanted) - len(actual)))

@@ -96,6 +96,15 @@ def start_method() -> str:
 
 
 _CONTEXT: Any = None
+#: Modules the fork server imports once, before it forks any child.
+_PRELOAD = ["harness.targets.registry"]
+
+
+def preload(module: str) -> None:
+    """Have the fork server import `module` before its first child (a target calls this
+    for its heavy imports). No effect once the server has started."""
+    if module not in _PRELOAD:
+        _PRELOAD.append(module)
 
 
 def _context() -> Any:
@@ -104,7 +113,7 @@ def _context() -> Any:
         method = start_method()
         _CONTEXT = multiprocessing.get_context(method)
         if method == "forkserver":
-            _CONTEXT.set_forkserver_preload(["harness.targets.registry"])
+            _CONTEXT.set_forkserver_preload(list(_PRELOAD))
     return _CONTEXT
 
 

@@ -1,0 +1,293 @@
+"""NVIDIA DataDesigner (`data-designer`, 0.6.0 to the latest) as a target.
+
+The adapter renders a `Scenario` into a real DataDesigner config and runs each segment
+through DataDesigner itself; nothing of DataDesigner is imitated. What it relies on, read
+from the released code (see also docs/datadesigner.md):
+
+- **Engine.** 0.6.x has a sync and an async engine, chosen by `DATA_DESIGNER_ASYNC_ENGINE`
+  when `data_designer.engine.dataset_builders.dataset_builder` is imported ("1", the
+  default, is async). So the variable is set before DataDesigner is imported, and one
+  process runs one engine. 0.7.0 and later have only the async engine.
+- **Checkpoint callback.** `DataDesigner.create(..., on_batch_complete=cb)` from 0.6.1;
+  0.6.0 has it only on the internal path
+  `_create_resource_provider` -> `_create_dataset_builder` -> `build(on_batch_complete=...)`.
+  `cb(path)` gets the final parquet path of each checkpoint. Sync writes metadata.json
+  before calling it, async after it.
+- **Interrupting.** The async engine logs and swallows an ordinary exception raised in the
+  callback, so in-process faults raise `harness.faults.Interrupted`, a `BaseException`
+  subclass, which propagates out of `build()` and `create()` on both engines. A `kill`
+  fault SIGKILLs a child process inside the callback.
+- **Output.** Rows are read back with DataDesigner's own `ArtifactStorage.load_dataset()`
+  (parquet files in path order, which is row-group order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import inspect
+import io
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from harness.errors import HarnessUsageError
+from harness import faults
+from harness.faults import FaultInjector
+from harness.journal import Journal
+from harness.scenario import IndexRange, PartitionBlock, Scenario
+from harness.targets.base import Capabilities, Target
+
+ENGINE_VARIABLE = "DATA_DESIGNER_ASYNC_ENGINE"
+DATASET_NAME = "resume_trial"
+ENGINE_MODULE = "data_designer.engine.dataset_builders.dataset_builder"
+_BATCH = re.compile(r"batch_(\d+)\.parquet$")
+
+
+def installed_version() -> str | None:
+    try:
+        return importlib.metadata.version("data-designer")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def engines_for(version: str) -> tuple[str, ...]:
+    """0.6.x: sync and async; 0.7.0 and later: async only."""
+    return ("sync", "async") if version_tuple(version) < (0, 7) else ("async",)
+
+
+def capabilities_for(version: str, engine: str) -> Capabilities:
+    return Capabilities(
+        engines=(engine,),
+        sources=("dataframe", "parquet", "csv", "jsonl", "directory"),
+        samplings=("ordered", "shuffle"),
+        selections=("none", "index_range", "partition_block"),
+        fault_actions=("raise", "kill", "tear"),
+        # Row and write faults would need DataDesigner's internals patched; checkpoints
+        # are reached through its own callback.
+        fault_points=("checkpoint",),
+        resume_modes=("always", "if_possible"),
+        extension=True,
+    )
+
+
+class DataDesignerTarget(Target):
+    """The installed DataDesigner release, one engine per process."""
+
+    def __init__(self, engine: str | None = None) -> None:
+        version = installed_version()
+        if version is None:
+            raise HarnessUsageError(
+                "DataDesigner is not installed in this environment; create one with "
+                "'resume-harness env create VERSION' and pass --dd-version VERSION"
+            )
+        engines = engines_for(version)
+        engine = engine or engines[-1]
+        if engine not in engines:
+            raise HarnessUsageError(
+                f"DataDesigner {version} has no {engine} engine (it has: {', '.join(engines)}); "
+                f"use --target data_designer:{engines[-1]}"
+            )
+        self.engine = engine
+        self.version = version
+        self.name = f"data_designer:{engine}"
+        self.capabilities = capabilities_for(version, engine)
+        select_engine(version, engine)
+        faults.preload("harness.targets.data_designer_preload")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"engine": self.engine}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["engine"])  # type: ignore[misc]
+
+    # ----- one segment --------------------------------------------------------------------
+    def run_segment(
+        self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal
+    ) -> None:
+        dd = _data_designer()
+        segment = scenario.segments[index]
+        builder = build_config(scenario, workdir / "seed-source")
+        designer = new_designer(scenario, workdir / "artifacts")
+        designer.set_run_config(run_config(scenario.buffer_size))
+        mode = getattr(dd.ResumeMode, segment.resume.upper())
+        seen_dataset: list[str] = []
+
+        def on_checkpoint(path: Any) -> None:
+            path = Path(path)
+            if not seen_dataset:
+                seen_dataset.append(str(path.parent.parent))
+                journal.append({"event": "dataset", "segment": index, "path": seen_dataset[0]})
+            rows = _rows_of_frame(pq.read_table(path).to_pandas(), scenario)
+            group = int(_BATCH.search(path.name).group(1))  # type: ignore[union-attr]
+            journal.append({"event": "checkpoint", "segment": index, "ordinal": injector.checkpoints + 1,
+                            "group": group, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
+            injector.after_checkpoint(path)
+
+        with _quiet():
+            if has_public_callback():
+                results = designer.create(builder, num_records=segment.num_records, dataset_name=DATASET_NAME,
+                                          resume=mode, on_batch_complete=on_checkpoint)
+                storage = results.artifact_storage
+            else:
+                provider = designer._create_resource_provider(DATASET_NAME, builder, resume=mode)
+                dataset_builder = designer._create_dataset_builder(builder.build(), provider)
+                dataset_builder.build(num_records=segment.num_records, on_batch_complete=on_checkpoint, resume=mode)
+                storage = dataset_builder.artifact_storage
+        journal.append({"event": "dataset", "segment": index, "path": str(storage.base_dataset_path)})
+
+    def load(self, scenario: Scenario, workdir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+        dd = _data_designer()
+        paths = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
+        dataset_dir = Path(paths[-1]) if paths else workdir / "artifacts" / DATASET_NAME
+        storage = dd.ArtifactStorage(artifact_path=dataset_dir.parent, dataset_name=dataset_dir.name,
+                                     resume=dd.ResumeMode.ALWAYS)
+        with _quiet():
+            frame = storage.load_dataset()
+        layout = []
+        for file_path in sorted((dataset_dir / "parquet-files").glob("batch_*.parquet")):
+            layout.append((int(_BATCH.search(file_path.name).group(1)),  # type: ignore[union-attr]
+                           pq.read_metadata(file_path).num_rows))
+        return _rows_of_frame(frame, scenario), layout
+
+
+# ----- rendering a scenario into DataDesigner's config -------------------------------------------
+def build_config(scenario: Scenario, source_dir: Path) -> Any:
+    dd = _data_designer()
+    import pandas as pd
+
+    sampling = dd.config.SamplingStrategy.ORDERED if scenario.sampling == "ordered" else dd.config.SamplingStrategy.SHUFFLE
+    selection = None
+    if isinstance(scenario.selection, IndexRange):
+        selection = dd.config.IndexRange(start=scenario.selection.start, end=scenario.selection.end)
+    elif isinstance(scenario.selection, PartitionBlock):
+        selection = dd.config.PartitionBlock(index=scenario.selection.index,
+                                             num_partitions=scenario.selection.num_partitions)
+    frame = pd.DataFrame({"seed_id": [s.seed_id for s in scenario.seeds], "name": [s.name for s in scenario.seeds]})
+    source_dir.mkdir(parents=True, exist_ok=True)
+    if scenario.source == "dataframe":
+        source = dd.DataFrameSeedSource(df=frame)
+    elif scenario.source == "directory":
+        for i, seed in enumerate(scenario.seeds):
+            body = "".join(line + "\n" for line in seed.lines)
+            (source_dir / f"{i:05d}-{seed.seed_id}-{seed.name}.txt").write_text(body, encoding="utf-8")
+        source = dd.DirectorySeedSource(path=str(source_dir), file_pattern="*.txt")
+    else:
+        path = source_dir / f"seeds.{scenario.source}"
+        if scenario.source == "parquet":
+            frame.to_parquet(path, index=False)
+        elif scenario.source == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_json(path, orient="records", lines=True)
+        source = dd.LocalFileSeedSource(path=str(path))
+    builder = dd.config.DataDesignerConfigBuilder()
+    builder.with_seed_dataset(source, sampling_strategy=sampling, selection_strategy=selection)
+    copied = "line" if scenario.source == "directory" else "name"
+    builder.add_column(dd.config.ExpressionColumnConfig(name="echo", expr="{{ " + copied + " }}"))
+    return builder
+
+
+def run_config(buffer_size: int) -> Any:
+    dd = _data_designer()
+    options: dict[str, Any] = {"disable_early_shutdown": True, "buffer_size": buffer_size}
+    if "max_concurrent_row_groups" in dd.config.RunConfig.model_fields:
+        options["max_concurrent_row_groups"] = 3
+    return dd.config.RunConfig(**options)
+
+
+def new_designer(scenario: Scenario, artifact_path: Path) -> Any:
+    dd = _data_designer()
+    kwargs: dict[str, Any] = {"artifact_path": artifact_path}
+    if scenario.source == "directory":
+        kwargs["seed_readers"] = [dd.LineFanoutDirectorySeedReader()]
+    if "auto_configure_logging" in inspect.signature(dd.DataDesigner.__init__).parameters:
+        kwargs["auto_configure_logging"] = False
+    with _quiet():
+        return dd.DataDesigner(**kwargs)
+
+
+def has_public_callback() -> bool:
+    return "on_batch_complete" in inspect.signature(_data_designer().DataDesigner.create).parameters
+
+
+def _rows_of_frame(frame: Any, scenario: Scenario) -> list[dict[str, Any]]:
+    """DataDesigner's output columns -> the harness's comparable columns. For a directory
+    source the file name `NNNNN-<seed_id>-<name>.txt` carries the seed row's identity."""
+    records = frame.to_dict(orient="records")
+    if scenario.source != "directory":
+        return [{"seed_id": r.get("seed_id"), "name": r.get("name"), "echo": r.get("echo")} for r in records]
+    rows = []
+    for r in records:
+        _, seed_id, name = Path(str(r.get("relative_path"))).stem.split("-", 2)
+        rows.append({"seed_id": int(seed_id), "name": name, "line_no": r.get("line_index"),
+                     "line": r.get("line"), "echo": r.get("echo")})
+    return rows
+
+
+# ----- the process's one DataDesigner -----------------------------------------------------------
+def select_engine(version: str, engine: str) -> None:
+    """Set the engine variable before DataDesigner's builder module is imported; refuse when
+    this process already imported it with the other engine."""
+    wanted = "1" if engine == "async" else "0"
+    module = sys.modules.get(ENGINE_MODULE)
+    if module is not None and len(engines_for(version)) > 1:
+        current = "async" if getattr(module, "DATA_DESIGNER_ASYNC_ENGINE", True) else "sync"
+        if current != engine:
+            raise HarnessUsageError(
+                f"this process already runs DataDesigner's {current} engine; run the {engine} engine "
+                "in a process of its own (one resume-harness command per engine)"
+            )
+    os.environ[ENGINE_VARIABLE] = wanted
+
+
+class _Namespace:
+    pass
+
+
+_DD: _Namespace | None = None
+
+
+def _data_designer() -> Any:
+    """Import DataDesigner once, quietly, and collect the names the adapter uses."""
+    global _DD
+    if _DD is None:
+        with _quiet():
+            import data_designer.config as config
+            from data_designer.config.seed_source import DirectorySeedSource, LocalFileSeedSource
+            from data_designer.config.seed_source_dataframe import DataFrameSeedSource
+            from data_designer.engine.storage.artifact_storage import ArtifactStorage
+            from data_designer.engine.testing.seed_readers import LineFanoutDirectorySeedReader
+            from data_designer.interface import DataDesigner, ResumeMode
+        ns = _Namespace()
+        ns.config = config  # type: ignore[attr-defined]
+        ns.DirectorySeedSource = DirectorySeedSource  # type: ignore[attr-defined]
+        ns.LocalFileSeedSource = LocalFileSeedSource  # type: ignore[attr-defined]
+        ns.DataFrameSeedSource = DataFrameSeedSource  # type: ignore[attr-defined]
+        ns.ArtifactStorage = ArtifactStorage  # type: ignore[attr-defined]
+        ns.LineFanoutDirectorySeedReader = LineFanoutDirectorySeedReader  # type: ignore[attr-defined]
+        ns.DataDesigner = DataDesigner  # type: ignore[attr-defined]
+        ns.ResumeMode = ResumeMode  # type: ignore[attr-defined]
+        _DD = ns
+    return _DD
+
+
+@contextlib.contextmanager
+def _quiet():  # type: ignore[no-untyped-def]
+    """DataDesigner prints a provider table and logs every step; none of it is ours."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(previous)
