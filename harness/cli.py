@@ -6,6 +6,7 @@ replayed scenario fails), 2 a usage error (printed as one line naming the proble
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -17,10 +18,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import harness
+from harness import environments
+from harness.checker import Verdict
 from harness.errors import HarnessUsageError
-from harness.property import DEFAULT_MAX_EXAMPLES, check_scenario, hunt, new_seed
+from harness.ledger import load_ledger
+from harness.property import DEFAULT_MAX_EXAMPLES, check_repeatedly, hunt, new_seed
 from harness.render import render_verdict
 from harness.scenario import Scenario
+from harness.targets.base import Capabilities
 from harness.targets.registry import DEFAULT_TARGET, describe_target, get_target, target_names
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -44,12 +49,70 @@ def usage_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+DD_VERSION = typer.Option(None, "--dd-version",
+                          help="Run inside the DataDesigner environment of this name (see 'env create').")
+env_app = typer.Typer(help="Virtual environments with one DataDesigner release (or fork) each.",
+                      no_args_is_help=True)
+app.add_typer(env_app, name="env")
+
+
+def _arguments_without_dd_version() -> list[str]:
+    """This command's own arguments, less --dd-version, to run again inside the environment."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--dd-version":
+            skip = True
+        elif not arg.startswith("--dd-version="):
+            args.append(arg)
+    return args
+
+
+@env_app.command("create")
+@usage_errors
+def env_create(
+    name: str = typer.Argument(..., help="A DataDesigner release (0.6.0), or a name for a fork with --from."),
+    sources: Optional[list[str]] = typer.Option(None, "--from", help="pip specs to install instead of the release "
+                                                 "(a fork's checkout path, a wheel); repeatable."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Build it again even if it is ready."),
+) -> None:
+    """Build a virtual environment with DataDesigner NAME and this package."""
+    environments.create_env(name, sources or None, say=lambda line: out.print(line, markup=False), rebuild=rebuild)
+
+
+@env_app.command("list")
+@usage_errors
+def env_list() -> None:
+    """List the ready environments."""
+    found = environments.ready_envs()
+    if not found:
+        out.print(f"no environments in {environments.envs_root()}; create one with: resume-harness env create 0.6.0")
+    for name, version in found:
+        out.print(f"{name}: DataDesigner {version} ({environments.env_dir(name)})", markup=False)
+
+
+@env_app.command("remove")
+@usage_errors
+def env_remove(name: str = typer.Argument(..., help="The environment's name.")) -> None:
+    """Delete an environment."""
+    environments.remove_env(name)
+    out.print(f"removed {environments.env_dir(name)}", markup=False)
+
+
 @app.command()
 @usage_errors
 def targets() -> None:
     """List the targets and what each supports."""
     for name in target_names():
-        target = get_target(name)
+        try:
+            target = get_target(name)
+        except HarnessUsageError:
+            envs = ", ".join(f"{n} ({v})" for n, v in environments.ready_envs()) or "none yet"
+            out.print(f"[bold]{name}[/]: {describe_target(name)}: not installed here; run it in an environment "
+                      f"with --dd-version NAME (environments: {envs}; 'resume-harness env create 0.6.0')",
+                      soft_wrap=True)
+            continue
         caps = target.capabilities
         out.print(f"[bold]{name}[/] {target.version}: {describe_target(name)}", soft_wrap=True)
         out.print(f"    engines: {', '.join(caps.engines)}; sources: {', '.join(caps.sources)}; "
@@ -67,9 +130,23 @@ def hunt_command(
     seed: Optional[int] = typer.Option(None, "--seed", help="Search seed (printed on every run)."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Write finding.json here when something is found."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Where trial directories go (default: system temp)."),
+    dd_version: Optional[str] = DD_VERSION,
+    known_dir: Optional[Path] = typer.Option(None, "--known", help="A findings directory: failures its entries "
+                                             "explain for this target and release are counted, not reported."),
+    sources: Optional[str] = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
+    samplings: Optional[str] = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
+    faults: Optional[str] = typer.Option(None, "--faults", help="Draw only these fault actions (raise,kill,tear)."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
+    if dd_version is not None:
+        raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)
+    caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults)
+    ledger = load_ledger(known_dir) if known_dir is not None else []
+
+    def known(scenario: Scenario, verdict: Verdict) -> bool:
+        return any(f.explains(chosen.name, chosen.version, scenario, verdict) for f in ledger)
+
     seed = new_seed() if seed is None else seed
     out.print(f"resume-harness {harness.__version__}: hunting on [bold]{chosen.describe()}[/] "
               f"with up to {max_examples} examples, seed {seed} (rerun: --seed {seed})")
@@ -83,14 +160,19 @@ def hunt_command(
             else:
                 progress.update(task, completed=n)
 
-        result = hunt(chosen, max_examples=max_examples, seed=seed, on_example=tick, root=workdir)
+        result = hunt(chosen, max_examples=max_examples, seed=seed, on_example=tick, root=workdir,
+                      capabilities=caps, known=known if ledger else None)
     rate = result.examples / result.elapsed if result.elapsed else 0.0
+    if result.known_failures:
+        out.print(f"{result.known_failures} failing examples matched known findings in {known_dir}")
     if result.finding is None or result.verdict is None:
         out.print(f"[green]no finding[/]: {result.examples} examples in {result.elapsed:.1f}s "
                   f"({rate:.0f}/s); resumed == straight == reference on every one. seed {seed}")
         raise typer.Exit(0)
     out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples "
               f"(shrunk in {result.examples} runs, {result.elapsed:.1f}s), seed {seed}")
+    if result.note:
+        out.print(f"[yellow]note[/]: {result.note}", markup=True, highlight=False)
     render_verdict(out, result.verdict, result.finding)
     out.print("[bold]shrunk scenario[/]:")
     out.print(result.finding.to_json(), markup=False)
@@ -106,14 +188,33 @@ def replay(
     file: Path = typer.Argument(..., help="A scenario JSON file, or a finding.json written by hunt."),
     target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="Target to run it on."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Where trial directories go."),
+    dd_version: Optional[str] = DD_VERSION,
 ) -> None:
     """Run one scenario (or a finding) again and print the verdict."""
+    if dd_version is not None:
+        raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     scenario = read_scenario(file)
     chosen = get_target(target)
     out.print(f"replaying {file} on [bold]{chosen.describe()}[/]")
-    verdict = check_scenario(chosen, scenario, workdir)
+    verdict = check_repeatedly(chosen, scenario, workdir)
     render_verdict(out, verdict, scenario)
     raise typer.Exit(0 if verdict.ok else 1)
+
+
+def narrowed(target: Any, **choices: Optional[str]) -> Capabilities:
+    """The target's capabilities, narrowed by comma-separated choices on the command line."""
+    caps = target.capabilities
+    for field_name, text in choices.items():
+        if text is None:
+            continue
+        wanted = tuple(part.strip() for part in text.split(",") if part.strip())
+        supported = getattr(caps, field_name)
+        unsupported = [w for w in wanted if w not in supported]
+        if not wanted or unsupported:
+            raise HarnessUsageError(f"{target.name} supports {field_name.replace('_', ' ')} "
+                                    f"{', '.join(supported)}; got {text!r}")
+        caps = dataclasses.replace(caps, **{field_name: wanted})
+    return caps
 
 
 def read_scenario(file: Path) -> Scenario:

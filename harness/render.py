@@ -35,14 +35,18 @@ def render_verdict(console: Console, verdict: Verdict, scenario: Scenario) -> No
     first = min(positions) if positions else 0
     length = max(len(verdict.expected), len(verdict.actual), len(verdict.straight))
     lo, hi = max(0, first - CONTEXT_ROWS), min(length, first + CONTEXT_ROWS + 1)
-    table = Table(title=f"rows {lo}..{hi - 1} of {length} (name (seed_id))", title_justify="left")
+    flagged = {a.position for a in verdict.anomalies if a.position is not None}
+    title = f"rows {lo}..{hi - 1} of {length} (name (seed_id))"
+    if verdict.tier == "exactly-once":
+        title += "; shuffle: 'expected' is one valid order, any permutation within a pass is right"
+    table = Table(title=title, title_justify="left")
     for column in ("row", "expected", "resumed", "straight", ""):
         table.add_column(column)
     for i in range(lo, hi):
         exp = verdict.expected[i] if i < len(verdict.expected) else None
         act = verdict.actual[i] if i < len(verdict.actual) else None
         st = verdict.straight[i] if i < len(verdict.straight) else None
-        differs = act != exp or st != exp
+        differs = (act != exp or st != exp) if verdict.tier == "exact" else i in flagged
         style = "red" if differs else None
         table.add_row(str(i), _cell(exp), _cell(act), _cell(st), "<< differs" if differs else "", style=style)
     console.print(table)

@@ -48,6 +48,10 @@ class Capabilities:
     resume_modes: tuple[str, ...] = ("always", "if_possible")
     extension: bool = True
     max_interruptions: int = 3
+    #: False when SHUFFLE draws a fresh unseeded permutation each run (DataDesigner's
+    #: DuckDB `ORDER BY RANDOM()`): a shuffle bug then shows only on some runs, so each
+    #: shuffle scenario is tried several times.
+    repeatable_shuffle: bool = True
 
     def unsupported(self, scenario: Scenario) -> str | None:
         """Why this target cannot run `scenario`, or None when it can."""

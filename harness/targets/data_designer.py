@@ -77,6 +77,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         fault_points=("checkpoint",),
         resume_modes=("always", "if_possible"),
         extension=True,
+        repeatable_shuffle=False,  # DuckDB ORDER BY RANDOM(), no seed to set
     )
 
 

@@ -1,0 +1,157 @@
+"""Virtual environments with one DataDesigner release each, and this package inside.
+
+`resume-harness env create 0.6.0` builds `<root>/dd-0.6.0` with `data-designer==0.6.0`
+from the package registry and this package installed next to it (editable when running
+from a checkout, so the environment always runs the harness you are editing). A fork is
+an environment too: `env create myfork --from /path/to/checkout` installs whatever pip
+specs `--from` names instead of a release.
+
+`<root>` is `RESUME_HARNESS_ENVS` if set, else `.envs/` in the checkout, else
+`~/.cache/resume-harness/envs`. An environment is used only once its ready marker is
+written, so a failed or interrupted build is rebuilt, never half-used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import harness
+from harness.errors import HarnessUsageError
+
+READY = ".resume-harness-ready"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_VERSION = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?$")
+
+
+def project_root() -> Path | None:
+    """The checkout this package runs from, if it runs from one."""
+    root = Path(harness.__file__).resolve().parent.parent
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and 'name = "resume-harness"' in pyproject.read_text(encoding="utf-8"):
+        return root
+    return None
+
+
+def envs_root() -> Path:
+    configured = os.environ.get("RESUME_HARNESS_ENVS")
+    if configured:
+        return Path(configured)
+    root = project_root()
+    if root is not None:
+        return root / ".envs"
+    return Path.home() / ".cache" / "resume-harness" / "envs"
+
+
+def env_dir(name: str) -> Path:
+    if not _NAME.match(name):
+        raise HarnessUsageError(f"'{name}' is not a usable environment name; use a release such as 0.6.0")
+    return envs_root() / f"dd-{name}"
+
+
+def env_python(name: str) -> Path:
+    """The Python of a ready environment, or a usage error that says how to create it."""
+    path = env_dir(name)
+    if not (path / READY).is_file():
+        raise HarnessUsageError(
+            f"no DataDesigner environment '{name}' at {path}; create it with: resume-harness env create {name}"
+        )
+    return path / "bin" / "python"
+
+
+def ready_envs() -> list[tuple[str, str]]:
+    """(name, installed DataDesigner version) of every ready environment."""
+    root = envs_root()
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob("dd-*")):
+        marker = path / READY
+        if marker.is_file():
+            found.append((path.name[3:], marker.read_text(encoding="utf-8").strip()))
+    return found
+
+
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """One builder per environment at a time (pytest-xdist workers share them)."""
+    root = envs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".lock-{name}", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def create_env(name: str, sources: list[str] | None = None, say: Callable[[str], None] = print,
+               rebuild: bool = False) -> Path:
+    """Build (or reuse) the environment `name`; returns its directory."""
+    path = env_dir(name)
+    if not sources and not _VERSION.match(name):
+        raise HarnessUsageError(
+            f"'{name}' is not a DataDesigner release number; pass a release such as 0.6.0, "
+            "or --from PATH to build an environment for a fork"
+        )
+    with _locked(name):
+        if (path / READY).is_file() and not rebuild:
+            say(f"environment {path} is ready (DataDesigner {(path / READY).read_text().strip()})")
+            return path
+        if path.exists():
+            shutil.rmtree(path)
+        say(f"creating {path}")
+        _run([sys.executable, "-m", "venv", str(path)], path, "creating the virtual environment")
+        specs = list(sources) if sources else [f"data-designer=={name}"]
+        root = project_root()
+        harness_spec = ["-e", str(root)] if root is not None else [f"resume-harness=={harness.__version__}"]
+        say(f"installing {' '.join(specs)} and resume-harness into it")
+        _run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+              *specs, *harness_spec], path, f"installing {' '.join(specs)}", release=None if sources else name)
+        version = subprocess.run(
+            [str(path / "bin" / "python"), "-c",
+             "import importlib.metadata as m; print(m.version('data-designer'))"],
+            capture_output=True, text=True,
+        )
+        if version.returncode != 0:
+            raise HarnessUsageError(f"{' '.join(specs)} installed no 'data-designer' package into {path}")
+        (path / READY).write_text(version.stdout.strip() + "\n", encoding="utf-8")
+        say(f"ready: DataDesigner {version.stdout.strip()} in {path}")
+        return path
+
+
+def remove_env(name: str) -> None:
+    path = env_dir(name)
+    if not path.exists():
+        raise HarnessUsageError(f"no environment '{name}' at {path}")
+    shutil.rmtree(path)
+
+
+def _run(command: list[str], path: Path, what: str, release: str | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode == 0:
+        return
+    log = path.parent / f"{path.name}-install.log"
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
+    shutil.rmtree(path, ignore_errors=True)
+    text = result.stdout + result.stderr
+    if release is not None and re.search(r"No matching distribution found for data-designer", text):
+        raise HarnessUsageError(
+            f"DataDesigner {release} is not on the package registry; "
+            "'pip index versions data-designer' lists the releases there"
+        )
+    errors = [line for line in text.splitlines() if line.startswith("ERROR")] or text.strip().splitlines()[-1:]
+    raise HarnessUsageError(f"{what} failed: {errors[-1] if errors else 'no output'} (full log: {log})")
+
+
+def run_in_env(name: str, arguments: list[str]) -> int:
+    """Run `resume-harness ARGUMENTS` with the environment's Python; its exit code."""
+    python = env_python(name)
+    return subprocess.run([str(python), "-m", "harness.cli", *arguments]).returncode

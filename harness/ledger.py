@@ -1,0 +1,70 @@
+"""The findings ledger: what the harness found on real releases, kept as data.
+
+Each `fixtures/findings/<id>.json` holds the shrunk scenario, the target, the releases it
+fails on (and those checked where it passes), the anomalies, a *signature* (the scenario
+fields under which the bug shows, e.g. `{"source": ["directory"]}`), and an explanation
+from reading the target's code. The integration tests replay every entry on every release
+it names, so a fix (or a regression) shows up as a change.
+
+A search can be told which failures are already known (`hunt --known DIR`): a failing
+scenario that matches a ledger entry for this target and release (same signature, an
+anomaly in common) is counted as known and the search goes on. This does not narrow what
+is drawn; it only stops a known bug from hiding the next one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.checker import Verdict
+from harness.errors import HarnessUsageError
+from harness.scenario import Scenario
+
+SIGNATURE_FIELDS = ("source", "sampling", "engine")
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    title: str
+    target: str
+    fails_on: tuple[str, ...]
+    passes_on: tuple[str, ...]
+    anomalies: tuple[str, ...]
+    signature: dict[str, tuple[str, ...]]
+    explanation: str
+    scenario: Scenario
+    path: Path
+
+    def explains(self, target_name: str, target_version: str, scenario: Scenario, verdict: Verdict) -> bool:
+        if target_name != self.target or target_version not in self.fails_on:
+            return False
+        if any(getattr(scenario, key) not in allowed for key, allowed in self.signature.items()):
+            return False
+        return bool(set(verdict.kinds) & set(self.anomalies))
+
+
+def load_finding(path: Path) -> Finding:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        signature = {k: tuple(v) for k, v in data.get("signature", {}).items()}
+        unknown = set(signature) - set(SIGNATURE_FIELDS)
+        if unknown:
+            raise ValueError(f"signature fields {sorted(unknown)} are not among {SIGNATURE_FIELDS}")
+        return Finding(
+            id=data["id"], title=data["title"], target=data["target"],
+            fails_on=tuple(data["fails_on"]), passes_on=tuple(data.get("passes_on", ())),
+            anomalies=tuple(data["anomalies"]), signature=signature, explanation=data["explanation"],
+            scenario=Scenario.from_dict(data["scenario"]), path=path,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HarnessUsageError(f"ledger entry {path} is unusable: {exc}") from None
+
+
+def load_ledger(directory: Path) -> list[Finding]:
+    if not directory.is_dir():
+        raise HarnessUsageError(f"no findings directory at {directory}")
+    return [load_finding(path) for path in sorted(directory.glob("*.json"))]
