@@ -136,12 +136,15 @@ def hunt_command(
     sources: Optional[str] = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
     samplings: Optional[str] = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
     faults: Optional[str] = typer.Option(None, "--faults", help="Draw only these fault actions (raise,kill,tear)."),
+    no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)
     caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults)
+    if no_extension:
+        caps = dataclasses.replace(caps, extension=False)
     ledger = load_ledger(known_dir) if known_dir is not None else []
 
     def known(scenario: Scenario, verdict: Verdict) -> bool:
@@ -189,14 +192,19 @@ def replay(
     target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="Target to run it on."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Where trial directories go."),
     dd_version: Optional[str] = DD_VERSION,
+    attempts: Optional[int] = typer.Option(None, "--attempts", min=1, help="Tries of a SHUFFLE scenario on a target "
+                                           "whose shuffle is unseeded (default 4); the first failure counts."),
+    straight: bool = typer.Option(False, "--straight", help="Run only the uninterrupted run (differential check)."),
 ) -> None:
     """Run one scenario (or a finding) again and print the verdict."""
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     scenario = read_scenario(file)
+    if straight:
+        scenario = scenario.straight()
     chosen = get_target(target)
     out.print(f"replaying {file} on [bold]{chosen.describe()}[/]")
-    verdict = check_repeatedly(chosen, scenario, workdir)
+    verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts)
     render_verdict(out, verdict, scenario)
     raise typer.Exit(0 if verdict.ok else 1)
 

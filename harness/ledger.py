@@ -23,7 +23,13 @@ from harness.checker import Verdict
 from harness.errors import HarnessUsageError
 from harness.scenario import Scenario
 
-SIGNATURE_FIELDS = ("source", "sampling", "engine")
+SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions")
+
+
+def extensions(scenario: Scenario) -> int:
+    """How many resumes asked for more records than the segment before."""
+    sizes = [s.num_records for s in scenario.segments]
+    return sum(1 for before, after in zip(sizes, sizes[1:]) if after > before)
 
 
 @dataclass(frozen=True)
@@ -42,15 +48,19 @@ class Finding:
     def explains(self, target_name: str, target_version: str, scenario: Scenario, verdict: Verdict) -> bool:
         if target_name != self.target or target_version not in self.fails_on:
             return False
-        if any(getattr(scenario, key) not in allowed for key, allowed in self.signature.items()):
-            return False
+        for key, allowed in self.signature.items():
+            if key == "min_extensions":
+                if extensions(scenario) < int(allowed[0]):
+                    return False
+            elif getattr(scenario, key) not in allowed:
+                return False
         return bool(set(verdict.kinds) & set(self.anomalies))
 
 
 def load_finding(path: Path) -> Finding:
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        signature = {k: tuple(v) for k, v in data.get("signature", {}).items()}
+        signature = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in data.get("signature", {}).items()}
         unknown = set(signature) - set(SIGNATURE_FIELDS)
         if unknown:
             raise ValueError(f"signature fields {sorted(unknown)} are not among {SIGNATURE_FIELDS}")

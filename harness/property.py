@@ -75,12 +75,15 @@ def check_scenario(target: Target, scenario: Scenario, root: Path | None = None)
 SHUFFLE_ATTEMPTS = 4
 
 
-def check_repeatedly(target: Target, scenario: Scenario, root: Path | None = None) -> Verdict:
-    """`check_scenario`, tried up to SHUFFLE_ATTEMPTS times where the target's randomness
-    is not under the scenario's control; the first failing verdict, else the last one."""
-    attempts = 1
+def check_repeatedly(target: Target, scenario: Scenario, root: Path | None = None,
+                     attempts: int | None = None) -> Verdict:
+    """`check_scenario`, tried up to `attempts` (default SHUFFLE_ATTEMPTS) times where the
+    target's randomness is not under the scenario's control; the first failing verdict,
+    else the last one."""
     if scenario.sampling == "shuffle" and not target.capabilities.repeatable_shuffle:
-        attempts = SHUFFLE_ATTEMPTS
+        attempts = attempts or SHUFFLE_ATTEMPTS
+    else:
+        attempts = 1
     verdict = check_scenario(target, scenario, root)
     for _ in range(attempts - 1):
         if not verdict.ok:

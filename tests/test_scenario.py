@@ -83,3 +83,17 @@ def test_directory_source_with_only_empty_files_is_rejected():
     data["source"] = "directory"
     with pytest.raises(ScenarioError, match="record stream is empty"):
         Scenario.from_dict(json.loads(json.dumps(data)))
+
+
+def test_corpus_scenarios_load_and_pass_on_the_reference():
+    from pathlib import Path
+
+    from harness.property import check_scenario
+    from harness.targets.registry import get_target
+
+    corpus = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "corpus").glob("*.json"))
+    assert corpus
+    for path in corpus:
+        scenario = Scenario.from_json(path.read_text())
+        assert scenario.to_json() == path.read_text(), f"{path.name} is not in canonical form"
+        assert check_scenario(get_target("reference"), scenario).ok, path.name

@@ -1,0 +1,134 @@
+"""Speed of the harness against real DataDesigner releases, printed as a Markdown table.
+
+    python benchmarks/bench_data_designer.py            # builds/uses .envs/dd-0.6.0 and dd-0.9.7
+
+Measures, each in the release's own environment:
+- examples per second of a search with `raise` faults (in process) and with all faults;
+- the harness's own overhead per example, as a fraction of the time spent inside
+  DataDesigner's calls (constructing `DataDesigner`, `create`/`build`, `load_dataset`);
+- examples per second of two concurrent searches (what `-n 2` gives) against one;
+- wall time to the issue #709 finding on 0.6.0 (sync), shrink included, from a warm
+  environment (the command a user runs, process start and import included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXAMPLES = 40
+SEED = 7
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def inside(target: str, examples: int, seed: int, faults: str) -> dict:
+    """Run in a DataDesigner environment: one search, timing DataDesigner's own calls."""
+    import dataclasses
+
+    from harness.property import hunt
+    from harness.targets import data_designer as adapter
+    from harness.targets.registry import get_target
+
+    spent = {"dd": 0.0}
+
+    def timed(fn):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent["dd"] += time.perf_counter() - started
+        return wrapper
+
+    dd = adapter._data_designer()
+    dd.DataDesigner.__init__ = timed(dd.DataDesigner.__init__)
+    dd.DataDesigner.create = timed(dd.DataDesigner.create)
+    dd.ArtifactStorage.load_dataset = timed(dd.ArtifactStorage.load_dataset)
+    from data_designer.engine.dataset_builders.dataset_builder import DatasetBuilder
+    DatasetBuilder.build = timed(DatasetBuilder.build)
+
+    target = get_target(target)
+    caps = dataclasses.replace(target.capabilities, fault_actions=tuple(faults.split(",")),
+                               samplings=("ordered",))
+    # Count every example: failures are recorded, not stopped at.
+    result = hunt(target, max_examples=examples, seed=seed, capabilities=caps, known=lambda s, v: True)
+    return {"examples": result.examples, "elapsed": result.elapsed, "dd": spent["dd"]}
+
+
+def run_inside(release: str, target: str, examples: int, seed: int, faults: str) -> dict:
+    from harness import environments
+
+    python = environments.env_python(release)
+    out = subprocess.run([str(python), __file__, "--inside", target, str(examples), str(seed), faults],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def concurrent(release: str, target: str, examples: int) -> float:
+    from harness import environments
+
+    python = environments.env_python(release)
+    started = time.perf_counter()
+    procs = [subprocess.Popen([str(python), __file__, "--inside", target, str(examples), str(SEED + i), "raise"],
+                              stdout=subprocess.PIPE, text=True) for i in range(2)]
+    total = 0
+    for proc in procs:
+        out, _ = proc.communicate()
+        total += json.loads(out.strip().splitlines()[-1])["examples"]
+    return total / (time.perf_counter() - started)
+
+
+def time_to_709() -> float:
+    from harness import environments
+
+    python = environments.env_python("0.6.0")
+    started = time.perf_counter()
+    result = subprocess.run([str(python), "-m", "harness.cli", "hunt", "--target", "data_designer:sync",
+                             "--seed", "1"], capture_output=True, text=True)
+    assert result.returncode == 1, result.stdout
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inside", nargs=4, metavar=("TARGET", "EXAMPLES", "SEED", "FAULTS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        target, examples, seed, faults = args.inside
+        print(json.dumps(inside(target, int(examples), int(seed), faults)))
+        return
+
+    from harness import environments
+
+    for release in ("0.6.0", "0.9.7"):
+        environments.create_env(release, say=lambda _line: None)
+    print("| measure | 0.6.0 (sync) | 0.9.7 (async) | target |")
+    print("|---|---|---|---|")
+    rows = {}
+    for release, target in (("0.6.0", "data_designer:sync"), ("0.9.7", "data_designer:async")):
+        raise_only = run_inside(release, target, EXAMPLES, SEED, "raise")
+        all_faults = run_inside(release, target, EXAMPLES, SEED, "raise,kill,tear")
+        one = raise_only["examples"] / raise_only["elapsed"]
+        rows[release] = {
+            "eps_raise": one,
+            "eps_all": all_faults["examples"] / all_faults["elapsed"],
+            "overhead": (raise_only["elapsed"] - raise_only["dd"]) / raise_only["dd"],
+            "dd_ms": 1000 * raise_only["dd"] / raise_only["examples"],
+            "two": concurrent(release, target, EXAMPLES) / one,
+        }
+    a, b = rows["0.6.0"], rows["0.9.7"]
+    print(f"| examples/s, raise faults (one process) | {a['eps_raise']:.2f} | {b['eps_raise']:.2f} | |")
+    print(f"| examples/s, all faults incl. SIGKILL children | {a['eps_all']:.2f} | {b['eps_all']:.2f} | |")
+    print(f"| time inside DataDesigner per example | {a['dd_ms']:.0f} ms | {b['dd_ms']:.0f} ms | |")
+    print(f"| harness overhead / DataDesigner time | {a['overhead']:.0%} | {b['overhead']:.0%} | <= 10% |")
+    print(f"| two concurrent searches / one (what -n 2 gives) | {a['two']:.2f}x | {b['two']:.2f}x | >= 1.7x |")
+    print(f"| #709 finding on 0.6.0, shrink included, warm environment | {time_to_709():.1f} s | | < 30 s |")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

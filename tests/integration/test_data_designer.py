@@ -1,0 +1,99 @@
+"""DataDesigner integration: real releases from the package registry, each in a virtual
+environment of its own (built on first use by `resume-harness env create`, shared by the
+xdist workers), driven through the command line a user runs.
+
+- on 0.6.0 with the sync engine the search finds issue #709's replay by itself, shrunk;
+- every ledger finding still fails on the releases it names (and passes where it says);
+- a bounded search on each release finds nothing the ledger does not already explain;
+- the latest release passes the cases #709 covers, and straight runs of ORDERED 1:1
+  seeds equal the reference on the oldest and the latest release (differential).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import environments
+from harness.ledger import load_ledger
+from harness.targets.data_designer import version_tuple
+
+ROOT = Path(__file__).resolve().parents[2]
+FINDINGS = ROOT / "fixtures" / "findings"
+CORPUS = ROOT / "fixtures" / "corpus"
+OLDEST = "0.6.0"
+LATEST = "0.9.7"
+LEDGER = load_ledger(FINDINGS)
+SEARCH_SEED = "20261128"
+#: a ledger replay of a SHUFFLE finding: DataDesigner's permutations are unseeded
+REPLAY_ATTEMPTS = "12"
+
+pytestmark = pytest.mark.datadesigner
+
+
+def python_of(release: str) -> Path:
+    environments.create_env(release, say=lambda _line: None)
+    return environments.env_python(release)
+
+
+def harness_in(release: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(python_of(release)), "-m", "harness.cli", *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+def test_search_finds_issue_709_replay_on_0_6_0_sync_and_shrinks_it(tmp_path):
+    result = harness_in(OLDEST, "hunt", "--target", "data_designer:sync", "--seed", SEARCH_SEED,
+                        "--max-examples", "60", "--out", str(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    finding = json.loads((tmp_path / "finding.json").read_text())
+    scenario = finding["scenario"]
+    assert finding["target_version"] == OLDEST
+    assert finding["anomalies"][0] == "duplicated"
+    assert scenario["sampling"] == "ordered"
+    assert scenario["buffer_size"] == 1
+    assert len(scenario["seeds"]) <= 3
+    assert sum(1 for s in scenario["segments"] if s["fault"]) == 1
+
+
+LEDGER_CASES = [
+    pytest.param(f, release, release in f.fails_on, id=f"{f.id}@{release}")
+    for f in LEDGER
+    for release in sorted(set(f.fails_on) | set(f.passes_on), key=version_tuple)
+]
+
+
+@pytest.mark.parametrize(("finding", "release", "fails"), LEDGER_CASES)
+def test_ledger_finding_still_fails_where_named(finding, release, fails):
+    result = harness_in(release, "replay", str(finding.path), "--target", finding.target,
+                        "--attempts", REPLAY_ATTEMPTS)
+    assert result.returncode == (1 if fails else 0), (
+        f"{finding.id} on {release}: expected it to {'fail' if fails else 'pass'}\n{result.stdout}{result.stderr}"
+    )
+    if fails:
+        assert any(kind in result.stdout for kind in finding.anomalies)
+
+
+@pytest.mark.parametrize(("release", "target"), [(OLDEST, "data_designer:sync"), (OLDEST, "data_designer:async"),
+                                                 (LATEST, "data_designer:async")])
+def test_bounded_search_finds_nothing_outside_the_ledger(release, target):
+    result = harness_in(release, "hunt", "--target", target, "--seed", SEARCH_SEED, "--max-examples", "40",
+                        "--known", str(FINDINGS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_latest_release_passes_the_cases_issue_709_covers():
+    result = harness_in(LATEST, "hunt", "--target", "data_designer:async", "--seed", SEARCH_SEED,
+                        "--max-examples", "40", "--samplings", "ordered", "--sources", "dataframe,parquet,csv,jsonl",
+                        "--no-extension")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("release", [OLDEST, LATEST])
+@pytest.mark.parametrize("scenario", sorted(CORPUS.glob("*.json")), ids=lambda p: p.stem)
+def test_straight_runs_of_ordered_one_to_one_seeds_equal_the_reference(release, scenario):
+    result = harness_in(release, "replay", str(scenario), "--target", "data_designer:async", "--straight")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok (exact)" in result.stdout

@@ -1,0 +1,53 @@
+"""The findings ledger is well-formed, and each finding is DataDesigner's, not the
+harness's: the reference passes every recorded scenario."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.checker import Anomaly, Verdict
+from harness.errors import HarnessUsageError
+from harness.ledger import extensions, load_finding, load_ledger
+from harness.property import check_scenario
+from harness.targets.registry import get_target
+
+FINDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "findings"
+LEDGER = load_ledger(FINDINGS)
+
+
+def test_ledger_is_not_empty_and_ids_match_file_names():
+    assert LEDGER
+    for finding in LEDGER:
+        assert finding.path.stem == finding.id
+        assert finding.fails_on, finding.id
+        assert len(finding.explanation) > 200, finding.id
+
+
+@pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
+def test_reference_passes_every_ledger_scenario(finding):
+    assert check_scenario(get_target("reference"), finding.scenario).ok
+
+
+def test_a_finding_explains_only_its_own_target_release_and_signature():
+    finding = next(f for f in LEDGER if f.id == "dd-ordered-resume-replays-seed-rows-sync")
+
+    verdict = Verdict(tier="exact", anomalies=(Anomaly("duplicated", "resumed", "x"),))
+    assert finding.explains("data_designer:sync", "0.6.0", finding.scenario, verdict)
+    assert not finding.explains("data_designer:sync", "0.6.1", finding.scenario, verdict)
+    assert not finding.explains("data_designer:async", "0.6.0", finding.scenario, verdict)
+    shuffled = finding.scenario.__class__.from_dict({**finding.scenario.to_dict(), "sampling": "shuffle"})
+    assert not finding.explains("data_designer:sync", "0.6.0", shuffled, verdict)
+    short = Verdict(tier="exact", anomalies=(Anomaly("short", "resumed", "x"),))
+    assert not finding.explains("data_designer:sync", "0.6.0", finding.scenario, short)
+
+
+def test_extension_count_drives_the_min_extensions_signature():
+    finding = next(f for f in LEDGER if f.id.startswith("dd-second-extension"))
+    assert extensions(finding.scenario) >= 2
+
+
+def test_unusable_ledger_entry_is_a_usage_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "bad"}')
+    with pytest.raises(HarnessUsageError, match="bad.json is unusable"):
+        load_finding(bad)
