@@ -269,6 +269,8 @@ def _data_designer() -> Any:
             from data_designer.engine.storage.artifact_storage import ArtifactStorage
             from data_designer.engine.testing.seed_readers import LineFanoutDirectorySeedReader
             from data_designer.interface import DataDesigner, ResumeMode
+        # Engine threads can outlive an interrupted create() and log after _quiet() ends.
+        logging.getLogger("data_designer").disabled = True
         ns = _Namespace()
         ns.config = config  # type: ignore[attr-defined]
         ns.DirectorySeedSource = DirectorySeedSource  # type: ignore[attr-defined]
