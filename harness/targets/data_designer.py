@@ -24,6 +24,7 @@ from the released code (see also docs/datadesigner.md):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.metadata
 import inspect
 import io
@@ -44,7 +45,12 @@ from harness.scenario import IndexRange, PartitionBlock, Scenario
 from harness.targets.base import Capabilities, Target
 
 ENGINE_VARIABLE = "DATA_DESIGNER_ASYNC_ENGINE"
-DATASET_NAME = "resume_trial"
+DATASET_PREFIX = "resume_trial"
+
+
+def dataset_name(workdir: Path) -> str:
+    """One dataset name per trial run, the same for every segment of its chain."""
+    return f"{DATASET_PREFIX}_{hashlib.sha1(str(workdir.resolve()).encode()).hexdigest()[:10]}"
 ENGINE_MODULE = "data_designer.engine.dataset_builders.dataset_builder"
 _BATCH = re.compile(r"batch_(\d+)\.parquet$")
 
@@ -121,6 +127,7 @@ class DataDesignerTarget(Target):
         designer = new_designer(scenario, workdir / "artifacts")
         designer.set_run_config(run_config(scenario.buffer_size))
         mode = getattr(dd.ResumeMode, segment.resume.upper())
+        name = dataset_name(workdir)
         seen_dataset: list[str] = []
 
         def on_checkpoint(path: Any) -> None:
@@ -136,11 +143,11 @@ class DataDesignerTarget(Target):
 
         with _quiet():
             if has_public_callback():
-                results = designer.create(builder, num_records=segment.num_records, dataset_name=DATASET_NAME,
+                results = designer.create(builder, num_records=segment.num_records, dataset_name=name,
                                           resume=mode, on_batch_complete=on_checkpoint)
                 storage = results.artifact_storage
             else:
-                provider = designer._create_resource_provider(DATASET_NAME, builder, resume=mode)
+                provider = designer._create_resource_provider(name, builder, resume=mode)
                 dataset_builder = designer._create_dataset_builder(builder.build(), provider)
                 dataset_builder.build(num_records=segment.num_records, on_batch_complete=on_checkpoint, resume=mode)
                 storage = dataset_builder.artifact_storage
@@ -149,7 +156,7 @@ class DataDesignerTarget(Target):
     def load(self, scenario: Scenario, workdir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
         dd = _data_designer()
         paths = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
-        dataset_dir = Path(paths[-1]) if paths else workdir / "artifacts" / DATASET_NAME
+        dataset_dir = Path(paths[-1]) if paths else workdir / "artifacts" / dataset_name(workdir)
         storage = dd.ArtifactStorage(artifact_path=dataset_dir.parent, dataset_name=dataset_dir.name,
                                      resume=dd.ResumeMode.ALWAYS)
         with _quiet():
