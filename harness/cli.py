@@ -10,15 +10,16 @@ import dataclasses
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import harness
-from harness import environments
+from harness import environments, repro
 from harness.checker import Verdict
 from harness.errors import HarnessUsageError
 from harness.ledger import load_ledger
@@ -73,7 +74,7 @@ def _arguments_without_dd_version() -> list[str]:
 @usage_errors
 def env_create(
     name: str = typer.Argument(..., help="A DataDesigner release (0.6.0), or a name for a fork with --from."),
-    sources: Optional[list[str]] = typer.Option(None, "--from", help="pip specs to install instead of the release "
+    sources: list[str] | None = typer.Option(None, "--from", help="pip specs to install instead of the release "
                                                  "(a fork's checkout path, a wheel); repeatable."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Build it again even if it is ready."),
 ) -> None:
@@ -127,15 +128,15 @@ def hunt_command(
     target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="Target to check (see 'targets')."),
     max_examples: int = typer.Option(DEFAULT_MAX_EXAMPLES, "--max-examples", "-n", min=1,
                                      help="Scenarios to try before shrinking."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Search seed (printed on every run)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Write finding.json here when something is found."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Where trial directories go (default: system temp)."),
-    dd_version: Optional[str] = DD_VERSION,
-    known_dir: Optional[Path] = typer.Option(None, "--known", help="A findings directory: failures its entries "
+    seed: int | None = typer.Option(None, "--seed", help="Search seed (printed on every run)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write finding.json here when something is found."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go (default: system temp)."),
+    dd_version: str | None = DD_VERSION,
+    known_dir: Path | None = typer.Option(None, "--known", help="A findings directory: failures its entries "
                                              "explain for this target and release are counted, not reported."),
-    sources: Optional[str] = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
-    samplings: Optional[str] = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
-    faults: Optional[str] = typer.Option(None, "--faults", help="Draw only these fault actions (raise,kill,tear)."),
+    sources: str | None = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
+    samplings: str | None = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
+    faults: str | None = typer.Option(None, "--faults", help="Draw only these fault actions (raise,kill,tear)."),
     no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
@@ -181,7 +182,10 @@ def hunt_command(
     out.print(result.finding.to_json(), markup=False)
     if out_dir is not None:
         path = write_finding(out_dir, chosen, seed, result.finding, result.verdict.summary(), result.verdict.kinds)
-        out.print(f"wrote {path}; replay: resume-harness replay {path} --target {target}")
+        written = write_reproducer(out_dir, result.finding, chosen, result.verdict)
+        out.print(f"wrote {path}; replay: resume-harness replay {path} --target {target}", markup=False)
+        out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}",
+                  markup=False)
     raise typer.Exit(1)
 
 
@@ -190,9 +194,9 @@ def hunt_command(
 def replay(
     file: Path = typer.Argument(..., help="A scenario JSON file, or a finding.json written by hunt."),
     target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="Target to run it on."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Where trial directories go."),
-    dd_version: Optional[str] = DD_VERSION,
-    attempts: Optional[int] = typer.Option(None, "--attempts", min=1, help="Tries of a SHUFFLE scenario on a target "
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go."),
+    dd_version: str | None = DD_VERSION,
+    attempts: int | None = typer.Option(None, "--attempts", min=1, help="Tries of a SHUFFLE scenario on a target "
                                            "whose shuffle is unseeded (default 4); the first failure counts."),
     straight: bool = typer.Option(False, "--straight", help="Run only the uninterrupted run (differential check)."),
 ) -> None:
@@ -209,7 +213,7 @@ def replay(
     raise typer.Exit(0 if verdict.ok else 1)
 
 
-def narrowed(target: Any, **choices: Optional[str]) -> Capabilities:
+def narrowed(target: Any, **choices: str | None) -> Capabilities:
     """The target's capabilities, narrowed by comma-separated choices on the command line."""
     caps = target.capabilities
     for field_name, text in choices.items():
@@ -258,6 +262,55 @@ def write_finding(out_dir: Path, target: Any, seed: int, scenario: Scenario, sum
     }
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+@app.command("repro")
+@usage_errors
+def repro_command(
+    file: Path = typer.Argument(..., help="A finding.json (from hunt --out or fixtures/findings) or a scenario."),
+    target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="The target it fails on."),
+    out_dir: Path = typer.Option(Path("repro"), "--out", help="Where the script, report and test go."),
+    dd_version: str | None = DD_VERSION,
+) -> None:
+    """Turn a finding into a standalone script, an issue text and a regression test."""
+    if dd_version is not None:
+        raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
+    scenario = read_scenario(file)
+    chosen = get_target(target)
+    verdict = check_repeatedly(chosen, scenario, attempts=12)
+    if verdict.ok:
+        out.print(f"{file} passes on {chosen.describe()}: nothing to reproduce there")
+        raise typer.Exit(0)
+    written = write_reproducer(out_dir, scenario, chosen, verdict, **_ledger_fields(file))
+    out.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
+    raise typer.Exit(1)
+
+
+def _ledger_fields(file: Path) -> dict[str, Any]:
+    """A ledger entry's id and explanation, when the file is one."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    if isinstance(data, dict) and "explanation" in data and "id" in data:
+        return {"ident": data["id"], "explanation": data["explanation"]}
+    return {}
+
+
+def write_reproducer(out_dir: Path, scenario: Scenario, target: Any, verdict: Verdict, ident: str | None = None,
+                     explanation: str | None = None) -> list[Path]:
+    """Render the reproducer and check it on every release environment available here."""
+    reproducer = repro.build(scenario, target.name, target.version, verdict, ident=ident, explanation=explanation)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    script = out_dir / f"repro_{reproducer.id}.py"
+    script.write_text(reproducer.script, encoding="utf-8")
+    if target.name.startswith("data_designer"):
+        releases = [(name, environments.env_python(name)) for name, _version in environments.ready_envs()]
+    else:
+        releases = [(f"resume-harness {harness.__version__}", Path(sys.executable))]
+    err.print(f"checking the reproducer on {len(releases)} environment(s)")
+    versions = repro.versions_checked(script, releases)
+    return repro.write(out_dir, reproducer, versions, scenario.engine)
 
 
 def main() -> None:

@@ -23,9 +23,10 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from harness.journal import Journal
 from harness.scenario import Fault

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 from harness.errors import ScenarioError
 
@@ -64,7 +64,7 @@ class PartitionBlock:
         return start, start + size - 1
 
 
-Selection = Union[IndexRange, PartitionBlock, None]
+Selection = IndexRange | PartitionBlock | None
 
 
 @dataclass(frozen=True)

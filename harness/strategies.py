@@ -18,8 +18,8 @@ from harness.scenario import (
     IndexRange,
     PartitionBlock,
     Scenario,
-    Segment,
     SeedRow,
+    Segment,
     Selection,
 )
 from harness.targets.base import Capabilities
@@ -63,7 +63,9 @@ def partition_blocks(num_rows: int) -> st.SearchStrategy[PartitionBlock]:
     )
 
 
-def selections(num_rows: int, kinds: tuple[str, ...] = ("none", "index_range", "partition_block")) -> st.SearchStrategy[Selection]:
+def selections(
+    num_rows: int, kinds: tuple[str, ...] = ("none", "index_range", "partition_block")
+) -> st.SearchStrategy[Selection]:
     options: list[st.SearchStrategy[Selection]] = []
     if "none" in kinds:
         options.append(st.none())

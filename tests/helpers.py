@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.scenario import Fault, IndexRange, Scenario, Segment, SeedRow
+from harness.scenario import Fault, IndexRange, Scenario, SeedRow, Segment
 
 NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta")
 

@@ -1,8 +1,9 @@
+from helpers import issue_709_scenario, seeds
+
 from harness.checker import compare
 from harness.reference.model import expected_rows, output_row
 from harness.scenario import Scenario, Segment
 from harness.targets.base import CheckpointEvent, Outcome
-from helpers import issue_709_scenario, seeds
 
 
 def _row(i: int) -> dict:

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import issue_709_scenario
 
 from harness.reference.mutants import MUTANTS
-from helpers import issue_709_scenario
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -2,6 +2,7 @@ import os
 import time
 
 import pytest
+from helpers import names, seeds
 
 from harness.faults import FaultInjector, run_in_child
 from harness.journal import Journal
@@ -9,7 +10,6 @@ from harness.property import check_scenario
 from harness.scenario import Fault, Scenario, Segment
 from harness.targets.reference import ReferenceTarget
 from harness.targets.registry import get_target
-from helpers import names, seeds
 
 
 def _kill_scenario(engine: str) -> Scenario:

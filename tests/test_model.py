@@ -1,10 +1,10 @@
+from helpers import issue_709_scenario, names, seeds
 from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.reference.model import expected_rows, record_stream
-from harness.scenario import IndexRange, Scenario, Segment, SeedRow
+from harness.scenario import IndexRange, Scenario, SeedRow, Segment
 from harness.strategies import scenarios
-from helpers import issue_709_scenario, names, seeds
 
 
 def test_issue_709_expected_rows_are_alpha_beta_gamma():

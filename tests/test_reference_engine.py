@@ -3,6 +3,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import issue_709_scenario, names, seeds
 from hypothesis import given
 
 from harness.faults import FaultInjector, Interrupted
@@ -13,7 +14,6 @@ from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Resum
 from harness.scenario import Fault, Scenario, Segment
 from harness.strategies import scenarios
 from harness.targets.registry import get_target
-from helpers import issue_709_scenario, names, seeds
 
 REFERENCE = get_target("reference")
 

@@ -1,12 +1,12 @@
 import json
 
 import pytest
+from helpers import issue_709_scenario, seeds
 from hypothesis import given
 
 from harness.errors import ScenarioError
 from harness.scenario import Fault, IndexRange, PartitionBlock, Scenario, Segment
 from harness.strategies import scenarios
-from helpers import issue_709_scenario, seeds
 
 
 @given(scenarios())

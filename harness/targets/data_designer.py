@@ -37,8 +37,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from harness.errors import HarnessUsageError
 from harness import faults
+from harness.errors import HarnessUsageError
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.scenario import IndexRange, PartitionBlock, Scenario
