@@ -227,8 +227,8 @@ def _header(found_on: str, summary: str, deps: list[str]) -> list[str]:
         '# requires-python = ">=3.10"',
         f"# dependencies = {json.dumps(deps)}",
         "# ///",
-        *_docstring(f"{summary} Found by resume-harness {harness.__version__} on {found_on}."),
-        '(Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here.)"""',
+        f'"""Resume reproducer: {summary} (resume-harness {harness.__version__}, {found_on}).',
+        'Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here."""',
     ]
 
 
@@ -404,7 +404,8 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
     first = verdict.anomalies[0]
     engine = f"{scenario.engine} engine"
     lines = [
-        f"# Resume gives different rows than an uninterrupted run: {first.kind} ({target_name} {release})",
+        f"# Resume gives different rows than an uninterrupted run: {first.kind} "
+        f"({_target_words(target_name, release, scenario)})",
         "",
         "## Summary",
         "",
@@ -429,24 +430,32 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
         "",
         "Actual output (resumed run):",
         "",
-        f"    {[row[column] for row in verdict.actual]!r}",
+        f"    {[row.get(column) for row in verdict.actual]!r}",
         "",
         "Output of the same config run without interruption:",
         "",
-        f"    {[row[column] for row in verdict.straight]!r}",
+        f"    {[row.get(column) for row in verdict.straight]!r}",
         "",
     ]
     if scenario.sampling == "ordered":
-        lines += ["Expected output:", "", f"    {[row[column] for row in verdict.expected]!r}", ""]
+        lines += ["Expected output:", "", f"    {[row.get(column) for row in verdict.expected]!r}", ""]
     else:
         lines += ["Expected: every pass over the selection is a permutation of it (SHUFFLE), as an "
                   "uninterrupted run gives.", ""]
-    lines += ["## Why this happens", ""]
-    lines += [a.line() + "." for a in verdict.anomalies]
+    lines += ["## Why this happens", "",
+              "The run is a chain of *segments*, each one call of the pipeline against the same dataset: segment 0 "
+              "is interrupted, each later one resumes it. Row by row, against what an uninterrupted run gives:", ""]
+    lines += ["- " + a.line() + "." for a in verdict.anomalies]
     if explanation:
         lines += ["", explanation]
     lines += ["", "## Impact", "", IMPACT.get(first.kind, "")]
     return "\n".join(lines) + "\n"
+
+
+def _target_words(target_name: str, release: str, scenario: Scenario) -> str:
+    if target_name.startswith("data_designer"):
+        return f"DataDesigner {release}, {scenario.engine} engine"
+    return f"{target_name}, resume-harness {release}"
 
 
 def _resume_mode(scenario: Scenario) -> str:
@@ -478,8 +487,12 @@ def versions_text(results: list[tuple[str, int]], engine: str) -> str:
     words = {0: "passes", 1: "fails (reproduces)", 2: "cannot run"}
     if not results:
         return "- none: no release environment was available to run the script in"
-    return "\n".join(f"- data-designer=={release} ({engine} engine where the release has it): "
-                     f"{words.get(code, f'exit {code}')}" for release, code in results)
+    lines = []
+    for release, code in results:
+        where = (f"data-designer=={release} ({engine} engine where the release has it)" if release[:1].isdigit()
+                 else release)
+        lines.append(f"- {where}: {words.get(code, f'exit {code}')}")
+    return "\n".join(lines)
 
 
 def _pandas_version() -> str:
@@ -489,7 +502,7 @@ def _pandas_version() -> str:
 def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, ident: str | None = None,
           explanation: str | None = None) -> Reproducer:
     ident = ident or finding_id(scenario, target_name)
-    summary = verdict.anomalies[0].line().split(";")[0] + "."
+    summary = f"{verdict.anomalies[0].kind} rows after a resume"
     script_name = f"repro_{ident}.py"
     if target_name.startswith("data_designer"):
         script = render_dd_script(scenario, release, summary, ident)

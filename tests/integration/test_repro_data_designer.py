@@ -1,0 +1,75 @@
+"""Reproducers for DataDesigner findings, run the way a maintainer would run them: with
+nothing but a DataDesigner release installed (each release's own environment)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.scenario import Fault, IndexRange, Scenario, Segment, SeedRow
+from harness.targets.data_designer import version_tuple
+from test_data_designer import FINDINGS, LATEST, LEDGER, OLDEST, harness_in, python_of
+
+REPORTS = FINDINGS / "reports"
+
+pytestmark = pytest.mark.datadesigner
+
+#: upstream issue #709's own repro: three ORDERED rows, buffer_size 1, stop after checkpoint 1
+ISSUE_709 = Scenario(
+    seeds=(SeedRow(0, "alpha"), SeedRow(1, "beta"), SeedRow(2, "gamma")),
+    selection=IndexRange(0, 2),
+    engine="sync",
+    segments=(Segment(3, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")),
+)
+
+
+def run_script(release: str, script: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(python_of(release)), str(script)], capture_output=True, text=True, timeout=600)
+
+
+def test_issue_709_reproducer_fails_on_0_6_0_and_passes_on_the_latest_release(tmp_path):
+    scenario = tmp_path / "issue-709.json"
+    scenario.write_text(ISSUE_709.to_json())
+    result = harness_in(OLDEST, "repro", str(scenario), "--target", "data_designer:sync", "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    script = next((tmp_path / "out").glob("repro_*.py"))
+    on_oldest = run_script(OLDEST, script)
+    assert on_oldest.returncode == 1, on_oldest.stdout + on_oldest.stderr
+    assert "resumed:  ['alpha', 'alpha', 'beta']" in on_oldest.stdout
+    assert "expected: ['alpha', 'beta', 'gamma']" in on_oldest.stdout
+    on_latest = run_script(LATEST, script)
+    assert on_latest.returncode == 0, on_latest.stdout + on_latest.stderr
+    report = next((tmp_path / "out").glob("report_*.md")).read_text()
+    assert f"data-designer=={OLDEST} (sync engine where the release has it): fails" in report
+    assert f"data-designer=={LATEST} (sync engine where the release has it): passes" in report
+
+
+def _versions_checked(report: str) -> dict[str, str]:
+    return dict(re.findall(r"^- data-designer==(\S+) \(.*\): (fails|passes)", report, flags=re.M))
+
+
+@pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
+def test_every_ledger_entry_has_a_report_whose_versions_agree_with_the_ledger(finding):
+    report = (REPORTS / finding.id / f"report_{finding.id}.md").read_text()
+    checked = _versions_checked(report)
+    for release in finding.fails_on:
+        assert checked.get(release) == "fails", f"{finding.id} {release}: {checked}"
+    for release in finding.passes_on:
+        assert checked.get(release) == "passes", f"{finding.id} {release}: {checked}"
+
+
+SCRIPT_CASES = [
+    pytest.param(f, release, release in f.fails_on, id=f"{f.id}@{release}")
+    for f in LEDGER
+    for release in sorted(set(f.fails_on) | set(f.passes_on), key=version_tuple)
+]
+
+
+@pytest.mark.parametrize(("finding", "release", "fails"), SCRIPT_CASES)
+def test_committed_reproducer_exit_code_agrees_with_the_ledger(finding, release, fails):
+    script = REPORTS / finding.id / f"repro_{finding.id}.py"
+    result = run_script(release, script)
+    assert result.returncode == (1 if fails else 0), result.stdout + result.stderr

@@ -1,0 +1,98 @@
+"""The reproducer generator, proven without DataDesigner: mutant reproducers run and fail,
+and DataDesigner scripts are rendered standalone, lint-clean and short."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import issue_709_scenario, seeds
+
+from harness import repro
+from harness.property import check_scenario
+from harness.scenario import Fault, IndexRange, Scenario, Segment
+from harness.targets.registry import get_target
+
+RUFF = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+
+
+def _mutant_reproducer(tmp_path: Path) -> list[Path]:
+    scenario = issue_709_scenario()
+    target = get_target("mutant:seed_restart")
+    verdict = check_scenario(target, scenario)
+    reproducer = repro.build(scenario, target.name, target.version, verdict)
+    script = tmp_path / f"repro_{reproducer.id}.py"
+    script.write_text(reproducer.script)
+    versions = repro.versions_checked(script, [("here", Path(sys.executable))])
+    return repro.write(tmp_path, reproducer, versions, scenario.engine)
+
+
+def test_mutant_reproducer_script_exits_1_and_prints_the_replayed_rows(tmp_path):
+    script, _test, report = _mutant_reproducer(tmp_path)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "resumed:  ['alpha', 'alpha', 'beta']" in result.stdout
+    assert "- here" in report.read_text() and "fails (reproduces)" in report.read_text()
+
+
+def test_mutant_regression_test_fails_while_the_bug_exists(tmp_path):
+    _script, test, _report = _mutant_reproducer(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "1 failed" in result.stdout
+
+
+def _dd_files(scenario: Scenario, release: str = "0.6.0") -> repro.Reproducer:
+    # Rendering needs a failing verdict; the #709 scenario on its mutant gives one.
+    verdict = check_scenario(get_target("mutant:seed_restart"), issue_709_scenario())
+    return repro.build(scenario, "data_designer:sync", release, verdict)
+
+
+def test_data_designer_script_is_standalone_and_pins_the_release():
+    script = _dd_files(issue_709_scenario()).script
+    tree = ast.parse(script)
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any(name.split(".")[0] == "harness" for name in imported)
+    assert '# dependencies = ["data-designer==0.6.0", "pandas==' in script
+    assert 'os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "0"' in script
+    assert "EXPECTED = ['alpha', 'beta', 'gamma']" in script
+
+
+def test_minimal_data_designer_script_is_under_80_lines():
+    assert len(_dd_files(issue_709_scenario()).script.splitlines()) < 80
+
+
+KINDS = {
+    "minimal": issue_709_scenario(),
+    "kill-csv-range": Scenario(seeds=seeds(4), source="csv", selection=IndexRange(1, 3), buffer_size=2,
+                               segments=(Segment(5, fault=Fault("kill", "checkpoint", 1)), Segment(6, "always"))),
+    "tear-directory": Scenario(seeds=(seeds(2)[0].__class__(0, "alpha", ("a0", "a1")),), source="directory",
+                               segments=(Segment(2, fault=Fault("tear", "checkpoint", 1)), Segment(2, "always"))),
+    "shuffle-jsonl": Scenario(seeds=seeds(3), source="jsonl", sampling="shuffle",
+                              segments=(Segment(3, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always"))),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_generated_scripts_and_tests_pass_ruff(tmp_path, kind):
+    reproducer = _dd_files(KINDS[kind], release="0.9.7")
+    (tmp_path / "repro_x.py").write_text(reproducer.script)
+    (tmp_path / "test_regression_x.py").write_text(reproducer.test)
+    result = subprocess.run([RUFF, "check", "--no-cache", "--isolated", "--select", "E,F,I,W", "--line-length", "120",
+                             str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_report_has_the_sections_of_a_good_upstream_issue():
+    report = _dd_files(issue_709_scenario()).report
+    for heading in ("## Summary", "## Versions checked", "## Minimal repro", "## Actual vs Expected",
+                    "## Why this happens", "## Impact"):
+        assert heading in report
+    assert "['alpha', 'alpha', 'beta']" in report
+    assert "checkpoint 1 of segment 0 (group 0) had already produced seed_id 0" in report
