@@ -182,7 +182,7 @@ def hunt_command(
     out.print(result.finding.to_json(), markup=False)
     if out_dir is not None:
         path = write_finding(out_dir, chosen, seed, result.finding, result.verdict.summary(), result.verdict.kinds)
-        written = write_reproducer(out_dir, result.finding, chosen, result.verdict)
+        written = repro.write_for(out_dir, result.finding, chosen, result.verdict, say=err.print)
         out.print(f"wrote {path}; replay: resume-harness replay {path} --target {target}", markup=False)
         out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}",
                   markup=False)
@@ -281,7 +281,7 @@ def repro_command(
     if verdict.ok:
         out.print(f"{file} passes on {chosen.describe()}: nothing to reproduce there")
         raise typer.Exit(0)
-    written = write_reproducer(out_dir, scenario, chosen, verdict, **_ledger_fields(file))
+    written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, **_ledger_fields(file))
     out.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
     raise typer.Exit(1)
 
@@ -295,22 +295,6 @@ def _ledger_fields(file: Path) -> dict[str, Any]:
     if isinstance(data, dict) and "explanation" in data and "id" in data:
         return {"ident": data["id"], "explanation": data["explanation"]}
     return {}
-
-
-def write_reproducer(out_dir: Path, scenario: Scenario, target: Any, verdict: Verdict, ident: str | None = None,
-                     explanation: str | None = None) -> list[Path]:
-    """Render the reproducer and check it on every release environment available here."""
-    reproducer = repro.build(scenario, target.name, target.version, verdict, ident=ident, explanation=explanation)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    script = out_dir / f"repro_{reproducer.id}.py"
-    script.write_text(reproducer.script, encoding="utf-8")
-    if target.name.startswith("data_designer"):
-        releases = [(name, environments.env_python(name)) for name, _version in environments.ready_envs()]
-    else:
-        releases = [(f"resume-harness {harness.__version__}", Path(sys.executable))]
-    err.print(f"checking the reproducer on {len(releases)} environment(s)")
-    versions = repro.versions_checked(script, releases)
-    return repro.write(out_dir, reproducer, versions, scenario.engine)
 
 
 def main() -> None:

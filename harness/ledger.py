@@ -6,6 +6,10 @@ fields under which the bug shows, e.g. `{"source": ["directory"]}`), and an expl
 from reading the target's code. The integration tests replay every entry on every release
 it names, so a fix (or a regression) shows up as a change.
 
+The conformance suite (`pytest --pyargs harness.suite`) marks failures explained by an
+entry that is still open (no newer release passes it) as expected failures, each named;
+a finding fixed upstream stays a failure, so a fork learns it should take the fix.
+
 A search can be told which failures are already known (`hunt --known DIR`): a failing
 scenario that matches a ledger entry for this target and release (same signature, an
 anomaly in common) is counted as known and the search goes on. This does not narrow what
@@ -15,6 +19,7 @@ is drawn; it only stops a known bug from hiding the next one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,12 @@ class Finding:
     scenario: Scenario
     path: Path
 
+    @property
+    def fixed_upstream(self) -> bool:
+        """True when a release newer than every failing one passes: the bug was fixed."""
+        newest_failing = max(_version(v) for v in self.fails_on)
+        return any(_version(v) > newest_failing for v in self.passes_on)
+
     def explains(self, target_name: str, target_version: str, scenario: Scenario, verdict: Verdict) -> bool:
         if target_name != self.target or target_version not in self.fails_on:
             return False
@@ -55,6 +66,15 @@ class Finding:
             elif getattr(scenario, key) not in allowed:
                 return False
         return bool(set(verdict.kinds) & set(self.anomalies))
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def packaged_ledger() -> Path:
+    """The ledger shipped inside the package (fixtures/findings in a checkout links here)."""
+    return Path(__file__).resolve().parent / "findings"
 
 
 def load_finding(path: Path) -> Finding:

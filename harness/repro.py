@@ -15,9 +15,12 @@ import hashlib
 import importlib.metadata
 import json
 import subprocess
+import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import harness
 from harness.checker import Verdict
@@ -524,3 +527,25 @@ def write(out_dir: Path, reproducer: Reproducer, versions: list[tuple[str, int]]
     test.write_text(reproducer.test, encoding="utf-8")
     report.write_text(reproducer.report.replace("{versions}", versions_text(versions, engine)), encoding="utf-8")
     return [script, test, report]
+
+
+def write_for(out_dir: Path, scenario: Scenario, target: Any, verdict: Verdict, ident: str | None = None,
+              explanation: str | None = None, say: Callable[[str], Any] = print,
+              all_environments: bool = True) -> list[Path]:
+    """Render the reproducer for `target`, run it in every release environment present
+    (for DataDesigner, unless `all_environments` is off; else in this interpreter), and
+    write script, test and report."""
+    from harness import environments
+
+    reproducer = build(scenario, target.name, target.version, verdict, ident=ident, explanation=explanation)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    script = out_dir / f"repro_{reproducer.id}.py"
+    script.write_text(reproducer.script, encoding="utf-8")
+    if target.name.startswith("data_designer"):
+        releases = [(name, environments.env_python(name)) for name, _version in environments.ready_envs()]
+        if not all_environments or not releases:
+            releases = [(target.version, Path(sys.executable))]
+    else:
+        releases = [(f"{target.name} (resume-harness {harness.__version__})", Path(sys.executable))]
+    say(f"checking the reproducer in {len(releases)} environment(s)")
+    return write(out_dir, reproducer, versions_checked(script, releases), scenario.engine)

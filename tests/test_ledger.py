@@ -51,3 +51,11 @@ def test_unusable_ledger_entry_is_a_usage_error(tmp_path):
     bad.write_text('{"id": "bad"}')
     with pytest.raises(HarnessUsageError, match="bad.json is unusable"):
         load_finding(bad)
+
+
+def test_fixed_upstream_findings_are_not_expected_failures():
+    by_id = {f.id: f for f in LEDGER}
+    assert by_id["dd-ordered-resume-replays-seed-rows-sync"].fixed_upstream
+    assert by_id["dd-ordered-resume-replays-seed-rows-async"].fixed_upstream
+    assert not by_id["dd-shuffle-resume-restarts-permutation-async"].fixed_upstream
+    assert not by_id["dd-ordered-hydrating-reader-offset-counts-manifest-rows-async"].fixed_upstream

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from harness.scenario import Fault, IndexRange, Scenario, Segment, SeedRow
-from harness.targets.data_designer import version_tuple
 from test_data_designer import FINDINGS, LATEST, LEDGER, OLDEST, harness_in, python_of
+
+from harness.scenario import Fault, IndexRange, Scenario, SeedRow, Segment
+from harness.targets.data_designer import version_tuple
 
 REPORTS = FINDINGS / "reports"
 

@@ -1,0 +1,44 @@
+"""`pytest --pyargs harness.suite -n auto` inside a DataDesigner release's environment,
+with no setup beyond installing this package next to DataDesigner, as a fork's CI runs it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from test_data_designer import LATEST, OLDEST, python_of
+
+from harness.ledger import load_ledger, packaged_ledger
+
+pytestmark = pytest.mark.datadesigner
+
+
+def run_suite(release: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    command = [str(python_of(release)), "-m", "pytest", "--pyargs", "harness.suite", "-n", "2", "-p", "no:cacheprovider",
+               "--resume-profile", "dev", "--resume-seed", "1", "--resume-artifacts", str(tmp_path / "artifacts"),
+               "-rxXf", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+
+
+def test_suite_on_the_latest_release_reports_only_ledger_findings(tmp_path):
+    result = run_suite(LATEST, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:]
+    assert f"target data_designer {LATEST}" in out
+    assert "FAILED" not in out
+    open_ids = {f.id for f in load_ledger(packaged_ledger()) if not f.fixed_upstream}
+    named = set()
+    for line in re.findall(r"^XFAIL .* known findings: (.*)$", out, flags=re.M):
+        named |= {name.strip() for name in line.split(",")}
+    assert named and named <= open_ids, (named, open_ids)
+
+
+def test_suite_on_0_6_0_fails_on_the_issue_709_replay(tmp_path):
+    result = run_suite(OLDEST, tmp_path, "-k", "sampling-ordered")
+    out = result.stdout
+    assert result.returncode == 1, out[-4000:]
+    assert "FAILED" in out and "sampling-ordered" in out
+    assert "resume-harness findings" in out
+    assert re.search(r"duplicated \(resumed run\)", out)
+    assert "replay:     resume-harness replay" in out
