@@ -8,10 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_data_designer import FINDINGS, LATEST, LEDGER, OLDEST, harness_in, python_of
+from test_data_designer import FINDINGS, LATEST, LEDGER, LEDGER_CASES, OLDEST, harness_in, python_of
 
 from harness.scenario import Fault, IndexRange, Scenario, SeedRow, Segment
-from harness.targets.data_designer import version_tuple
 
 REPORTS = FINDINGS / "reports"
 
@@ -61,14 +60,7 @@ def test_every_ledger_entry_has_a_report_whose_versions_agree_with_the_ledger(fi
         assert checked.get(release) == "passes", f"{finding.id} {release}: {checked}"
 
 
-SCRIPT_CASES = [
-    pytest.param(f, release, release in f.fails_on, id=f"{f.id}@{release}")
-    for f in LEDGER
-    for release in sorted(set(f.fails_on) | set(f.passes_on), key=version_tuple)
-]
-
-
-@pytest.mark.parametrize(("finding", "release", "fails"), SCRIPT_CASES)
+@pytest.mark.parametrize(("finding", "release", "fails"), LEDGER_CASES)
 def test_committed_reproducer_exit_code_agrees_with_the_ledger(finding, release, fails):
     script = REPORTS / finding.id / f"repro_{finding.id}.py"
     result = run_script(release, script)

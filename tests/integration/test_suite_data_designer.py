@@ -15,7 +15,7 @@ pytestmark = pytest.mark.datadesigner
 
 
 def run_suite(release: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
-    command = [str(python_of(release)), "-m", "pytest", "--pyargs", "harness.suite", "-n", "2", "-p", "no:cacheprovider",
+    command = [str(python_of(release)), "-m", "pytest", "--pyargs", "harness.suite", "-n", "auto", "-p", "no:cacheprovider",
                "--resume-profile", "dev", "--resume-seed", "1", "--resume-artifacts", str(tmp_path / "artifacts"),
                "-rxXf", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
