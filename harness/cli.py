@@ -199,6 +199,8 @@ def replay(
     attempts: int | None = typer.Option(None, "--attempts", min=1, help="Tries of a SHUFFLE scenario on a target "
                                            "whose shuffle is unseeded (default 4); the first failure counts."),
     straight: bool = typer.Option(False, "--straight", help="Run only the uninterrupted run (differential check)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="On a failure, write the reproducer, issue text and "
+                                           "regression test here."),
 ) -> None:
     """Run one scenario (or a finding) again and print the verdict."""
     if dd_version is not None:
@@ -210,6 +212,9 @@ def replay(
     out.print(f"replaying {file} on [bold]{chosen.describe()}[/]")
     verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts)
     render_verdict(out, verdict, scenario)
+    if not verdict.ok and out_dir is not None:
+        written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, **_ledger_fields(file))
+        out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}", markup=False)
     raise typer.Exit(0 if verdict.ok else 1)
 
 

@@ -81,3 +81,13 @@ def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, case):
 def test_invalid_selection_error_names_the_field(tmp_path):
     result = run_cli(*_bad_inputs(tmp_path)["invalid selection"])
     assert "selection.end" in result.stderr
+
+
+def test_hunt_and_replay_write_a_reproducer_with_out(tmp_path):
+    assert run_cli("hunt", "--target", "mutant:seed_restart", "--seed", "1", "--out", str(tmp_path / "h")).returncode == 1
+    assert len(list((tmp_path / "h").glob("repro_*.py"))) == 1
+    assert len(list((tmp_path / "h").glob("report_*.md"))) == 1
+    replayed = run_cli("replay", str(tmp_path / "h" / "finding.json"), "--target", "mutant:seed_restart",
+                       "--out", str(tmp_path / "r"))
+    assert replayed.returncode == 1
+    assert len(list((tmp_path / "r").glob("test_regression_*.py"))) == 1
