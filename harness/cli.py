@@ -108,11 +108,10 @@ def targets() -> None:
     for name in target_names():
         try:
             target = get_target(name)
-        except HarnessUsageError:
+        except HarnessUsageError as exc:
             envs = ", ".join(f"{n} ({v})" for n, v in environments.ready_envs()) or "none yet"
-            out.print(f"[bold]{name}[/]: {describe_target(name)}: not installed here; run it in an environment "
-                      f"with --dd-version NAME (environments: {envs}; 'resume-harness env create 0.6.0')",
-                      soft_wrap=True)
+            out.print(f"[bold]{name}[/]: {describe_target(name)}: not available here ({exc}); "
+                      f"environments: {envs}", soft_wrap=True, highlight=False)
             continue
         caps = target.capabilities
         out.print(f"[bold]{name}[/] {target.version}: {describe_target(name)}", soft_wrap=True)

@@ -31,8 +31,10 @@ from typing import Any
 from harness.journal import Journal
 from harness.scenario import Fault
 
-#: How long one child-run segment may take before it is reported as a hang.
-DEFAULT_SEGMENT_TIMEOUT = 60.0
+#: How long one child-run segment may take before it is reported as a hang
+#: (RESUME_HARNESS_SEGMENT_TIMEOUT, in seconds, changes it).
+TIMEOUT_VARIABLE = "RESUME_HARNESS_SEGMENT_TIMEOUT"
+DEFAULT_SEGMENT_TIMEOUT = float(os.environ.get(TIMEOUT_VARIABLE, "60"))
 
 
 class Interrupted(BaseException):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.faults import DEFAULT_SEGMENT_TIMEOUT, FaultInjector, Interrupted, run_in_child
+from harness.faults import DEFAULT_SEGMENT_TIMEOUT, TIMEOUT_VARIABLE, FaultInjector, Interrupted, run_in_child
 from harness.journal import Journal
 from harness.scenario import FAULT_ACTIONS, FAULT_POINTS, SAMPLINGS, SOURCES, Scenario
 
@@ -168,7 +168,8 @@ class Target(abc.ABC):
             timeout=self.segment_timeout,
         )
         if result.timed_out:
-            return f"hang: segment {index} did not finish within {self.segment_timeout:g}s"
+            return (f"hang: segment {index} did not finish within {self.segment_timeout:g}s; it was killed "
+                    f"(set {TIMEOUT_VARIABLE} to allow longer)")
         if result.error:
             return result.error.strip().splitlines()[-1]
         fired = any(e.get("event") == "fault" and e["segment"] == index for e in journal.events())
