@@ -99,8 +99,10 @@ def start_method() -> str:
 
 
 _CONTEXT: Any = None
-#: Modules the fork server imports once, before it forks any child.
+#: Modules the fork server imports once, before it forks any child; then, last, the
+#: module that warms the server up (`harness.forkserver_init`).
 _PRELOAD = ["harness.targets.registry"]
+_READY = "harness.forkserver_init"
 
 
 def preload(module: str) -> None:
@@ -116,7 +118,7 @@ def _context() -> Any:
         method = start_method()
         _CONTEXT = multiprocessing.get_context(method)
         if method == "forkserver":
-            _CONTEXT.set_forkserver_preload(list(_PRELOAD))
+            _CONTEXT.set_forkserver_preload([*_PRELOAD, _READY])
     return _CONTEXT
 
 

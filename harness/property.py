@@ -8,13 +8,9 @@ failing scenario and shrink it; the finding is the minimal scenario it ends on.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,37 +24,9 @@ from harness.reference.model import expected_rows
 from harness.scenario import Scenario
 from harness.strategies import scenarios
 from harness.targets.base import Capabilities, Target
+from harness.workdirs import WORKDIR_PREFIX, default_work_root, work_directory  # noqa: F401
 
 DEFAULT_MAX_EXAMPLES = 300
-WORKDIR_PREFIX = "resume-harness-"
-
-
-def default_work_root() -> Path | None:
-    """Where trial directories go: `RESUME_HARNESS_WORKDIR`, else the memory-backed
-    /dev/shm where it exists (a trial is hundreds of small file operations, several times
-    faster there), else the system temporary directory."""
-    configured = os.environ.get("RESUME_HARNESS_WORKDIR")
-    if configured:
-        return Path(configured)
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        return shm
-    return None
-
-
-@contextlib.contextmanager
-def work_directory(root: Path | None = None) -> Iterator[Path]:
-    """A fresh directory of the harness's own, removed afterwards whatever happens."""
-    root = root if root is not None else default_work_root()
-    if root is not None:
-        root.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def check_scenario(target: Target, scenario: Scenario, root: Path | None = None) -> Verdict:
     """Run `scenario` interrupted and straight on `target`; judge both against the reference."""
     problem = target.capabilities.unsupported(scenario)

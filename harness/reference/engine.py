@@ -36,6 +36,9 @@ from harness.reference.model import RecordIndex, Row
 from harness.scenario import ASYNC_IN_FLIGHT, Scenario, Segment
 
 DATASET_NAME = "resume_trial"
+#: record streams read back from seed-source directories, most recent last (a few runs' worth)
+_STREAMS: dict[str, list[Row]] = {}
+_STREAMS_KEPT = 8
 
 
 class ResumeRefused(Exception):
@@ -100,11 +103,20 @@ class ReferenceEngine:
         self.records = RecordIndex(scenario, self.read_seed_stream())
 
     def read_seed_stream(self) -> list[Row]:
-        """Write the seed source once per configuration, then read the selection back."""
+        """Write the seed source once per run directory and configuration, then read the
+        selection back (once per process: the directory's name carries the configuration's
+        fingerprint, so what it holds cannot change under it)."""
         directory = self.artifact_root / "seed-source" / self.config_hash
         if not directory.is_dir():
             sources.materialize(self.scenario, directory)
-        return sources.read_stream(self.scenario, directory)
+        key = str(directory)
+        stream = _STREAMS.pop(key, None)
+        if stream is None:
+            stream = sources.read_stream(self.scenario, directory)
+        _STREAMS[key] = stream
+        while len(_STREAMS) > _STREAMS_KEPT:
+            del _STREAMS[next(iter(_STREAMS))]
+        return stream
 
     # ----- the segment ------------------------------------------------------------------
     def run_segment(self, segment: Segment) -> None:

@@ -21,6 +21,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from harness.reference.model import Row
+from harness.reference.storage import columns_to_table
 from harness.scenario import Scenario
 
 SCHEMA = pa.schema([("seed_id", pa.int64()), ("name", pa.string())])
@@ -30,8 +31,7 @@ _FILES = {"parquet": "seeds.parquet", "csv": "seeds.csv", "jsonl": "seeds.jsonl"
 def materialize(scenario: Scenario, directory: Path) -> None:
     """Write the seed table where a run will read it (once per work directory)."""
     directory.mkdir(parents=True, exist_ok=True)
-    table = pa.table({"seed_id": [s.seed_id for s in scenario.seeds], "name": [s.name for s in scenario.seeds]},
-                     schema=SCHEMA)
+    table = columns_to_table({"seed_id": [s.seed_id for s in scenario.seeds], "name": [s.name for s in scenario.seeds]})
     if scenario.source == "parquet":
         pq.write_table(table, directory / _FILES["parquet"])
     elif scenario.source == "csv":
@@ -72,9 +72,11 @@ def _read_manifest(scenario: Scenario, directory: Path) -> list[dict[str, Any]]:
         return [{**meta, "path": str(path)} for meta, path in zip(names, paths)]
     path = directory / _FILES[scenario.source]
     if scenario.source == "parquet":
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read(use_threads=False)  # (read_table imports pandas)
     elif scenario.source == "csv":
-        table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(column_types=SCHEMA))
+        table = pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(use_threads=False),
+                                convert_options=pa_csv.ConvertOptions(column_types=SCHEMA))
     else:
-        table = pa_json.read_json(path, parse_options=pa_json.ParseOptions(explicit_schema=SCHEMA))
+        table = pa_json.read_json(path, read_options=pa_json.ReadOptions(use_threads=False),
+                                  parse_options=pa_json.ParseOptions(explicit_schema=SCHEMA))
     return table.select(["seed_id", "name"]).to_pylist()

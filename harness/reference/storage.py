@@ -16,20 +16,19 @@ from __future__ import annotations
 import json
 import os
 import re
+from array import array
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-# pyarrow imports pandas when it builds its first table. Building one here moves that cost
-# to import time, which the forkserver pays once, instead of into every child it forks.
-pa.table({"warm": [0]})
-
 PARQUET_DIR = "parquet-files"
 PARTIAL_DIR = "tmp-partial-parquet-files"
 METADATA = "metadata.json"
 _BATCH = re.compile(r"^batch_(\d{5,})\.parquet$")
+_WRITE_OPTIONS = {"compression": "none", "write_statistics": False, "use_dictionary": False}
 
 
 def group_file_name(group_id: int) -> str:
@@ -39,22 +38,64 @@ def group_file_name(group_id: int) -> str:
 def write_group(dataset_dir: Path, group_id: int, rows: list[dict[str, Any]]) -> Path:
     """Write one row group to the partial directory, then rename it into place
     (`prepare_dataset_dir` made both directories)."""
-    partial = dataset_dir / PARTIAL_DIR / group_file_name(group_id)
-    final = dataset_dir / PARQUET_DIR / group_file_name(group_id)
-    pq.write_table(_table(rows), partial, compression="none", write_statistics=False, use_dictionary=False)
+    name = group_file_name(group_id)
+    base = os.fspath(dataset_dir)
+    partial = os.path.join(base, PARTIAL_DIR, name)
+    final = os.path.join(base, PARQUET_DIR, name)
+    write_parquet(partial, rows_to_table(rows))
     os.replace(partial, final)
-    return final
+    return Path(final)
 
 
-_TYPES = {int: pa.int64(), str: pa.string(), float: pa.float64(), bool: pa.bool_()}
+def write_parquet(path: str | Path, table: pa.Table) -> None:
+    """The table as one uncompressed parquet file: encoded in memory, written with one
+    system call (pyarrow's own file path resolution costs more than the write)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **_WRITE_OPTIONS)
+    write_bytes(path, sink.getvalue())
 
 
-def _table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows to a table with the schema taken from the first row: pyarrow's own inference
-    costs twenty times more than the write itself."""
+def write_bytes(path: str | Path, data: Any) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows to a table, the schema taken from the first row (pyarrow's own inference
+    costs twenty times more than the write itself)."""
     columns = list(rows[0])
-    schema = pa.schema([(c, _TYPES.get(type(rows[0][c]), pa.string())) for c in columns])
-    return pa.table({c: [row[c] for row in rows] for c in columns}, schema=schema)
+    return columns_to_table({c: [row[c] for row in rows] for c in columns})
+
+
+def columns_to_table(columns: dict[str, list[Any]]) -> pa.Table:
+    """Columns of int or str values to a table, built from raw buffers.
+
+    `pa.array` would do, but its first call imports pandas (pyarrow checks every input for
+    a pandas object), which triples the memory of every process the harness forks and so
+    the cost of each `kill` fault. Other value types fall back to `pa.array`."""
+    arrays = []
+    for values in columns.values():
+        first = values[0] if values else None
+        if type(first) is int and all(type(v) is int for v in values):
+            arrays.append(pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))]))
+        elif type(first) is str and all(type(v) is str for v in values):
+            encoded = [v.encode("utf-8") for v in values]
+            offsets = array("i", accumulate((len(b) for b in encoded), initial=0))
+            arrays.append(pa.Array.from_buffers(pa.string(), len(values),
+                                                [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]))
+        else:
+            arrays.append(pa.array(values))
+    return pa.Table.from_arrays(arrays, names=list(columns))
 
 
 def prepare_dataset_dir(dataset_dir: Path) -> None:
@@ -92,8 +133,10 @@ def load_dataset(dataset_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[in
     An unreadable data file raises, as DataDesigner's `load_dataset()` would."""
     rows: list[dict[str, Any]] = []
     layout: list[tuple[int, int]] = []
+    directory = os.path.join(os.fspath(dataset_dir), PARQUET_DIR)
     for group_id in listed_groups(dataset_dir):
-        columns = pq.ParquetFile(dataset_dir / PARQUET_DIR / group_file_name(group_id)).read(use_threads=False)
+        data = read_bytes(os.path.join(directory, group_file_name(group_id)))
+        columns = pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False)
         names = columns.column_names
         values = [columns.column(n).to_pylist() for n in names]
         rows.extend(dict(zip(names, row)) for row in zip(*values))
@@ -102,8 +145,8 @@ def load_dataset(dataset_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[in
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
+    tmp = os.fspath(path) + ".tmp"
+    write_bytes(tmp, json.dumps(payload, sort_keys=True).encode("utf-8"))
     os.replace(tmp, path)
 
 

@@ -1,0 +1,40 @@
+"""The harness's own work directories: where trials run, always removed afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+WORKDIR_PREFIX = "resume-harness-"
+
+
+def default_work_root() -> Path | None:
+    """Where trial directories go: `RESUME_HARNESS_WORKDIR`, else the memory-backed
+    /dev/shm where it exists (a trial is hundreds of small file operations, several times
+    faster there), else the system temporary directory."""
+    configured = os.environ.get("RESUME_HARNESS_WORKDIR")
+    if configured:
+        return Path(configured)
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm
+    return None
+
+
+@contextlib.contextmanager
+def work_directory(root: Path | None = None) -> Iterator[Path]:
+    """A fresh directory of the harness's own, removed afterwards whatever happens."""
+    root = root if root is not None else default_work_root()
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
