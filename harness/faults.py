@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessUsageError
 from harness.journal import Journal
 from harness.scenario import Fault
 
@@ -90,12 +91,21 @@ class ChildResult:
         return self.exitcode == -signal.SIGKILL
 
 
+START_METHODS = ("server", "forkserver", "spawn")
+
+
 def start_method() -> str:
-    """`forkserver` by default: the server is a fresh single-threaded process (never a fork
-    of a threaded pytest-xdist worker) that has imported the harness once, so a child costs
-    milliseconds instead of a full interpreter start. `RESUME_HARNESS_START_METHOD=spawn`
-    starts every child from scratch instead."""
-    return os.environ.get("RESUME_HARNESS_START_METHOD", "forkserver")
+    """How children start (`RESUME_HARNESS_START_METHOD`). `server` (the default): forked
+    by the harness's own fork server (`harness.zygote`), a fresh single-threaded process,
+    never a fork of a threaded pytest-xdist worker, that has imported and warmed up the
+    harness once, so a child costs milliseconds instead of a full interpreter start.
+    `forkserver` uses multiprocessing's server instead (slower by a few milliseconds a
+    child); `spawn` starts every child from scratch."""
+    method = os.environ.get("RESUME_HARNESS_START_METHOD", "server")
+    if method not in START_METHODS:
+        raise HarnessUsageError(f"RESUME_HARNESS_START_METHOD={method!r} is not a start method; use one of: "
+                                f"{', '.join(START_METHODS)}")
+    return method
 
 
 _CONTEXT: Any = None
@@ -130,6 +140,12 @@ def run_in_child(
     The child's unexpected exception, if any, is written to `error_path` (exit code 3).
     A child still running after `timeout` seconds is killed and reported as timed out.
     """
+    if start_method() == "server":
+        from harness.zygote import run_in_server
+
+        exitcode, timed_out = run_in_server(func, args, error_path, timeout, [*_PRELOAD, _READY])
+        error = None if timed_out or not error_path.exists() else error_path.read_text()
+        return ChildResult(exitcode=exitcode, timed_out=timed_out, error=error)
     proc = _context().Process(target=_child_main, args=(func, args, str(error_path)))
     with _main_script_hidden():
         proc.start()

@@ -8,6 +8,7 @@ Every strategy draws only inside a target's `Capabilities`. Strategies never tou
 
 from __future__ import annotations
 
+import functools
 import math
 
 from hypothesis import strategies as st
@@ -32,37 +33,53 @@ MAX_BUFFER_SIZE = 8
 MAX_EXTENSION = 6
 
 
+@functools.cache
+def _ints(low: int, high: int) -> st.SearchStrategy[int]:
+    """`st.integers(low, high)`, one object per range: a strategy is validated the first
+    time it is drawn from, and building fresh ones for every draw doubled generation time."""
+    return st.integers(low, high)
+
+
+@functools.cache
+def _choice(options: tuple) -> st.SearchStrategy:
+    return st.sampled_from(options)
+
+
 def seed_name(i: int) -> str:
     return WORDS[i % len(WORDS)] + ("" if i < len(WORDS) else str(i // len(WORDS)))
 
 
+@functools.cache
 @st.composite
 def seed_tables(draw: st.DrawFn, max_rows: int = MAX_SEED_ROWS, hydrating: bool = False) -> tuple[SeedRow, ...]:
     """Seed rows `seed_id = i`, `name = alpha, beta, ...`; with `hydrating`, each row is a
     file of 0..3 lines."""
-    n = draw(st.integers(1, max_rows))
+    n = draw(_ints(1, max_rows))
     rows = []
     for i in range(n):
         lines: tuple[str, ...] = ()
         if hydrating:
-            count = draw(st.integers(0, MAX_LINES))
+            count = draw(_ints(0, MAX_LINES))
             lines = tuple(f"{seed_name(i)}-{j}" for j in range(count))
         rows.append(SeedRow(i, seed_name(i), lines))
     return tuple(rows)
 
 
-def index_ranges(num_rows: int) -> st.SearchStrategy[IndexRange]:
-    return st.integers(0, num_rows - 1).flatmap(
-        lambda start: st.integers(start, num_rows - 1).map(lambda end: IndexRange(start, end))
-    )
+@functools.cache
+@st.composite
+def index_ranges(draw: st.DrawFn, num_rows: int) -> IndexRange:
+    start = draw(_ints(0, num_rows - 1))
+    return IndexRange(start, draw(_ints(start, num_rows - 1)))
 
 
-def partition_blocks(num_rows: int) -> st.SearchStrategy[PartitionBlock]:
-    return st.integers(1, num_rows).flatmap(
-        lambda k: st.integers(0, k - 1).map(lambda i: PartitionBlock(i, k))
-    )
+@functools.cache
+@st.composite
+def partition_blocks(draw: st.DrawFn, num_rows: int) -> PartitionBlock:
+    k = draw(_ints(1, num_rows))
+    return PartitionBlock(draw(_ints(0, k - 1)), k)
 
 
+@functools.cache
 def selections(
     num_rows: int, kinds: tuple[str, ...] = ("none", "index_range", "partition_block")
 ) -> st.SearchStrategy[Selection]:
@@ -76,6 +93,7 @@ def selections(
     return st.one_of(options)
 
 
+@functools.cache
 def buffer_sizes(max_size: int = MAX_BUFFER_SIZE) -> st.SearchStrategy[int]:
     return st.integers(1, max_size)
 
@@ -86,31 +104,33 @@ def _weighted_actions(actions: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(a for a in ("raise", "raise", "raise", "kill", "tear") if a in actions) or actions
 
 
+@functools.cache
 @st.composite
 def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int) -> Fault:
     """One fault inside a segment of `num_records` at `buffer_size`, addressed by index."""
     groups = max(1, math.ceil(num_records / buffer_size))
-    action = draw(st.sampled_from(_weighted_actions(caps.fault_actions)))
+    action = draw(_choice(_weighted_actions(caps.fault_actions)))
     points = ("checkpoint",) if action == "tear" else caps.fault_points
-    at = draw(st.sampled_from(points))
+    at = draw(_choice(points))
     if at == "checkpoint":
-        return Fault(action, "checkpoint", draw(st.integers(1, groups)))
+        return Fault(action, "checkpoint", draw(_ints(1, groups)))
     if at == "row":
-        return Fault(action, "row", draw(st.integers(0, groups - 1)), draw(st.integers(0, buffer_size - 1)))
-    return Fault(action, "write", draw(st.integers(1, 2 * groups + 1)))
+        return Fault(action, "row", draw(_ints(0, groups - 1)), draw(_ints(0, buffer_size - 1)))
+    return Fault(action, "write", draw(_ints(1, 2 * groups + 1)))
 
 
+@functools.cache
 @st.composite
 def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int) -> tuple[Segment, ...]:
     """A chain of segments: 1..max_interruptions interrupted ones, then one that completes.
     Each resume keeps or (with extension) grows num_records."""
-    interruptions = draw(st.integers(1, max(1, caps.max_interruptions)))
+    interruptions = draw(_ints(1, max(1, caps.max_interruptions)))
     segments: list[Segment] = []
     n = num_records
     for i in range(interruptions + 1):
         if i > 0 and caps.extension:
-            n += draw(st.integers(0, MAX_EXTENSION))
-        resume = "never" if i == 0 else draw(st.sampled_from(caps.resume_modes))
+            n += draw(_ints(0, MAX_EXTENSION))
+        resume = "never" if i == 0 else draw(_choice(caps.resume_modes))
         fault = draw(faults(caps, n, buffer_size)) if i < interruptions else None
         segments.append(Segment(n, resume, fault))
     return tuple(segments)
@@ -131,25 +151,28 @@ def _give_first_selected_a_line(seeds: tuple[SeedRow, ...], selection: Selection
     return seeds[:first] + (SeedRow(row.seed_id, row.name, (f"{row.name}-0",)),) + seeds[first + 1 :]
 
 
+_COMPLETION_ORDERS = st.lists(st.integers(0, ASYNC_IN_FLIGHT - 1), max_size=8)
+
+
 @st.composite
 def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int = MAX_SEED_ROWS) -> Scenario:
     """Whole scenarios a target with `caps` can run."""
     caps = caps or Capabilities()
-    engine = draw(st.sampled_from(caps.engines))
-    source = draw(st.sampled_from(caps.sources))
-    sampling = draw(st.sampled_from(caps.samplings))
+    engine = draw(_choice(caps.engines))
+    source = draw(_choice(caps.sources))
+    sampling = draw(_choice(caps.samplings))
     seeds = draw(seed_tables(max_rows, hydrating=source == "directory"))
     selection = draw(selections(len(seeds), caps.selections))
     if _record_count(seeds, selection, source) == 0:
         seeds = _give_first_selected_a_line(seeds, selection)
     records = _record_count(seeds, selection, source)
     buffer_size = draw(buffer_sizes())
-    num_records = draw(st.integers(1, max(2, min(MAX_RECORDS, 3 * records + 1))))
+    num_records = draw(_ints(1, max(2, min(MAX_RECORDS, 3 * records + 1))))
     segments = draw(fault_plans(caps, num_records, buffer_size))
-    shuffle_seed = draw(st.integers(0, 2**16)) if sampling == "shuffle" else 0
+    shuffle_seed = draw(_ints(0, 2**16)) if sampling == "shuffle" else 0
     order: tuple[int, ...] = ()
     if engine == "async":
-        order = tuple(draw(st.lists(st.integers(0, ASYNC_IN_FLIGHT - 1), max_size=8)))
+        order = tuple(draw(_COMPLETION_ORDERS))
     return Scenario(
         seeds=seeds, segments=segments, source=source, selection=selection, sampling=sampling,
         shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order,
