@@ -99,33 +99,36 @@ def columns_to_table(columns: dict[str, list[Any]]) -> pa.Table:
 
 
 def prepare_dataset_dir(dataset_dir: Path) -> None:
-    (dataset_dir / PARTIAL_DIR).mkdir(parents=True, exist_ok=True)
-    (dataset_dir / PARQUET_DIR).mkdir(exist_ok=True)
+    base = os.fspath(dataset_dir)
+    os.makedirs(os.path.join(base, PARTIAL_DIR), exist_ok=True)
+    os.makedirs(os.path.join(base, PARQUET_DIR), exist_ok=True)
+
+
+def _group_files(dataset_dir: Path) -> list[tuple[int, str]]:
+    """(group id, path) of each data file, by name alone, in group-id order."""
+    directory = os.path.join(os.fspath(dataset_dir), PARQUET_DIR)
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = [(int(m.group(1)), os.path.join(directory, name)) for name in names if (m := _BATCH.match(name))]
+    return sorted(found)
 
 
 def scan_groups(dataset_dir: Path) -> dict[int, int | None]:
     """Group id -> row count from each data file's footer; None for an unreadable file."""
     found: dict[int, int | None] = {}
-    directory = dataset_dir / PARQUET_DIR
-    if not directory.is_dir():
-        return found
-    for path in directory.iterdir():
-        match = _BATCH.match(path.name)
-        if not match:
-            continue
+    for group_id, path in _group_files(dataset_dir):
         try:
-            found[int(match.group(1))] = pq.read_metadata(path).num_rows
+            found[group_id] = pq.ParquetFile(pa.BufferReader(read_bytes(path))).metadata.num_rows
         except (OSError, pa.ArrowException):
-            found[int(match.group(1))] = None
+            found[group_id] = None
     return found
 
 
 def listed_groups(dataset_dir: Path) -> list[int]:
     """Group ids that have a data file, by name alone (nothing is read)."""
-    directory = dataset_dir / PARQUET_DIR
-    if not directory.is_dir():
-        return []
-    return sorted(int(m.group(1)) for p in directory.iterdir() if (m := _BATCH.match(p.name)))
+    return [group_id for group_id, _ in _group_files(dataset_dir)]
 
 
 def load_dataset(dataset_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
@@ -133,10 +136,8 @@ def load_dataset(dataset_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[in
     An unreadable data file raises, as DataDesigner's `load_dataset()` would."""
     rows: list[dict[str, Any]] = []
     layout: list[tuple[int, int]] = []
-    directory = os.path.join(os.fspath(dataset_dir), PARQUET_DIR)
-    for group_id in listed_groups(dataset_dir):
-        data = read_bytes(os.path.join(directory, group_file_name(group_id)))
-        columns = pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False)
+    for group_id, path in _group_files(dataset_dir):
+        columns = pq.ParquetFile(pa.BufferReader(read_bytes(path))).read(use_threads=False)
         names = columns.column_names
         values = [columns.column(n).to_pylist() for n in names]
         rows.extend(dict(zip(names, row)) for row in zip(*values))
@@ -151,6 +152,10 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 
 
 def clear_dir(directory: Path) -> None:
-    if directory.is_dir():
-        for path in directory.iterdir():
-            path.unlink()
+    base = os.fspath(directory)
+    try:
+        names = os.listdir(base)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in names:
+        os.unlink(os.path.join(base, name))
