@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -269,7 +270,7 @@ class ReferenceEngine:
         storage.clear_dir(path / storage.PARQUET_DIR)
         storage.clear_dir(path / storage.PARTIAL_DIR)
         (path / storage.METADATA).unlink(missing_ok=True)
-        (path / "builder_config.json").write_text(json.dumps({"config_hash": self.config_hash}))
+        storage.write_bytes(path / "builder_config.json", json.dumps({"config_hash": self.config_hash}).encode())
         history = [segment.num_records]
         return Session(self.segment_index, path, self.scenario.buffer_size, history,
                        self.plan(history, self.scenario.buffer_size))
@@ -280,7 +281,10 @@ class ReferenceEngine:
 
 
 def _non_empty(path: Path) -> bool:
-    return path.is_dir() and any(path.iterdir())
+    try:
+        return bool(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
 
 
 def _free_sibling(path: Path) -> Path:

@@ -21,7 +21,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from harness.reference.model import Row
-from harness.reference.storage import columns_to_table
+from harness.reference.storage import columns_to_table, write_parquet
 from harness.scenario import Scenario
 
 SCHEMA = pa.schema([("seed_id", pa.int64()), ("name", pa.string())])
@@ -33,7 +33,7 @@ def materialize(scenario: Scenario, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     table = columns_to_table({"seed_id": [s.seed_id for s in scenario.seeds], "name": [s.name for s in scenario.seeds]})
     if scenario.source == "parquet":
-        pq.write_table(table, directory / _FILES["parquet"])
+        write_parquet(directory / _FILES["parquet"], table)
     elif scenario.source == "csv":
         pa_csv.write_csv(table, directory / _FILES["csv"])
     elif scenario.source == "jsonl":
