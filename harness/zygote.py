@@ -42,6 +42,15 @@ from pathlib import Path
 from typing import Any
 
 _HEADER = struct.Struct("!Q")
+#: seconds the server may take to import its preload list (DataDesigner takes one or two)
+START_TIMEOUT = 300.0
+#: Variables that change under a running test without changing what a child would do
+#: (pytest sets PYTEST_CURRENT_TEST for every test phase).
+_VOLATILE = frozenset({"PYTEST_CURRENT_TEST"})
+
+
+def _environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _VOLATILE}
 
 
 class ServerDied(RuntimeError):
@@ -130,7 +139,7 @@ class Server:
 
     def __init__(self, modules: list[str]) -> None:
         self.modules = list(modules)
-        self.environ = dict(os.environ)
+        self.environ = _environment()
         self.owner = os.getpid()
         request_r, self.request_w = os.pipe()
         self.reply_r, reply_w = os.pipe()
@@ -141,11 +150,17 @@ class Server:
         os.close(request_r)
         os.close(reply_w)
         _send(self.request_w, ("init", list(sys.path), os.getcwd(), self.modules))
-        self._expect("ready", timeout=None)
+        try:
+            self._expect("ready", timeout=START_TIMEOUT)
+        except TimeoutError:
+            self.process.kill()
+            self.close()
+            raise ServerDied(f"the harness's fork server did not start within {START_TIMEOUT:g}s "
+                             f"(importing {', '.join(self.modules)})") from None
 
     def current(self, modules: list[str]) -> bool:
         return (self.owner == os.getpid() and self.process.poll() is None and self.modules == list(modules)
-                and self.environ == os.environ)
+                and self.environ == _environment())
 
     def run(self, func: Callable[..., None], args: tuple[Any, ...], error_path: Path,
             timeout: float) -> tuple[int | None, bool]:

@@ -25,3 +25,15 @@ def issue_709_scenario(engine: str = "sync") -> Scenario:
 
 def names(rows: list[dict]) -> list[str]:
     return [r["name"] for r in rows]
+
+
+def write_environment_variable(name: str, path: str) -> None:
+    """Run in a child: record what the child sees of one environment variable."""
+    import os
+    from pathlib import Path
+
+    Path(path).write_text(os.environ.get(name, "<unset>"))
+
+
+def fail_in_child(message: str) -> None:
+    raise ValueError(message)

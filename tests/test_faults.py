@@ -2,9 +2,11 @@ import os
 import time
 
 import pytest
-from helpers import names, seeds
+from helpers import fail_in_child, names, seeds, write_environment_variable
 
-from harness.faults import FaultInjector, run_in_child
+from harness import zygote
+from harness.errors import HarnessUsageError
+from harness.faults import START_METHODS, FaultInjector, run_in_child, start_method
 from harness.journal import Journal
 from harness.property import check_scenario
 from harness.scenario import Fault, Scenario, Segment
@@ -23,6 +25,41 @@ def test_kill_fault_sigkills_a_child_and_the_resume_completes(tmp_path, engine):
     assert outcome.faults_fired == [(0, "SIGKILL after checkpoint 2")]
     assert outcome.error is None
     assert names(outcome.rows) == ["alpha", "beta", "gamma"]
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_every_start_method_runs_a_killed_child_and_reports_its_errors(tmp_path, monkeypatch, method):
+    monkeypatch.setenv("RESUME_HARNESS_START_METHOD", method)
+    outcome = get_target("reference").run(_kill_scenario("sync"), tmp_path / "run")
+    assert outcome.faults_fired == [(0, "SIGKILL after checkpoint 2")]
+    assert names(outcome.rows) == ["alpha", "beta", "gamma"]
+    failed = run_in_child(fail_in_child, ("no such seed row",), tmp_path / "err")
+    assert failed.exitcode == 3 and not failed.timed_out
+    assert "ValueError: no such seed row" in failed.error
+
+
+def test_an_unknown_start_method_is_a_usage_error(monkeypatch):
+    monkeypatch.setenv("RESUME_HARNESS_START_METHOD", "thread")
+    with pytest.raises(HarnessUsageError, match="RESUME_HARNESS_START_METHOD='thread'.*server, forkserver, spawn"):
+        start_method()
+
+
+def test_children_see_the_environment_of_the_moment_not_of_the_server_start(tmp_path, monkeypatch):
+    seen = tmp_path / "seen"
+    monkeypatch.setenv("RESUME_HARNESS_PROBE", "first")
+    run_in_child(write_environment_variable, ("RESUME_HARNESS_PROBE", str(seen)), tmp_path / "err")
+    assert seen.read_text() == "first"
+    monkeypatch.setenv("RESUME_HARNESS_PROBE", "second")
+    run_in_child(write_environment_variable, ("RESUME_HARNESS_PROBE", str(seen)), tmp_path / "err")
+    assert seen.read_text() == "second"
+
+
+def test_the_fork_server_exits_when_the_harness_lets_go_of_it(tmp_path):
+    run_in_child(write_environment_variable, ("HOME", str(tmp_path / "seen")), tmp_path / "err")
+    server = zygote._SERVER
+    assert server is not None and server.process.poll() is None
+    zygote._shutdown()
+    assert server.process.poll() is not None
 
 
 def test_kill_fault_is_caught_on_the_seed_restart_mutant():
