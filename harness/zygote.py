@@ -166,7 +166,10 @@ class Server:
             timeout: float) -> tuple[int | None, bool]:
         """Run `func(*args)` in a fresh child; (exit code, timed out)."""
         payload = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
-        _send(self.request_w, ("run", str(error_path), payload))
+        try:
+            _send(self.request_w, ("run", str(error_path), payload))
+        except BrokenPipeError:
+            raise ServerDied(f"the harness's fork server exited (code {self.process.wait()})") from None
         pid = self._expect("pid", timeout=None)
         deadline = time.monotonic() + timeout
         try:

@@ -37,3 +37,11 @@ def write_environment_variable(name: str, path: str) -> None:
 
 def fail_in_child(message: str) -> None:
     raise ValueError(message)
+
+
+def kill_parent_process() -> None:
+    """Run in a child: SIGKILL the process that forked it (the harness's fork server)."""
+    import os
+    import signal
+
+    os.kill(os.getppid(), signal.SIGKILL)

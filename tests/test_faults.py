@@ -2,7 +2,7 @@ import os
 import time
 
 import pytest
-from helpers import fail_in_child, names, seeds, write_environment_variable
+from helpers import fail_in_child, kill_parent_process, names, seeds, write_environment_variable
 
 from harness import zygote
 from harness.errors import HarnessUsageError
@@ -44,7 +44,13 @@ def test_an_unknown_start_method_is_a_usage_error(monkeypatch):
         start_method()
 
 
-def test_children_see_the_environment_of_the_moment_not_of_the_server_start(tmp_path, monkeypatch):
+@pytest.fixture
+def fork_server(monkeypatch):
+    """The harness's own fork server, whatever the environment of the test run says."""
+    monkeypatch.setenv("RESUME_HARNESS_START_METHOD", "server")
+
+
+def test_children_see_the_environment_of_the_moment_not_of_the_server_start(tmp_path, monkeypatch, fork_server):
     seen = tmp_path / "seen"
     monkeypatch.setenv("RESUME_HARNESS_PROBE", "first")
     run_in_child(write_environment_variable, ("RESUME_HARNESS_PROBE", str(seen)), tmp_path / "err")
@@ -54,7 +60,7 @@ def test_children_see_the_environment_of_the_moment_not_of_the_server_start(tmp_
     assert seen.read_text() == "second"
 
 
-def test_the_fork_server_exits_when_the_harness_lets_go_of_it(tmp_path):
+def test_the_fork_server_exits_when_the_harness_lets_go_of_it(tmp_path, fork_server):
     run_in_child(write_environment_variable, ("HOME", str(tmp_path / "seen")), tmp_path / "err")
     server = zygote._SERVER
     assert server is not None and server.process.poll() is None
@@ -108,3 +114,15 @@ def test_write_fault_fires_before_the_indexed_durable_write(tmp_path):
     # resume starts over, as DataDesigner does.
     assert [(c.segment, c.group) for c in outcome.checkpoints] == [(1, 0), (1, 1)]
     assert names(outcome.rows) == ["alpha", "beta"]
+
+
+def test_a_fork_server_that_dies_is_reported_mid_request_and_replaced_after(tmp_path, fork_server):
+    with pytest.raises(zygote.ServerDied, match="fork server exited"):
+        run_in_child(kill_parent_process, (), tmp_path / "err")
+    result = run_in_child(write_environment_variable, ("HOME", str(tmp_path / "seen")), tmp_path / "err")
+    assert result.exitcode == 0 and (tmp_path / "seen").read_text() == os.environ["HOME"]
+    first = zygote._SERVER
+    first.process.kill()
+    first.process.wait()
+    run_in_child(write_environment_variable, ("HOME", str(tmp_path / "again")), tmp_path / "err")
+    assert zygote._SERVER is not first and (tmp_path / "again").read_text() == os.environ["HOME"]
