@@ -129,7 +129,8 @@ def hunt_command(
                                      help="Scenarios to try before shrinking."),
     seed: int | None = typer.Option(None, "--seed", help="Search seed (printed on every run)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Write finding.json here when something is found."),
-    workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go (default: system temp)."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go (default: "
+                                        "$RESUME_HARNESS_WORKDIR, else /dev/shm, else the system temp directory)."),
     dd_version: str | None = DD_VERSION,
     known_dir: Path | None = typer.Option(None, "--known", help="A findings directory: failures its entries "
                                              "explain for this target and release are counted, not reported."),
