@@ -1,0 +1,81 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["data-designer==0.6.1", "pandas==2.3.3"]
+# ///
+"""Resume reproducer: error rows after a resume (resume-harness 0.1.0, data-designer 0.6.1).
+Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here."""
+import inspect
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "0"  # sync engine (0.7.0 and later: async only)
+
+try:
+    import data_designer.config as dd
+    from data_designer.config.seed_source import DirectorySeedSource
+    from data_designer.engine.storage.artifact_storage import ArtifactStorage
+    from data_designer.engine.testing.seed_readers import LineFanoutDirectorySeedReader
+    from data_designer.interface import DataDesigner, ResumeMode
+except ImportError as exc:
+    print(f"cannot run here: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+# (num_records, resume mode, stop at (checkpoint, action))
+SEGMENTS = [(1, 'NEVER', (1, 'raise')), (2, 'ALWAYS', None)]
+EXPECTED = ['alpha-0', 'alpha-0']
+
+
+class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception
+    pass
+
+
+def run(base, num_records, mode, stop):
+    Path(base, "seeds").mkdir(parents=True, exist_ok=True)
+    for name, text in {'00000-0-alpha.txt': 'alpha-0\n', '00001-1-beta.txt': ''}.items():
+        Path(base, name).write_text(text)
+    source = DirectorySeedSource(path=str(base), file_pattern="*.txt")
+    builder = dd.DataDesignerConfigBuilder()
+    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED)
+    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ line }}"))
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"), seed_readers=[LineFanoutDirectorySeedReader()])
+    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=1))
+    seen = []
+    def on_checkpoint(path):
+        seen.append(path)
+        if stop and len(seen) == stop[0]:
+            raise Stop
+    try:
+        if "on_batch_complete" in inspect.signature(designer.create).parameters:
+            designer.create(builder, num_records=num_records, dataset_name="repro", resume=ResumeMode[mode],
+                            on_batch_complete=on_checkpoint)
+        else:  # 0.6.0 has the callback only on the internal path that create() itself takes
+            provider = designer._create_resource_provider("repro", builder, resume=ResumeMode[mode])
+            dataset_builder = designer._create_dataset_builder(builder.build(), provider)
+            dataset_builder.build(num_records=num_records, on_batch_complete=on_checkpoint, resume=ResumeMode[mode])
+    except Stop:
+        pass
+
+
+def rows(base):
+    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",
+                           resume=ResumeMode.ALWAYS).load_dataset()["line"].tolist()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        for segment in SEGMENTS:
+            run(Path(tmp, "resumed"), *segment)
+        run(Path(tmp, "straight"), SEGMENTS[-1][0], "NEVER", None)
+        actual, baseline = rows(Path(tmp, "resumed")), rows(Path(tmp, "straight"))
+    print(f"resumed:  {actual}\nstraight: {baseline}\nexpected: {EXPECTED}")
+    if actual == baseline == EXPECTED:
+        return 0
+    row = next(i for i in range(len(EXPECTED) + 1) if actual[i:i + 1] != EXPECTED[i:i + 1])
+    print(f"first divergence at row {row}: resumed {actual[row:row + 1]}, expected {EXPECTED[row:row + 1]}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
