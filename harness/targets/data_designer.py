@@ -276,8 +276,7 @@ def _data_designer() -> Any:
             from data_designer.engine.storage.artifact_storage import ArtifactStorage
             from data_designer.engine.testing.seed_readers import LineFanoutDirectorySeedReader
             from data_designer.interface import DataDesigner, ResumeMode
-        # Engine threads can outlive an interrupted create() and log after _quiet() ends.
-        logging.getLogger("data_designer").disabled = True
+        _silence_data_designer_loggers()
         ns = _Namespace()
         ns.config = config  # type: ignore[attr-defined]
         ns.DirectorySeedSource = DirectorySeedSource  # type: ignore[attr-defined]
@@ -301,3 +300,16 @@ def _quiet():  # type: ignore[no-untyped-def]
             yield
     finally:
         logging.disable(previous)
+        _silence_data_designer_loggers()
+
+
+def _silence_data_designer_loggers() -> None:
+    """Keep DataDesigner's loggers quiet after a call as well: engine threads of an
+    interrupted async create() can outlive it and go on logging. Up to 0.7.0, each
+    `DataDesigner()` reconfigures logging (root handlers, and levels of its own named
+    loggers), so this runs after every call. Disabling the `data_designer` logger alone is
+    not enough: records of its child loggers still reach the root handlers."""
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if (name == "data_designer" or name.startswith("data_designer.")) and isinstance(logger, logging.Logger):
+            if name == "data_designer" or logger.level != logging.NOTSET:
+                logger.setLevel(logging.CRITICAL + 1)

@@ -12,6 +12,7 @@ xdist workers), driven through the command line a user runs.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -82,6 +83,18 @@ def test_bounded_search_finds_nothing_outside_the_ledger(release, target):
     result = harness_in(release, "hunt", "--target", target, "--seed", SEARCH_SEED, "--max-examples", "40",
                         "--known", str(FINDINGS))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_search_on_0_6_1_async_finds_nothing_new_and_prints_no_data_designer_logs():
+    """Engine threads of an interrupted async create() outlive it and log; with seed 616161
+    they printed 25 DataDesigner log lines into this search's output before the adapter
+    silenced DataDesigner's child loggers too."""
+    result = harness_in("0.6.1", "hunt", "--target", "data_designer:async", "--seed", "616161",
+                        "--max-examples", "120", "--known", str(FINDINGS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no finding" in result.stdout
+    logged = re.findall(r".*\[(?:DEBUG|INFO|WARNING|ERROR)\].*", result.stdout + result.stderr)
+    assert not logged, "\n".join(logged[:5])
 
 
 def test_latest_release_passes_the_cases_issue_709_covers():
