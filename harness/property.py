@@ -24,7 +24,7 @@ from harness.reference.model import expected_rows
 from harness.scenario import Scenario
 from harness.strategies import scenarios
 from harness.targets.base import Capabilities, Target
-from harness.workdirs import WORKDIR_PREFIX, default_work_root, work_directory  # noqa: F401
+from harness.workdirs import work_directory
 
 DEFAULT_MAX_EXAMPLES = 300
 def check_scenario(target: Target, scenario: Scenario, root: Path | None = None) -> Verdict:

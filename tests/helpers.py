@@ -45,3 +45,11 @@ def kill_parent_process() -> None:
     import signal
 
     os.kill(os.getppid(), signal.SIGKILL)
+
+
+def write_whether_loaded(module: str, path: str) -> None:
+    """Run in a child: record whether `module` was already imported when the child started."""
+    import sys
+    from pathlib import Path
+
+    Path(path).write_text(str(module in sys.modules))

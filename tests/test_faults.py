@@ -2,7 +2,14 @@ import os
 import time
 
 import pytest
-from helpers import fail_in_child, kill_parent_process, names, seeds, write_environment_variable
+from helpers import (
+    fail_in_child,
+    kill_parent_process,
+    names,
+    seeds,
+    write_environment_variable,
+    write_whether_loaded,
+)
 
 from harness import zygote
 from harness.errors import HarnessUsageError
@@ -126,3 +133,13 @@ def test_a_fork_server_that_dies_is_reported_mid_request_and_replaced_after(tmp_
     first.process.wait()
     run_in_child(write_environment_variable, ("HOME", str(tmp_path / "again")), tmp_path / "err")
     assert zygote._SERVER is not first and (tmp_path / "again").read_text() == os.environ["HOME"]
+
+
+def test_children_of_the_fork_server_do_not_carry_pandas(tmp_path, fork_server):
+    """pyarrow imports pandas on its first `pa.array`; a server holding pandas makes every
+    kill fault's fork copy three times the memory. The warm-up runs every seed source."""
+    seen = tmp_path / "seen"
+    run_in_child(write_whether_loaded, ("pyarrow.parquet", str(seen)), tmp_path / "err")
+    assert seen.read_text() == "True"  # the server did preload the harness's storage
+    run_in_child(write_whether_loaded, ("pandas", str(seen)), tmp_path / "err")
+    assert seen.read_text() == "False"

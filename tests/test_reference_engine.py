@@ -109,3 +109,15 @@ def test_config_change_is_refused_by_always_and_starts_fresh_with_if_possible(tm
 def test_always_with_no_dataset_is_refused(tmp_path):
     with pytest.raises(ResumeRefused, match="Cannot resume: no existing dataset found"):
         _segment(issue_709_scenario(), tmp_path, Segment(3, "always"), 1)
+
+
+def test_tables_built_from_buffers_equal_what_pyarrow_builds():
+    import pyarrow as pa
+
+    from harness.reference.storage import columns_to_table
+
+    columns = {"seed_id": [0, -7, 2**40], "name": ["alpha", "", "ümlaut-ß"], "score": [0.5, 1.0, -2.25]}
+    built = columns_to_table(columns)
+    built.validate(full=True)
+    assert built.schema.types == [pa.int64(), pa.string(), pa.float64()]
+    assert built.to_pylist() == pa.table(columns).to_pylist()
