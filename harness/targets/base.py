@@ -113,6 +113,10 @@ class Target(abc.ABC):
     capabilities: Capabilities = Capabilities()
     #: run every segment in a child process (not only those with a kill fault)
     isolate: bool = False
+    #: run every segment that carries a fault in a child process: for a target whose work
+    #: goes on in the background after an in-process interruption (DataDesigner's async
+    #: engine), only the end of a process stops it, as a crash would
+    interrupt_in_child: bool = False
     segment_timeout: float = DEFAULT_SEGMENT_TIMEOUT
 
     @abc.abstractmethod
@@ -133,7 +137,8 @@ class Target(abc.ABC):
         journal = Journal(workdir / "journal.jsonl")
         outcome = Outcome()
         for index, segment in enumerate(scenario.segments):
-            in_child = self.isolate or (segment.fault is not None and segment.fault.action == "kill")
+            in_child = self.isolate or (segment.fault is not None
+                                        and (segment.fault.action == "kill" or self.interrupt_in_child))
             if in_child:
                 problem = self._run_child(scenario, index, workdir, journal)
             else:

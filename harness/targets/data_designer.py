@@ -108,6 +108,12 @@ class DataDesignerTarget(Target):
         self.version = version
         self.name = f"data_designer:{engine}"
         self.capabilities = capabilities_for(version, engine)
+        # The async engine runs on one event loop thread per process, shared by every
+        # create() (engine/dataset_builders/utils/async_concurrency.py). An interrupted
+        # create() leaves its tasks on that loop, and they go on into the next segment's run:
+        # on 0.6.0 that gave a flaky TypeError and a search that hung. A segment that is
+        # interrupted therefore runs in a process of its own, which its end stops.
+        self.interrupt_in_child = engine == "async"
         select_engine(version, engine)
         faults.preload("harness.targets.data_designer_preload")
 
