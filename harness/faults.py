@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ class FaultInjector:
         self.in_child = in_child
         self.checkpoints = 0
         self.writes = 0
+        #: when the segment began (the injector is made just before it runs)
+        self.started = time.perf_counter()
 
     def after_checkpoint(self, data_path: Path) -> None:
         self.checkpoints += 1
@@ -72,11 +75,15 @@ class FaultInjector:
 
     def _fire(self) -> None:
         assert self.fault is not None
-        self.journal.append({"event": "fault", "segment": self.segment, "fault": self.fault.describe()})
+        event = {"event": "fault", "segment": self.segment, "fault": self.fault.describe()}
         if self.fault.action == "kill":
             if not self.in_child:
                 raise RuntimeError("a kill fault must run in a child process (run_in_child)")
+            # The segment's time in the target so far: nothing after the kill reports it.
+            event["seconds"] = time.perf_counter() - self.started
+            self.journal.append(event)
             os.kill(os.getpid(), signal.SIGKILL)
+        self.journal.append(event)
         raise Interrupted(self.fault.describe())
 
 

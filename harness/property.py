@@ -77,6 +77,13 @@ class HuntResult:
     known_failures: int = 0
     #: why the finding may not be minimal (a failure that did not always reproduce)
     note: str = ""
+    #: of `elapsed`, the seconds spent inside the target's own code (see `Outcome.target_seconds`)
+    target_seconds: float = 0.0
+
+    @property
+    def overhead(self) -> float:
+        """The harness's time per unit of the target's own time (0.05: 5%)."""
+        return (self.elapsed - self.target_seconds) / self.target_seconds if self.target_seconds else 0.0
 
 
 def new_seed() -> int:
@@ -100,7 +107,7 @@ def hunt(
     seed = new_seed() if seed is None else seed
     failures: list[tuple[Scenario, Verdict]] = []
     counter = {"examples": 0, "first_failure": None, "known": 0}
-    started = time.perf_counter()
+    started, spent = time.perf_counter(), target.spent
 
     @settings(
         max_examples=max_examples,
@@ -141,7 +148,8 @@ def hunt(
             raise
         note = "the failure did not reproduce on every run (" + str(exc).splitlines()[0][:120] + ")"
     result = HuntResult(seed=seed, examples=counter["examples"], elapsed=time.perf_counter() - started, note=note,
-                        examples_to_first_failure=counter["first_failure"], known_failures=counter["known"])
+                        examples_to_first_failure=counter["first_failure"], known_failures=counter["known"],
+                        target_seconds=target.spent - spent)
     if failures:
         result.finding, result.verdict = failures[-1]
     return result

@@ -1,6 +1,7 @@
 """The command line, as a user meets it: exit codes, one-line errors, files it writes."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ def test_hunt_on_reference_finds_nothing_prints_the_seed_and_cleans_up(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "seed 7" in result.stdout
     assert "no finding" in result.stdout
+    share = re.search(r"(\d+)% of it inside the target", result.stdout)
+    assert share is not None and 0 < int(share.group(1)) < 100, result.stdout
     assert list((tmp_path / "work").iterdir()) == []
 
 

@@ -113,6 +113,40 @@ def test_hanging_segment_becomes_a_hang_anomaly_not_a_stuck_test():
     assert "did not finish within 1s" in verdict.anomalies[0].detail
 
 
+class SlowTarget(ReferenceTarget):
+    """A target whose every segment and load takes a known time of its own."""
+
+    PAUSE = 0.2
+
+    def __init__(self, isolate: bool) -> None:
+        super().__init__()
+        self.isolate = isolate
+
+    def run_segment(self, scenario, index, workdir, injector, journal):
+        time.sleep(self.PAUSE)
+        super().run_segment(scenario, index, workdir, injector, journal)
+
+    def load(self, scenario, workdir):
+        time.sleep(self.PAUSE)
+        return super().load(scenario, workdir)
+
+
+@pytest.mark.parametrize(("isolate", "action"), [(False, "raise"), (True, "raise"), (False, "kill"), (True, "kill")])
+def test_the_targets_own_time_is_counted_wherever_its_segments_run(tmp_path, isolate, action):
+    """In process, in a child, and in a child SIGKILLed mid-segment (whose time is reported
+    before the kill): two segments and one load, each at least PAUSE, and never more than
+    the wall time of the whole run (the harness's own time is not the target's)."""
+    scenario = Scenario(seeds=seeds(3), buffer_size=1,
+                        segments=(Segment(3, fault=Fault(action, "checkpoint", 2)), Segment(3, "always")))
+    target = SlowTarget(isolate)
+    started = time.perf_counter()
+    outcome = target.run(scenario, tmp_path)
+    wall = time.perf_counter() - started
+    assert names(outcome.rows) == ["alpha", "beta", "gamma"]
+    assert 3 * SlowTarget.PAUSE <= outcome.target_seconds < wall
+    assert target.spent == outcome.target_seconds
+
+
 def test_write_fault_fires_before_the_indexed_durable_write(tmp_path):
     scenario = Scenario(seeds=seeds(2), segments=(Segment(2, fault=Fault("raise", "write", 2)), Segment(2, "always")))
     outcome = get_target("reference").run(scenario, tmp_path)

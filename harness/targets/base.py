@@ -23,6 +23,7 @@ To add a target, subclass `Target` and implement `run_segment` and `load`:
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,10 @@ class Outcome:
     error_segment: int | None = None
     hang: bool = False
     load_error: str | None = None
+    #: seconds spent inside the target's own code (`run_segment` and `load`), in this
+    #: process and in the children segments ran in; the rest of a trial's time is the
+    #: harness's (a segment SIGKILLed by its fault counts up to the kill)
+    target_seconds: float = 0.0
 
 
 class Target(abc.ABC):
@@ -118,6 +123,8 @@ class Target(abc.ABC):
     #: engine), only the end of a process stops it, as a crash would
     interrupt_in_child: bool = False
     segment_timeout: float = DEFAULT_SEGMENT_TIMEOUT
+    #: seconds spent inside this target's own code over every `run` so far
+    spent: float = 0.0
 
     @abc.abstractmethod
     def run_segment(
@@ -142,17 +149,22 @@ class Target(abc.ABC):
             if in_child:
                 problem = self._run_child(scenario, index, workdir, journal)
             else:
+                started = time.perf_counter()
                 problem = self._run_in_process(scenario, index, workdir, journal)
+                outcome.target_seconds += time.perf_counter() - started
             if problem is not None:
                 outcome.error, outcome.error_segment = problem, index
                 outcome.hang = problem.startswith("hang:")
                 break
         _collect_journal(journal, outcome)
         if outcome.error is None:
+            started = time.perf_counter()
             try:
                 outcome.rows, outcome.layout = self.load(scenario, workdir)
             except Exception as exc:  # noqa: BLE001 - a load failure is a finding, not a crash
                 outcome.load_error = f"{type(exc).__name__}: {exc}"
+            outcome.target_seconds += time.perf_counter() - started
+        self.spent += outcome.target_seconds
         return outcome
 
     def _run_in_process(self, scenario: Scenario, index: int, workdir: Path, journal: Journal) -> str | None:
@@ -194,6 +206,10 @@ def _segment_in_child(target: Target, scenario_json: str, index: int, workdir: s
         target.run_segment(scenario, index, Path(workdir), injector, journal)
     except Interrupted:
         pass
+    finally:
+        # What the parent counts as the target's time (a kill's `fault` event carries its own).
+        journal.append({"event": "segment_seconds", "segment": index,
+                        "seconds": time.perf_counter() - injector.started})
 
 
 def _collect_journal(journal: Journal, outcome: Outcome) -> None:
@@ -205,6 +221,9 @@ def _collect_journal(journal: Journal, outcome: Outcome) -> None:
             )
         elif event["event"] == "fault":
             outcome.faults_fired.append((event["segment"], event["fault"]))
+            outcome.target_seconds += event.get("seconds", 0.0)
+        elif event["event"] == "segment_seconds":
+            outcome.target_seconds += event["seconds"]
 
 
 __all__ = ["Capabilities", "CheckpointEvent", "FAULT_ACTIONS", "FAULT_POINTS", "Outcome", "Target"]
