@@ -12,7 +12,7 @@ smaller than `forkserver`'s, which makes a child about 4 ms cheaper here:
 
     parent -> server   ("run", error_path, pickled (func, args))
     server -> parent   ("pid", pid)               right after the fork
-    server -> parent   ("exit", exit code)        when the child has been reaped
+    server -> parent   ("exit", exit code)        when the child has stopped for good
 
 Messages are length-prefixed pickles on two pipes. The child unpickles its function and
 runs it; an exception escaping it is written to `error_path` (exit code 3). The parent
@@ -20,6 +20,13 @@ enforces the timeout: it SIGKILLs a child that does not finish in time. The serv
 restarted when the parent's environment or the preload list has changed since it started,
 so a child always sees what a child spawned now would see, and it exits when the parent
 closes its end of the pipe (or dies).
+
+A child whose function returned does not exit: it stops itself (SIGSTOP), and the server
+reports exit code 0 as soon as every thread of it has stopped, then SIGKILLs it and reaps
+it when the next request comes. Nothing of the child runs after the report, as with an exit, but the parent does
+not wait while the kernel tears down a process that ran DataDesigner (about 5 ms of each
+child's 8 ms exit). A child that failed (exit code 3) or was killed by its fault is
+reported once reaped, as before.
 """
 
 from __future__ import annotations
@@ -100,19 +107,28 @@ def serve(request_fd: int, reply_fd: int) -> None:
     gc.collect()
     gc.freeze()
     _send(reply_fd, ("ready", os.getpid()))
+    stopped: list[int] = []  # a child killed after it stopped, reaped at the next request
     while True:
         try:
             _, error_path, payload = _recv(request_fd)
         except EOFError:
             os._exit(0)
+        for killed in stopped:  # long gone by now, as a rule: the parent has worked since
+            os.waitpid(killed, 0)
+        stopped.clear()
         pid = os.fork()
         if pid == 0:
             os.close(request_fd)
             os.close(reply_fd)
             _child(error_path, payload)
         _send(reply_fd, ("pid", pid))
-        _, status = os.waitpid(pid, 0)
-        _send(reply_fd, ("exit", os.waitstatus_to_exitcode(status)))
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if os.WIFSTOPPED(status):  # finished (see `_child`): every thread of it has stopped
+            _send(reply_fd, ("exit", 0))
+            os.kill(pid, signal.SIGKILL)
+            stopped.append(pid)
+        else:
+            _send(reply_fd, ("exit", os.waitstatus_to_exitcode(status)))
 
 
 def _child(error_path: str, payload: bytes) -> None:
@@ -130,6 +146,10 @@ def _child(error_path: str, payload: bytes) -> None:
                 stream.flush()
             except Exception:  # noqa: BLE001, S110 - a closed stream has nothing to flush
                 pass
+    if code == 0:
+        # Done: stop every thread here (the server kills the stopped child); threads the
+        # function left behind, such as an event loop's, never run again.
+        os.kill(os.getpid(), signal.SIGSTOP)
     os._exit(code)
 
 

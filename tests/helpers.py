@@ -53,3 +53,32 @@ def write_whether_loaded(module: str, path: str) -> None:
     from pathlib import Path
 
     Path(path).write_text(str(module in sys.modules))
+
+
+def write_modules_a_segment_imports(path: str) -> None:
+    """In a child of the fork server: run one small DataDesigner segment and write the
+    names of the modules it imported that the server had not."""
+    import sys
+    from pathlib import Path
+
+    from harness.targets import data_designer_preload
+
+    before = set(sys.modules)
+    data_designer_preload._probe()
+    Path(path).write_text("\n".join(sorted(m for m in sys.modules if m not in before)))
+
+
+def leave_a_thread_writing(path: str) -> None:
+    """Run in a child: return while a thread goes on appending to `path` (as an
+    interrupted async engine's event loop goes on with its tasks)."""
+    import threading
+    import time
+
+    def write() -> None:
+        while True:
+            with open(path, "a") as f:
+                f.write("x")
+            time.sleep(0.001)
+
+    threading.Thread(target=write, daemon=True).start()
+    time.sleep(0.05)

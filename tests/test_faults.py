@@ -5,6 +5,7 @@ import pytest
 from helpers import (
     fail_in_child,
     kill_parent_process,
+    leave_a_thread_writing,
     names,
     seeds,
     write_environment_variable,
@@ -167,6 +168,34 @@ def test_a_fork_server_that_dies_is_reported_mid_request_and_replaced_after(tmp_
     first.process.wait()
     run_in_child(write_environment_variable, ("HOME", str(tmp_path / "again")), tmp_path / "err")
     assert zygote._SERVER is not first and (tmp_path / "again").read_text() == os.environ["HOME"]
+
+
+def test_nothing_of_a_finished_child_runs_after_it_is_reported(tmp_path, fork_server):
+    """A finished child is reported once every thread of it has stopped, not once the
+    kernel has torn it down; a thread it left running never writes again."""
+    written = tmp_path / "written"
+    result = run_in_child(leave_a_thread_writing, (str(written),), tmp_path / "err")
+    assert result.exitcode == 0 and not result.timed_out and result.error is None
+    size = written.stat().st_size
+    assert size > 0
+    time.sleep(0.3)
+    assert written.stat().st_size == size
+
+
+def test_the_fork_server_reaps_the_children_it_stopped(tmp_path, fork_server):
+    for _ in range(5):
+        assert run_in_child(write_whether_loaded, ("os", str(tmp_path / "seen")), tmp_path / "err").exitcode == 0
+    server = zygote._SERVER.process.pid
+    children = [d for d in os.listdir("/proc") if d.isdigit() and _parent_of(d) == server]
+    assert len(children) <= 1, children  # the last one may still be in its teardown
+
+
+def _parent_of(pid: str) -> int | None:
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def test_children_of_the_fork_server_do_not_carry_pandas(tmp_path, fork_server):
