@@ -24,6 +24,7 @@ from the released code (see also docs/datadesigner.md):
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import inspect
@@ -55,7 +56,10 @@ ENGINE_MODULE = "data_designer.engine.dataset_builders.dataset_builder"
 _BATCH = re.compile(r"batch_(\d+)\.parquet$")
 
 
+@functools.cache
 def installed_version() -> str | None:
+    """The installed release (once per process: a child of the fork server inherits it
+    instead of reading the package metadata again, a few milliseconds a child)."""
     try:
         return importlib.metadata.version("data-designer")
     except importlib.metadata.PackageNotFoundError:
@@ -216,6 +220,11 @@ def run_config(buffer_size: int) -> Any:
     options: dict[str, Any] = {"disable_early_shutdown": True, "buffer_size": buffer_size}
     if "max_concurrent_row_groups" in dd.config.RunConfig.model_fields:
         options["max_concurrent_row_groups"] = 3
+    if "otel_metrics_port" in dd.config.RunConfig.model_fields:
+        # 0.9: every create() serves OpenTelemetry metrics on 127.0.0.1:9464 by default, a
+        # thread and a fixed port per process. Concurrent workers would contend for the
+        # port, and a child process would start it all again; resume does not depend on it.
+        options["otel_metrics_port"] = None
     return dd.config.RunConfig(**options)
 
 

@@ -110,3 +110,31 @@ def test_straight_runs_of_ordered_one_to_one_seeds_equal_the_reference(release, 
     result = harness_in(release, "replay", str(scenario), "--target", "data_designer:async", "--straight")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok (exact)" in result.stdout
+
+
+@pytest.mark.parametrize("release", [OLDEST, LATEST])
+def test_children_of_the_fork_server_find_every_module_a_segment_needs_imported(release, tmp_path):
+    """DataDesigner imports DuckDB and more on its first create(); the fork server probes
+    for those modules and imports them, so an interrupted async segment's child does not.
+    The probe failing would make every child slower, not wrong: only this test sees it."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); from pathlib import Path; "
+            "from harness.faults import run_in_child; from harness.targets.registry import get_target; "
+            "from helpers import write_modules_a_segment_imports; get_target('data_designer:async'); "
+            f"r = run_in_child(write_modules_a_segment_imports, ({str(tmp_path / 'new')!r},), "
+            f"Path({str(tmp_path / 'err')!r})); print(r.exitcode, r.error)")
+    result = subprocess.run([str(python_of(release)), "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.split()[:2] == ["0", "None"], result.stdout + result.stderr
+    assert (tmp_path / "new").read_text() == ""
+
+
+def test_the_adapter_turns_off_the_latest_releases_metrics_server(tmp_path):
+    """0.9's RunConfig serves OpenTelemetry metrics on 127.0.0.1:9464 from a thread by
+    default; workers side by side would contend for the port. The adapter turns it off."""
+    code = ("import threading; from harness.targets.registry import get_target; "
+            "from harness.scenario import Scenario; "
+            f"s = Scenario.from_json(open({str(sorted(CORPUS.glob('*.json'))[0])!r}).read()); "
+            f"o = get_target('data_designer:async').run(s, __import__('pathlib').Path({str(tmp_path / 'run')!r})); "
+            "print(o.error, len(o.rows) > 0, sorted(t.name for t in threading.enumerate()))")
+    result = subprocess.run([str(python_of(LATEST)), "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.startswith("None True"), result.stdout + result.stderr
+    assert "serve_forever" not in result.stdout
