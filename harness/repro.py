@@ -115,6 +115,25 @@ def _uses_kill(scenario: Scenario) -> bool:
     return any(s.fault is not None and s.fault.action == "kill" for s in scenario.segments)
 
 
+def _separate(scenario: Scenario) -> str | None:
+    """Which stopped segments the script runs in a process of their own, as a condition on
+    `segment`, or None when every segment runs in the script's process. A SIGKILL needs a
+    process to kill; on the async engine every stopped segment gets one, because the engine's
+    event loop is one thread per process, shared by every create(), and an interrupted run's
+    tasks would go on into the next segment's run (docs/datadesigner.md)."""
+    if scenario.engine == "async" and any(s.fault is not None for s in scenario.segments):
+        return "segment[2]"
+    if _uses_kill(scenario):
+        return 'segment[2] and segment[2][1] == "kill"'
+    return None
+
+
+def _separate_comment(scenario: Scenario) -> str:
+    if scenario.engine == "async":
+        return "  # its end stops the async engine's loop, as a crash would"
+    return "  # SIGKILL needs a process of its own"
+
+
 def _uses_tear(scenario: Scenario) -> bool:
     return any(s.fault is not None and s.fault.action == "tear" for s in scenario.segments)
 
@@ -195,10 +214,11 @@ def dd_core(scenario: Scenario) -> list[str]:
 
 def _trial(scenario: Scenario, indent: str, base: str) -> list[str]:
     """Run the interrupted chain and the straight run under `base`; `actual`, `baseline`."""
-    if _uses_kill(scenario):
+    separate = _separate(scenario)
+    if separate is not None:
         loop = [
             "for i, segment in enumerate(SEGMENTS):",
-            '    if segment[2] and segment[2][1] == "kill":  # SIGKILL needs a process of its own',
+            f"    if {separate}:{_separate_comment(scenario)}",
             f'        subprocess.run([sys.executable, __file__, "--segment", str(i), str(Path({base}, "resumed"))])',
             "    else:",
             f'        run(Path({base}, "resumed"), *segment)',
@@ -237,13 +257,16 @@ def _header(found_on: str, summary: str, deps: list[str]) -> list[str]:
 
 def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str) -> str:
     deps = [f"data-designer=={release}", f"pandas=={_pandas_version()}"]
-    kill = ["import signal", "import subprocess"] if _uses_kill(scenario) else []
-    stdlib = ["import inspect", "import os", *kill, "import sys", "import tempfile", "from pathlib import Path"]
+    processes = ["import subprocess"] if _separate(scenario) is not None else []
+    kill = ["import signal"] if _uses_kill(scenario) else []
+    stdlib = ["import inspect", "import os", *kill, *processes, "import sys", "import tempfile",
+              "from pathlib import Path"]
     main = ["", "", "def main():"]
-    if _uses_kill(scenario):
+    if processes:
         main += [
-            '    if sys.argv[1:2] == ["--segment"]:  # a segment that SIGKILLs itself',
-            "        return run(sys.argv[3], *SEGMENTS[int(sys.argv[2])])",
+            '    if sys.argv[1:2] == ["--segment"]:  # one segment, in a process of its own',
+            "        run(sys.argv[3], *SEGMENTS[int(sys.argv[2])])",
+            "        os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit",
         ]
     if scenario.sampling == "ordered":
         main += [
@@ -292,7 +315,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str)
 
 
 def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str) -> str:
-    has_kill = _uses_kill(scenario)
+    separate = _separate(scenario)
     check = ("    assert actual == baseline == EXPECTED" if scenario.sampling == "ordered"
              else "    assert exactly_once(actual) and exactly_once(baseline)")
     lines = [
@@ -305,7 +328,8 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str) -
         "",
         "import inspect",
         "import os",
-        *(["import signal", "import subprocess", "import sys"] if has_kill else []),
+        *(["import signal"] if _uses_kill(scenario) else []),
+        *(["import subprocess", "import sys"] if separate is not None else []),
         "from pathlib import Path",
         "",
         *[line.strip() for line in _imports(scenario)],
@@ -317,12 +341,13 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str) -
         "",
         "def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:",
     ]
-    if has_kill:
+    if separate is not None:
         lines += [
             "    for i, segment in enumerate(SEGMENTS):",
-            '        if segment[2] and segment[2][1] == "kill":  # SIGKILL needs a process of its own',
+            f"        if {separate}:{_separate_comment(scenario)}",
             '            code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
-            '            code += f"import {Path(__file__).stem} as t; t.run({str(tmp_path / \'resumed\')!r}, *t.SEGMENTS[{i}])"',
+            '            code += f"import {Path(__file__).stem} as t; t.run({str(tmp_path / \'resumed\')!r}, *t.SEGMENTS[{i}]); "',
+            '            code += "import os; os._exit(0)"  # at once, as a crash ends it',
             '            subprocess.run([sys.executable, "-c", code])',
             "        else:",
             '            run(tmp_path / "resumed", *segment)',

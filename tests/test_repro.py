@@ -64,6 +64,17 @@ def test_data_designer_script_is_standalone_and_pins_the_release():
     assert "EXPECTED = ['alpha', 'beta', 'gamma']" in script
 
 
+def test_async_scripts_run_every_stopped_segment_in_a_process_of_its_own():
+    """The async engine's event loop outlives an interrupted create() in its process; the
+    script ends that process at once, as a crash would. Sync runs `raise` in process."""
+    reproducer = _dd_files(issue_709_scenario("async"))
+    for text in (reproducer.script, reproducer.test):
+        assert "        if segment[2]:  # its end stops the async engine's loop" in text
+        assert "os._exit(0)" in text
+    assert '"--segment", str(i)' in reproducer.script
+    assert "subprocess" not in _dd_files(issue_709_scenario()).script
+
+
 def test_minimal_data_designer_script_is_under_80_lines():
     assert len(_dd_files(issue_709_scenario()).script.splitlines()) < 80
 
@@ -76,6 +87,10 @@ KINDS = {
                                segments=(Segment(2, fault=Fault("tear", "checkpoint", 1)), Segment(2, "always"))),
     "shuffle-jsonl": Scenario(seeds=seeds(3), source="jsonl", sampling="shuffle",
                               segments=(Segment(3, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always"))),
+    "async-kill-and-raise": Scenario(seeds=seeds(3), engine="async", buffer_size=1,
+                                     segments=(Segment(3, fault=Fault("kill", "checkpoint", 1)),
+                                               Segment(3, "always", fault=Fault("raise", "checkpoint", 1)),
+                                               Segment(3, "always"))),
 }
 
 
