@@ -6,6 +6,7 @@
 Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here."""
 import inspect
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -64,9 +65,15 @@ def rows(base):
 
 
 def main():
+    if sys.argv[1:2] == ["--segment"]:  # one segment, in a process of its own
+        run(sys.argv[3], *SEGMENTS[int(sys.argv[2])])
+        os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit
     with tempfile.TemporaryDirectory() as tmp:
-        for segment in SEGMENTS:
-            run(Path(tmp, "resumed"), *segment)
+        for i, segment in enumerate(SEGMENTS):
+            if segment[2]:  # its end stops the async engine's loop, as a crash would
+                subprocess.run([sys.executable, __file__, "--segment", str(i), str(Path(tmp, "resumed"))])
+            else:
+                run(Path(tmp, "resumed"), *segment)
         run(Path(tmp, "straight"), SEGMENTS[-1][0], "NEVER", None)
         actual, baseline = rows(Path(tmp, "resumed")), rows(Path(tmp, "straight"))
     print(f"resumed:  {actual}\nstraight: {baseline}\nexpected: {EXPECTED}")

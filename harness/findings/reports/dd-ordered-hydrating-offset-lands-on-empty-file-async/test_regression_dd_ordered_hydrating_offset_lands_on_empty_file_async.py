@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import data_designer.config as dd
@@ -59,8 +61,14 @@ def rows(base):
 
 
 def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
-    for segment in SEGMENTS:
-        run(Path(tmp_path, "resumed"), *segment)
-    run(Path(tmp_path, "straight"), SEGMENTS[-1][0], "NEVER", None)
-    actual, baseline = rows(Path(tmp_path, "resumed")), rows(Path(tmp_path, "straight"))
+    for i, segment in enumerate(SEGMENTS):
+        if segment[2]:  # its end stops the async engine's loop, as a crash would
+            code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            code += f"import {Path(__file__).stem} as t; t.run({str(tmp_path / 'resumed')!r}, *t.SEGMENTS[{i}]); "
+            code += "import os; os._exit(0)"  # at once, as a crash ends it
+            subprocess.run([sys.executable, "-c", code])
+        else:
+            run(tmp_path / "resumed", *segment)
+    run(tmp_path / "straight", SEGMENTS[-1][0], "NEVER", None)
+    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")
     assert actual == baseline == EXPECTED
