@@ -171,7 +171,7 @@ def hunt_command(
         out.print(f"{result.known_failures} failing examples matched known findings in {known_dir}")
     if result.finding is None or result.verdict is None:
         out.print(f"[green]no finding[/]: {result.examples} examples in {result.elapsed:.1f}s "
-                  f"({rate:.0f}/s, {result.target_seconds / max(result.elapsed, 1e-9):.0%} of it inside the target); "
+                  f"({rate:.{1 if rate < 10 else 0}f}/s, {result.target_seconds / max(result.elapsed, 1e-9):.0%} of it inside the target); "
                   f"resumed == straight == reference on every one. seed {seed}")
         raise typer.Exit(0)
     out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples "
