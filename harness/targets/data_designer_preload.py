@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import select
+import signal
 import sys
+import time
 
 from harness.targets.data_designer import ENGINE_VARIABLE, DataDesignerTarget, _data_designer, engines_for, installed_version
 
@@ -41,8 +44,13 @@ def _probe() -> None:
             pass
 
 
-def modules_a_first_run_imports() -> list[str]:
-    """The modules one segment imports beyond what this process has, found in a child."""
+#: seconds the probe may take; a probe that takes longer is killed and nothing is preloaded
+PROBE_TIMEOUT = 60.0
+
+
+def modules_a_first_run_imports(timeout: float = PROBE_TIMEOUT) -> list[str]:
+    """The modules one segment imports beyond what this process has, found in a child
+    (none when the child fails or does not finish within `timeout` seconds)."""
     readable, writable = os.pipe()
     pid = os.fork()
     if pid == 0:  # the probe child: whatever happens, it ends here
@@ -55,9 +63,16 @@ def modules_a_first_run_imports() -> list[str]:
             os._exit(0)
     os.close(writable)
     chunks = []
-    with os.fdopen(readable, "rb") as pipe:
-        while chunk := pipe.read(65536):
+    deadline = time.monotonic() + timeout
+    with os.fdopen(readable, "rb", buffering=0) as pipe:
+        while select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = pipe.read(65536)
+            if not chunk:
+                break
             chunks.append(chunk)
+        else:  # timed out
+            os.kill(pid, signal.SIGKILL)
+            chunks = []
     os.waitpid(pid, 0)
     return b"".join(chunks).decode().split()
 

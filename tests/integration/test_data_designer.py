@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,23 @@ def test_the_adapter_turns_off_the_latest_releases_metrics_server(tmp_path):
     result = subprocess.run([str(python_of(LATEST)), "-c", code], capture_output=True, text=True, timeout=300)
     assert result.stdout.startswith("None True"), result.stdout + result.stderr
     assert "serve_forever" not in result.stdout
+
+
+def test_the_import_probe_reports_a_childs_new_modules_and_gives_up_on_a_hung_child():
+    code = textwrap.dedent("""
+        import os, sys, time
+        from harness.targets import data_designer_preload as probe
+        probe._probe = lambda: __import__("xml.dom.minidom")
+        found = probe.modules_a_first_run_imports()
+        probe._probe = lambda: time.sleep(600)
+        hung = probe.modules_a_first_run_imports(timeout=1.0)
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            left = "a-child-left"
+        except ChildProcessError:
+            left = "no-child-left"
+        print("xml.dom.minidom" in found, "xml.dom.minidom" in sys.modules, hung, left)
+    """)
+    result = subprocess.run([str(python_of(LATEST)), "-c", code], capture_output=True, text=True, timeout=300)
+    # found in the probe child, not imported here by probing; the hung probe killed and reaped
+    assert result.stdout.split() == ["True", "False", "[]", "no-child-left"], result.stdout + result.stderr
