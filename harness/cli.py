@@ -170,8 +170,9 @@ def hunt_command(
     if result.known_failures:
         out.print(f"{result.known_failures} failing examples matched known findings in {known_dir}")
     if result.finding is None or result.verdict is None:
+        share = result.target_seconds / result.elapsed if result.elapsed else 0.0
         out.print(f"[green]no finding[/]: {result.examples} examples in {result.elapsed:.1f}s "
-                  f"({rate:.{1 if rate < 10 else 0}f}/s, {result.target_seconds / max(result.elapsed, 1e-9):.0%} of it inside the target); "
+                  f"({rate:.{1 if rate < 10 else 0}f}/s, {share:.0%} of it inside the target); "
                   f"resumed == straight == reference on every one. seed {seed}")
         raise typer.Exit(0)
     out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples "

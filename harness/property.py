@@ -80,11 +80,6 @@ class HuntResult:
     #: of `elapsed`, the seconds spent inside the target's own code (see `Outcome.target_seconds`)
     target_seconds: float = 0.0
 
-    @property
-    def overhead(self) -> float:
-        """The harness's time per unit of the target's own time (0.05: 5%)."""
-        return (self.elapsed - self.target_seconds) / self.target_seconds if self.target_seconds else 0.0
-
 
 def new_seed() -> int:
     return random.SystemRandom().randrange(2**32)

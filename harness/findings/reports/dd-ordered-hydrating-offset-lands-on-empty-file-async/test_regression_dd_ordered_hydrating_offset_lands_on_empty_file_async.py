@@ -64,8 +64,8 @@ def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     for i, segment in enumerate(SEGMENTS):
         if segment[2]:  # its end stops the async engine's loop, as a crash would
             code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            code += f"import {Path(__file__).stem} as t; t.run({str(tmp_path / 'resumed')!r}, *t.SEGMENTS[{i}]); "
-            code += "import os; os._exit(0)"  # at once, as a crash ends it
+            code += f"import {Path(__file__).stem} as t; t.run({str(tmp_path / 'resumed')!r}, *t.SEGMENTS[{i}])"
+            code += "; import os; os._exit(0)"  # at once, as a crash ends it
             subprocess.run([sys.executable, "-c", code])
         else:
             run(tmp_path / "resumed", *segment)
