@@ -1,5 +1,5 @@
 """The harness's fork server: a fresh interpreter that imports the harness once and then
-forks one child per `kill`-fault segment.
+forks one child per segment that runs in a child process.
 
 A `kill` fault needs a process to kill, so every such segment runs in a child. Starting
 each child from scratch (`spawn`) costs a whole interpreter start and the harness's imports
@@ -23,9 +23,9 @@ closes its end of the pipe (or dies).
 
 A child whose function returned does not exit: it stops itself (SIGSTOP), and the server
 reports exit code 0 as soon as every thread of it has stopped, then SIGKILLs it and reaps
-it when the next request comes. Nothing of the child runs after the report, as with an exit, but the parent does
-not wait while the kernel tears down a process that ran DataDesigner (about 5 ms of each
-child's 8 ms exit). A child that failed (exit code 3) or was killed by its fault is
+it when the next request comes. Nothing of the child runs after the report, as with an
+exit, but the parent does not wait while the kernel tears down a process that ran
+DataDesigner (about 5 ms of each child's 8 ms exit). A child that failed (exit code 3) or was killed by its fault is
 reported once reaped, as before. The one difference a target could see: what the kernel
 releases at teardown (open files, advisory locks) is released a few milliseconds after the
 report rather than before it; neither DataDesigner nor the reference holds a lock.
@@ -109,15 +109,15 @@ def serve(request_fd: int, reply_fd: int) -> None:
     gc.collect()
     gc.freeze()
     _send(reply_fd, ("ready", os.getpid()))
-    stopped: list[int] = []  # a child killed after it stopped, reaped at the next request
+    stopped: int | None = None  # a child killed after it stopped, reaped at the next request
     while True:
         try:
             _, error_path, payload = _recv(request_fd)
         except EOFError:
             os._exit(0)
-        for killed in stopped:  # long gone by now, as a rule: the parent has worked since
-            os.waitpid(killed, 0)
-        stopped.clear()
+        if stopped is not None:  # long gone by now, as a rule: the parent has worked since
+            os.waitpid(stopped, 0)
+            stopped = None
         pid = os.fork()
         if pid == 0:
             os.close(request_fd)
@@ -128,7 +128,7 @@ def serve(request_fd: int, reply_fd: int) -> None:
         if os.WIFSTOPPED(status):  # finished (see `_child`): every thread of it has stopped
             _send(reply_fd, ("exit", 0))
             os.kill(pid, signal.SIGKILL)
-            stopped.append(pid)
+            stopped = pid
         else:
             _send(reply_fd, ("exit", os.waitstatus_to_exitcode(status)))
 
