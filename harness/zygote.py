@@ -34,6 +34,7 @@ report rather than before it; neither DataDesigner nor the reference holds a loc
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import importlib
 import os
@@ -56,6 +57,14 @@ START_TIMEOUT = 300.0
 #: Variables that change under a running test without changing what a child would do
 #: (pytest sets PYTEST_CURRENT_TEST for every test phase).
 _VOLATILE = frozenset({"PYTEST_CURRENT_TEST"})
+
+
+#: prctl(PR_SET_PDEATHSIG, ...) from the C library, or None where there is none (not Linux)
+try:
+    _PRCTL: Any = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _PRCTL = None
+_PR_SET_PDEATHSIG = 1
 
 
 def _environment() -> dict[str, str]:
@@ -118,11 +127,13 @@ def serve(request_fd: int, reply_fd: int) -> None:
         if stopped is not None:  # long gone by now, as a rule: the parent has worked since
             os.waitpid(stopped, 0)
             stopped = None
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(request_fd)
             os.close(reply_fd)
-            _child(error_path, payload)
+            _die_with(server)
+            _child(error_path, payload, server)
         _send(reply_fd, ("pid", pid))
         _, status = os.waitpid(pid, os.WUNTRACED)
         if os.WIFSTOPPED(status):  # finished (see `_child`): every thread of it has stopped
@@ -133,7 +144,17 @@ def serve(request_fd: int, reply_fd: int) -> None:
             _send(reply_fd, ("exit", os.waitstatus_to_exitcode(status)))
 
 
-def _child(error_path: str, payload: bytes) -> None:
+def _die_with(server: int) -> None:
+    """Have the kernel SIGKILL this child when the server dies. A finished child stops
+    itself and waits for the server to kill it; with the server gone (a test kills it, or
+    it crashes) it would stay stopped forever, reparented to init."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server:  # the server died before that took effect
+        os._exit(1)
+
+
+def _child(error_path: str, payload: bytes, server: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     code = 0
     try:
@@ -148,9 +169,10 @@ def _child(error_path: str, payload: bytes) -> None:
                 stream.flush()
             except Exception:  # noqa: BLE001, S110 - a closed stream has nothing to flush
                 pass
-    if code == 0:
-        # Done: stop every thread here (the server kills the stopped child); threads the
-        # function left behind, such as an event loop's, never run again.
+    if code == 0 and os.getppid() == server:
+        # Done: stop every thread here (the server kills the stopped child, or the kernel
+        # does if the server dies); threads the function left behind, such as an event
+        # loop's, never run again.
         os.kill(os.getpid(), signal.SIGSTOP)
     os._exit(code)
 

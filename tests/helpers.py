@@ -39,11 +39,14 @@ def fail_in_child(message: str) -> None:
     raise ValueError(message)
 
 
-def kill_parent_process() -> None:
-    """Run in a child: SIGKILL the process that forked it (the harness's fork server)."""
+def kill_parent_process(pid_path: str) -> None:
+    """Run in a child: note this child's pid, then SIGKILL the process that forked it (the
+    harness's fork server)."""
     import os
     import signal
+    from pathlib import Path
 
+    Path(pid_path).write_text(str(os.getpid()))
     os.kill(os.getppid(), signal.SIGKILL)
 
 

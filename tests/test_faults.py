@@ -160,7 +160,9 @@ def test_write_fault_fires_before_the_indexed_durable_write(tmp_path):
 
 def test_a_fork_server_that_dies_is_reported_mid_request_and_replaced_after(tmp_path, fork_server):
     with pytest.raises(zygote.ServerDied, match="fork server exited"):
-        run_in_child(kill_parent_process, (), tmp_path / "err")
+        run_in_child(kill_parent_process, (str(tmp_path / "child"),), tmp_path / "err")
+    # The child outlived its server: it must end, not stay stopped forever under init.
+    assert _ends(int((tmp_path / "child").read_text()))
     result = run_in_child(write_environment_variable, ("HOME", str(tmp_path / "seen")), tmp_path / "err")
     assert result.exitcode == 0 and (tmp_path / "seen").read_text() == os.environ["HOME"]
     first = zygote._SERVER
@@ -188,6 +190,20 @@ def test_the_fork_server_reaps_the_children_it_stopped(tmp_path, fork_server):
     server = zygote._SERVER.process.pid
     children = [d for d in os.listdir("/proc") if d.isdigit() and _parent_of(d) == server]
     assert len(children) <= 1, children  # the last one may still be in its teardown
+
+
+def _ends(pid: int, within: float = 10.0) -> bool:
+    """Whether process `pid` is gone (or a zombie) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _parent_of(pid: str) -> int | None:
