@@ -1,53 +1,57 @@
 """`resume-harness`: hunt for resume bugs, list targets, replay a finding.
 
-Exit codes: 0 nothing found (or the replayed scenario passes), 1 a finding (or the
-replayed scenario fails), 2 a usage error (printed as one line naming the problem).
+Exit codes (`harness.exits`): 0 nothing found (or the replayed scenario passes), 1 a finding
+(or the replayed scenario fails), 2 a usage error or bad input (one line naming the problem
+and the fix), 3 the harness itself failed (one line; the traceback goes to a file), 130 / 143
+stopped by SIGINT / SIGTERM. Nothing but a finding exits 1.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
+import os
+import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
+from hypothesis.configuration import set_hypothesis_home_dir
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import harness
-from harness import environments, repro
+from harness import environments, exits, repro
 from harness.checker import Verdict
 from harness.errors import HarnessUsageError
-from harness.ledger import load_ledger
-from harness.property import DEFAULT_MAX_EXAMPLES, check_repeatedly, hunt, new_seed
+from harness.ledger import explaining, load_ledger
+from harness.limits import MAX_FILE_BYTES, Limits
+from harness.names import checked_name
+from harness.property import DEFAULT_MAX_EXAMPLES, HuntResult, check_repeatedly, hunt, new_seed
 from harness.render import render_verdict
 from harness.scenario import Scenario
 from harness.targets.base import Capabilities
 from harness.targets.registry import DEFAULT_TARGET, describe_target, get_target, target_names
+from harness.workdirs import work_directory
 
+try:  # recent typer carries its own click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer, with click installed beside it
+    from click.exceptions import ClickException
+Abort = typer.Abort
+
+# rich_markup_mode=None: plain help (no stray metavars on flags); errors are ours to print.
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  rich_markup_mode=None,
                   help="Property-based checks that a resumed run equals an uninterrupted one, row for row.")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-F = TypeVar("F", bound=Callable[..., Any])
+#: Off a terminal (a pipe, a log, CI) lines are never wrapped: commands, seeds and paths copy whole.
+out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+err = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
-def usage_errors(func: F) -> F:
-    """Turn a HarnessUsageError into one line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except HarnessUsageError as exc:
-            err.print(f"resume-harness: error: {exc}", soft_wrap=True, markup=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
+def error_line(text: str) -> None:
+    err.print(f"resume-harness: error: {text}", soft_wrap=True, markup=False, highlight=False)
 
 
 DD_VERSION = typer.Option(None, "--dd-version",
@@ -71,7 +75,6 @@ def _arguments_without_dd_version() -> list[str]:
 
 
 @env_app.command("create")
-@usage_errors
 def env_create(
     name: str = typer.Argument(..., help="A DataDesigner release (0.6.0), or a name for a fork with --from."),
     sources: list[str] | None = typer.Option(None, "--from", help="pip specs to install instead of the release "
@@ -83,7 +86,6 @@ def env_create(
 
 
 @env_app.command("list")
-@usage_errors
 def env_list() -> None:
     """List the ready environments."""
     found = environments.ready_envs()
@@ -94,7 +96,6 @@ def env_list() -> None:
 
 
 @env_app.command("remove")
-@usage_errors
 def env_remove(name: str = typer.Argument(..., help="The environment's name.")) -> None:
     """Delete an environment."""
     environments.remove_env(name)
@@ -102,7 +103,6 @@ def env_remove(name: str = typer.Argument(..., help="The environment's name.")) 
 
 
 @app.command()
-@usage_errors
 def targets() -> None:
     """List the targets and what each supports."""
     for name in target_names():
@@ -122,7 +122,6 @@ def targets() -> None:
 
 
 @app.command("hunt")
-@usage_errors
 def hunt_command(
     target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="Target to check (see 'targets')."),
     max_examples: int = typer.Option(DEFAULT_MAX_EXAMPLES, "--max-examples", "-n", min=1,
@@ -140,6 +139,8 @@ def hunt_command(
     no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
+    check_output_dir(out_dir, "--out")
+    check_output_dir(workdir, "--workdir")
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)
@@ -148,14 +149,18 @@ def hunt_command(
         caps = dataclasses.replace(caps, extension=False)
     ledger = load_ledger(known_dir) if known_dir is not None else []
 
-    def known(scenario: Scenario, verdict: Verdict) -> bool:
-        return any(f.explains(chosen.name, chosen.version, scenario, verdict) for f in ledger)
+    def known(scenario: Scenario, verdict: Verdict) -> str | None:
+        return explaining(ledger, chosen.name, chosen.version, scenario, verdict)
 
     seed = new_seed() if seed is None else seed
     out.print(f"resume-harness {harness.__version__}: hunting on [bold]{chosen.describe()}[/] "
               f"with up to {max_examples} examples, seed {seed} (rerun: --seed {seed})")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
+    # Hypothesis keeps a cache in its home directory (.hypothesis/ in the current directory by
+    # default): the harness gives it one of its own work directories, removed afterwards.
+    with work_directory(workdir) as hypothesis_home, Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err, transient=True) as progress:
+        set_hypothesis_home_dir(hypothesis_home)
         task = progress.add_task("searching", total=max_examples)
 
         def tick(n: int) -> None:
@@ -164,19 +169,27 @@ def hunt_command(
             else:
                 progress.update(task, completed=n)
 
-        result = hunt(chosen, max_examples=max_examples, seed=seed, on_example=tick, root=workdir,
-                      capabilities=caps, known=known if ledger else None)
+        try:
+            result = hunt(chosen, max_examples=max_examples, seed=seed, on_example=tick, root=workdir,
+                          capabilities=caps, known=known if ledger else None)
+        finally:
+            set_hypothesis_home_dir(None)
+    if result.stopped_by is not None:
+        raise typer.Exit(_stopped(result, out_dir, chosen, seed))
     rate = result.examples / result.elapsed if result.elapsed else 0.0
-    if result.known_failures:
-        out.print(f"{result.known_failures} failing examples matched known findings in {known_dir}")
+    known_line = _known_summary(result, known_dir)
     if result.finding is None or result.verdict is None:
         share = result.target_seconds / result.elapsed if result.elapsed else 0.0
-        out.print(f"[green]no finding[/]: {result.examples} examples in {result.elapsed:.1f}s "
-                  f"({rate:.{1 if rate < 10 else 0}f}/s, {share:.0%} of it inside the target); "
-                  f"resumed == straight == reference on every one. seed {seed}")
+        agreed = (f"the other {result.examples - result.known_failures} agreed" if result.known_failures
+                  else "resumed == straight == reference on every one")
+        out.print(f"[green]no {'new ' if result.known_failures else ''}finding[/]: {result.examples} examples in "
+                  f"{result.elapsed:.1f}s ({rate:.{1 if rate < 10 else 0}f}/s, {share:.0%} of it inside the target); "
+                  f"{known_line or agreed}{'; ' + agreed if known_line else ''}. seed {seed}")
         raise typer.Exit(0)
     out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples "
               f"(shrunk in {result.examples} runs, {result.elapsed:.1f}s), seed {seed}")
+    if known_line:
+        out.print(f"besides it, {known_line}")
     if result.note:
         out.print(f"[yellow]note[/]: {result.note}", markup=True, highlight=False)
     render_verdict(out, result.verdict, result.finding)
@@ -184,18 +197,75 @@ def hunt_command(
     out.print(result.finding.to_json(), markup=False)
     if out_dir is not None:
         path = write_finding(out_dir, chosen, seed, result.finding, result.verdict.summary(), result.verdict.kinds)
+        out.print(f"wrote {path}; replay: resume-harness replay {path}", markup=False)
         written = repro.write_for(out_dir, result.finding, chosen, result.verdict, say=err.print)
-        out.print(f"wrote {path}; replay: resume-harness replay {path} --target {target}", markup=False)
         out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}",
                   markup=False)
-    raise typer.Exit(1)
+    raise typer.Exit(exits.FINDING)
+
+
+def _known_summary(result: HuntResult, known_dir: Path | None) -> str:
+    """What the ledger explained, per entry: never hidden behind 'every one agreed'."""
+    if not result.known:
+        return ""
+    entries = ", ".join(f"{entry} ({count})" for entry, count in sorted(result.known.items(), key=lambda kv: -kv[1]))
+    return (f"{result.known_failures} of the {result.examples} examples failed as known findings in {known_dir} "
+            f"explain: {entries}")
+
+
+def _command_line() -> list[str]:
+    """The command as the user typed it (from outside an environment, if run inside one)."""
+    recorded = os.environ.get(environments.ARGV_VARIABLE)
+    if recorded:
+        return list(json.loads(recorded))
+    return ["resume-harness", *sys.argv[1:]]
+
+
+def _with_option(argv: list[str], option: str, value: str) -> list[str]:
+    """`argv` with `option value` set (replacing any value it had)."""
+    args, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        elif not arg.startswith(option + "="):
+            args.append(arg)
+    return [*args, option, value]
+
+
+def _stopped(result: HuntResult, out_dir: Path | None, target: Any, seed: int) -> int:
+    """One line for a search a signal stopped: what ran, what it found, how to go on."""
+    again = shlex.join(_with_option(_command_line(), "--seed", str(seed)))
+    line = (f"resume-harness: stopped by {result.stopped_by} after {result.examples} examples in "
+            f"{result.elapsed:.1f}s, seed {seed}; ")
+    if result.finding is not None and result.verdict is not None:
+        line += f"a failure so far, maybe not shrunk: {result.verdict.summary()}; "
+        if out_dir is not None:
+            path = write_finding(out_dir, target, seed, result.finding, result.verdict.summary(),
+                                 result.verdict.kinds)
+            line += f"replay it: resume-harness replay {shlex.quote(str(path))}; "
+        else:
+            line += f"its scenario: {json.dumps(result.finding.to_dict(), sort_keys=True)}; "
+    else:
+        line += f"no finding so far{' (' + str(result.known_failures) + ' known)' if result.known else ''}; "
+    err.print(line + f"run it again: {again}", soft_wrap=True, markup=False, highlight=False)
+    return exits.SIGTERM_EXIT if result.stopped_by == "SIGTERM" else exits.SIGINT_EXIT
+
+
+MAX_RECORDS = typer.Option(Limits.records, "--max-records", min=1,
+                           help="Refuse scenarios that ask for more records than this.")
+MAX_SEED_ROWS = typer.Option(Limits.seed_rows, "--max-seed-rows", min=1,
+                             help="Refuse scenarios with more seed rows than this.")
+MAX_STRING_LENGTH = typer.Option(Limits.string_length, "--max-string-length", min=1,
+                                 help="Refuse scenarios with a longer seed string than this.")
 
 
 @app.command()
-@usage_errors
 def replay(
     file: Path = typer.Argument(..., help="A scenario JSON file, or a finding.json written by hunt."),
-    target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="Target to run it on."),
+    target: str | None = typer.Option(None, "--target", "-t", help="Target to run it on (default: the one the "
+                                      "finding records, and its release; else reference)."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go."),
     dd_version: str | None = DD_VERSION,
     attempts: int | None = typer.Option(None, "--attempts", min=1, help="Tries of a SHUFFLE scenario on a target "
@@ -203,21 +273,104 @@ def replay(
     straight: bool = typer.Option(False, "--straight", help="Run only the uninterrupted run (differential check)."),
     out_dir: Path | None = typer.Option(None, "--out", help="On a failure, write the reproducer, issue text and "
                                            "regression test here."),
+    max_records: int = MAX_RECORDS,
+    max_seed_rows: int = MAX_SEED_ROWS,
+    max_string_length: int = MAX_STRING_LENGTH,
 ) -> None:
     """Run one scenario (or a finding) again and print the verdict."""
+    check_output_dir(out_dir, "--out")
+    check_output_dir(workdir, "--workdir")
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
-    scenario = read_scenario(file)
-    if straight:
-        scenario = scenario.straight()
-    chosen = get_target(target)
-    out.print(f"replaying {file} on [bold]{chosen.describe()}[/]")
+    loaded = read_input(file, Limits(max_records, max_seed_rows, max_string_length))
+    name, release_env = replay_target(loaded, target)
+    if release_env is not None:
+        out.print(f"replaying {file} on {name} in environment {release_env} (the target and release the file "
+                  "records; --target or --dd-version choose others)", markup=False)
+        raise typer.Exit(environments.run_in_env(release_env, [*_arguments_without_dd_version(), "--target", name]))
+    scenario = loaded.scenario.straight() if straight else loaded.scenario
+    chosen = get_target(name)
+    out.print(f"replaying {file} on [bold]{chosen.describe()}[/]{replay_notice(loaded, target, chosen)}")
     verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts)
     render_verdict(out, verdict, scenario)
     if not verdict.ok and out_dir is not None:
-        written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, **_ledger_fields(file))
+        written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, ident=loaded.ident,
+                                  explanation=loaded.explanation)
         out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}", markup=False)
-    raise typer.Exit(0 if verdict.ok else 1)
+    raise typer.Exit(exits.OK if verdict.ok else exits.FINDING)
+
+
+def replay_target(loaded: InputFile, target: str | None) -> tuple[str, str | None]:
+    """The target to replay on, and the release environment to replay in (None: here).
+
+    `--target` (or `--dd-version`) wins; otherwise the file's own target, and for a
+    DataDesigner target the release it records: here if it is the one installed, else its
+    environment, else a usage error that says how to build it."""
+    if target is not None:
+        return target, None
+    if loaded.target is None:
+        return DEFAULT_TARGET, None
+    name = loaded.target
+    if not name.startswith("data_designer") or not loaded.releases or os.environ.get(environments.IN_ENV_VARIABLE):
+        return name, None
+    installed = _installed_data_designer()
+    if installed in loaded.releases:
+        return name, None
+    ready = {env for env, _version in environments.ready_envs()}
+    for release in sorted(loaded.releases, key=_release_key, reverse=True):
+        if release in ready:
+            return name, release
+    wanted = loaded.releases[-1]
+    raise HarnessUsageError(f"the file records target {name} on DataDesigner {', '.join(loaded.releases)}, "
+                            f"which is not installed here; create it with 'resume-harness env create {wanted}', "
+                            "or choose a release with --dd-version or another target with --target")
+
+
+def replay_notice(loaded: InputFile, target: str | None, chosen: Any) -> str:
+    """Which target is used, and why, when the file has a say in it."""
+    if loaded.target is None:
+        return ""
+    if target is None:
+        return " (the target the file records)"
+    if target != loaded.target:
+        return f" (as asked; the file records {loaded.target})"
+    if loaded.releases and chosen.version not in loaded.releases:
+        return f" (the file records it on {', '.join(loaded.releases)})"
+    return ""
+
+
+def _installed_data_designer() -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("data-designer")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _release_key(text: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in text.split("."))
+
+
+def check_output_dir(path: Path | None, option: str) -> None:
+    """A directory option the harness will create and write in: refuse it before any work
+    if it is a file, lies under something that is not a directory, or cannot be written."""
+    if path is None:
+        return
+    probe = path.absolute()
+    if probe.exists():
+        if not probe.is_dir():
+            raise HarnessUsageError(f"{option} {path} is a file, not a directory; name a directory "
+                                    "(it is created if it does not exist)")
+    else:
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir():
+            raise HarnessUsageError(f"{option} {path} cannot be created: {probe} is not a directory; "
+                                    "name a path under a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise HarnessUsageError(f"{option} {path} cannot be written ({probe} is not writable); "
+                                "name a directory you can write to")
 
 
 def narrowed(target: Any, **choices: str | None) -> Capabilities:
@@ -236,22 +389,71 @@ def narrowed(target: Any, **choices: str | None) -> Capabilities:
     return caps
 
 
-def read_scenario(file: Path) -> Scenario:
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """A scenario file, or a finding (hunt's finding.json, a ledger entry) with what it records."""
+
+    scenario: Scenario
+    target: str | None = None
+    #: the releases it was found on (a finding's target_version, a ledger entry's fails_on)
+    releases: tuple[str, ...] = ()
+    #: a ledger entry's id and explanation, for the reproducer
+    ident: str | None = None
+    explanation: str | None = None
+
+
+def read_input(file: Path, limits: Limits | None = None) -> InputFile:
+    """Read a scenario or a finding; any way it can be bad is a usage error naming it."""
     try:
-        text = file.read_text(encoding="utf-8")
+        size = file.stat().st_size
+        if file.is_dir():
+            raise HarnessUsageError(f"{file} is a directory; pass a scenario JSON file or a finding.json")
+        if size > MAX_FILE_BYTES:
+            raise HarnessUsageError(f"{file} is {size} bytes, more than any scenario needs "
+                                    f"({MAX_FILE_BYTES} at most); pass a scenario or a finding.json")
+        text = file.read_bytes().decode("utf-8")
     except OSError as exc:
         raise HarnessUsageError(f"cannot read scenario file {file}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise HarnessUsageError(f"{file} is not UTF-8 text (byte {exc.start}); pass a scenario JSON file "
+                                "or a finding.json written by 'hunt --out'") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise HarnessUsageError(f"{file} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
                                 "pass a scenario or a finding.json written by 'hunt --out'") from None
-    if isinstance(data, dict) and "scenario" in data and "harness_version" in data:
-        data = data["scenario"]
+    except RecursionError:
+        raise HarnessUsageError(f"{file} nests JSON too deeply to be a scenario; pass a scenario or a "
+                                "finding.json written by 'hunt --out'") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise HarnessUsageError(f"{file} is not a usable JSON document ({exc}); pass a scenario or a "
+                                "finding.json written by 'hunt --out'") from None
+    record: dict[str, Any] = {}
+    if isinstance(data, dict) and "scenario" in data and ("harness_version" in data or "fails_on" in data):
+        record, data = data, data["scenario"]
     try:
-        return Scenario.from_dict(data)
+        scenario = Scenario.from_dict(data)
+        if limits is not None:
+            limits.check(scenario)
+        target = record.get("target")
+        if target is not None and not isinstance(target, str):
+            raise HarnessUsageError(f"field 'target' must be a target name, got {json.dumps(target)}")
+        releases = record.get("fails_on") or ([record["target_version"]] if "target_version" in record else [])
+        if not isinstance(releases, list) or not all(isinstance(r, str) for r in releases):
+            raise HarnessUsageError("fields 'fails_on' / 'target_version' must name releases")
+        ident = record.get("id")
+        if ident is not None:
+            ident = checked_name(ident, "finding id", "dd-ordered-resume-replays-seed-rows-sync")
+    except RecursionError:
+        raise HarnessUsageError(f"{file}: nested too deeply to be a scenario") from None
     except HarnessUsageError as exc:
         raise HarnessUsageError(f"{file}: {exc}") from None
+    explanation = record.get("explanation") if isinstance(record.get("explanation"), str) else None
+    return InputFile(scenario, target, tuple(releases), ident, explanation)
+
+
+def read_scenario(file: Path, limits: Limits | None = None) -> Scenario:
+    return read_input(file, limits).scenario
 
 
 def write_finding(out_dir: Path, target: Any, seed: int, scenario: Scenario, summary: str,
@@ -272,40 +474,75 @@ def write_finding(out_dir: Path, target: Any, seed: int, scenario: Scenario, sum
 
 
 @app.command("repro")
-@usage_errors
 def repro_command(
     file: Path = typer.Argument(..., help="A finding.json (from hunt --out or fixtures/findings) or a scenario."),
-    target: str = typer.Option(DEFAULT_TARGET, "--target", "-t", help="The target it fails on."),
+    target: str | None = typer.Option(None, "--target", "-t", help="The target it fails on (default: the one "
+                                      "the finding records, and its release; else reference)."),
     out_dir: Path = typer.Option(Path("repro"), "--out", help="Where the script, report and test go."),
     dd_version: str | None = DD_VERSION,
+    max_records: int = MAX_RECORDS,
+    max_seed_rows: int = MAX_SEED_ROWS,
+    max_string_length: int = MAX_STRING_LENGTH,
 ) -> None:
     """Turn a finding into a standalone script, an issue text and a regression test."""
+    check_output_dir(out_dir, "--out")
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
-    scenario = read_scenario(file)
-    chosen = get_target(target)
-    verdict = check_repeatedly(chosen, scenario, attempts=12)
+    loaded = read_input(file, Limits(max_records, max_seed_rows, max_string_length))
+    name, release_env = replay_target(loaded, target)
+    if release_env is not None:
+        out.print(f"reproducing {file} on {name} in environment {release_env} (the target and release the file "
+                  "records)", markup=False)
+        raise typer.Exit(environments.run_in_env(release_env, [*_arguments_without_dd_version(), "--target", name]))
+    chosen = get_target(name)
+    verdict = check_repeatedly(chosen, loaded.scenario, attempts=12)
     if verdict.ok:
         out.print(f"{file} passes on {chosen.describe()}: nothing to reproduce there")
-        raise typer.Exit(0)
-    written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, **_ledger_fields(file))
+        raise typer.Exit(exits.OK)
+    written = repro.write_for(out_dir, loaded.scenario, chosen, verdict, say=err.print, ident=loaded.ident,
+                              explanation=loaded.explanation)
     out.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
-    raise typer.Exit(1)
+    raise typer.Exit(exits.FINDING)
 
 
-def _ledger_fields(file: Path) -> dict[str, Any]:
-    """A ledger entry's id and explanation, when the file is one."""
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    if isinstance(data, dict) and "explanation" in data and "id" in data:
-        return {"ident": data["id"], "explanation": data["explanation"]}
-    return {}
+def _one_line_usage(exc: ClickException) -> str:
+    """An option parser's error as one line, with where to look for the options."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "resume-harness"
+    return f"{message}; see '{command} --help'"
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> int:
+    """The command line, under the exit-code contract of `harness.exits`."""
+    with exits.sigterm_raises():
+        try:
+            code = app(args=argv, prog_name="resume-harness", standalone_mode=False)
+        except HarnessUsageError as exc:
+            error_line(str(exc))
+            return exits.USAGE
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare command: its help, as a usage error
+                err.print(exc.format_message(), markup=False, highlight=False)
+            else:
+                error_line(_one_line_usage(exc))
+            return exits.USAGE
+        except (KeyboardInterrupt, Abort, exits.Terminated) as exc:
+            stopped = exc if not isinstance(exc, Abort) else KeyboardInterrupt()
+            err.print(f"resume-harness: stopped by {exits.signal_name(stopped)}", markup=False)
+            return exits.stop_code(stopped)
+        except BrokenPipeError:  # the reader of our output went away (| head): the result went unseen
+            return exits.HARNESS_FAILED
+        except BaseException as exc:  # noqa: BLE001 - the harness's own failure, never "a finding"
+            if isinstance(exc, SystemExit):
+                return exc.code if isinstance(exc.code, int) else exits.HARNESS_FAILED
+            report = exits.crash_report(exc)
+            error_line(f"internal error, not a finding: {type(exc).__name__}: "
+                       f"{' '.join(str(exc).split())[:200]}; traceback in {report}")
+            return exits.HARNESS_FAILED
+    if code is None:
+        return exits.OK
+    return code if isinstance(code, int) else exits.HARNESS_FAILED
 
 
 if __name__ == "__main__":

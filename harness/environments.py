@@ -14,9 +14,12 @@ written, so a failed or interrupted build is rebuilt, never half-used.
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -25,10 +28,18 @@ from pathlib import Path
 
 import harness
 from harness.errors import HarnessUsageError
+from harness.exits import STOPS, Terminated
+from harness.names import checked_name
+from harness.workdirs import work_directory
 
 READY = ".resume-harness-ready"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_VERSION = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?$")
+_VERSION = re.compile(r"\d+(\.\d+)*([a-z]+\d*)?")
+#: set in a command run inside an environment: its name (so it never dispatches again)
+IN_ENV_VARIABLE = "RESUME_HARNESS_IN_ENV"
+#: the command line as the user typed it, for the lines a command prints to run it again
+ARGV_VARIABLE = "RESUME_HARNESS_ARGV"
+#: seconds a command inside an environment has to stop after the signal that stopped ours
+STOP_GRACE = 30.0
 
 
 def project_root() -> Path | None:
@@ -51,9 +62,7 @@ def envs_root() -> Path:
 
 
 def env_dir(name: str) -> Path:
-    if not _NAME.match(name):
-        raise HarnessUsageError(f"'{name}' is not a usable environment name; use a release such as 0.6.0")
-    return envs_root() / f"dd-{name}"
+    return envs_root() / f"dd-{checked_name(name, 'environment name', 'a release such as 0.6.0')}"
 
 
 def env_python(name: str) -> Path:
@@ -96,7 +105,7 @@ def create_env(name: str, sources: list[str] | None = None, say: Callable[[str],
                rebuild: bool = False) -> Path:
     """Build (or reuse) the environment `name`; returns its directory."""
     path = env_dir(name)
-    if not sources and not _VERSION.match(name):
+    if not sources and not _VERSION.fullmatch(name):
         raise HarnessUsageError(
             f"'{name}' is not a DataDesigner release number; pass a release such as 0.6.0, "
             "or --from PATH to build an environment for a fork"
@@ -110,11 +119,10 @@ def create_env(name: str, sources: list[str] | None = None, say: Callable[[str],
         say(f"creating {path}")
         _run([sys.executable, "-m", "venv", str(path)], path, "creating the virtual environment")
         specs = list(sources) if sources else [f"data-designer=={name}"]
-        root = project_root()
-        harness_spec = ["-e", str(root)] if root is not None else [f"resume-harness=={harness.__version__}"]
         say(f"installing {' '.join(specs)} and resume-harness into it")
-        _run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-              *specs, *harness_spec], path, f"installing {' '.join(specs)}", release=None if sources else name)
+        with harness_source() as harness_spec:
+            _run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                  *specs, *harness_spec], path, f"installing {' '.join(specs)}", release=None if sources else name)
         version = subprocess.run(
             [str(path / "bin" / "python"), "-c",
              "import importlib.metadata as m; print(m.version('data-designer'))"],
@@ -151,7 +159,64 @@ def _run(command: list[str], path: Path, what: str, release: str | None = None) 
     raise HarnessUsageError(f"{what} failed: {errors[-1] if errors else 'no output'} (full log: {log})")
 
 
+@contextmanager
+def harness_source() -> Iterator[list[str]]:
+    """pip arguments that install this very harness, never a registry name it was not
+    published under: the checkout, editable, when running from one; otherwise a source tree
+    rebuilt from the installed package (its files, version, dependencies and entry points)."""
+    root = project_root()
+    if root is not None:
+        yield ["-e", str(root)]
+        return
+    with work_directory() as tree:
+        rebuild_source_tree(tree)
+        yield [str(tree)]
+
+
+def rebuild_source_tree(tree: Path) -> None:
+    """Write an installable source tree of the installed harness into `tree`."""
+    package = Path(harness.__file__).resolve().parent
+    shutil.copytree(package, tree / "harness", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    try:
+        dist = importlib.metadata.distribution("resume-harness")
+        requires = [r for r in dist.requires or [] if "extra ==" not in r]
+        points = [(ep.group, ep.name, ep.value) for ep in dist.entry_points]
+    except importlib.metadata.PackageNotFoundError:  # imported from a bare copy: what pyproject declares
+        requires = ["hypothesis>=6.100", "pytest>=7.4", "pytest-xdist>=3.5", "pandas>=2.0", "pyarrow>=15",
+                    "rich>=13.0", "typer>=0.12"]
+        points = [("console_scripts", "resume-harness", "harness.cli:main"),
+                  ("pytest11", "resume_harness", "harness.pytest_plugin")]
+    groups: dict[str, list[str]] = {}
+    for group, name, value in points:
+        groups.setdefault(group, []).append(f"{json.dumps(name)} = {json.dumps(value)}")
+    tables = "".join(f"\n[project.entry-points.{json.dumps(group)}]\n" + "\n".join(lines) + "\n"
+                     for group, lines in groups.items())
+    (tree / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "resume-harness"\nversion = "{harness.__version__}"\n'
+        f'requires-python = ">=3.10"\ndependencies = {json.dumps(requires)}\n{tables}\n'
+        '[tool.setuptools.packages.find]\ninclude = ["harness*"]\n\n'
+        '[tool.setuptools.package-data]\nharness = ["findings/*.json", "findings/reports/*/*"]\n',
+        encoding="utf-8")
+
+
 def run_in_env(name: str, arguments: list[str]) -> int:
-    """Run `resume-harness ARGUMENTS` with the environment's Python; its exit code."""
+    """Run `resume-harness ARGUMENTS` with the environment's Python; its exit code.
+
+    A SIGINT or SIGTERM that stops this process is passed on to the command (a terminal's
+    Ctrl-C reaches both; `timeout` or a scheduler signals only this one), which then has
+    STOP_GRACE seconds to clean up and say where it stopped before it is killed."""
     python = env_python(name)
-    return subprocess.run([str(python), "-m", "harness.cli", *arguments]).returncode
+    environ = {**os.environ, IN_ENV_VARIABLE: name}
+    environ.setdefault(ARGV_VARIABLE, json.dumps(["resume-harness", *sys.argv[1:]]))
+    child = subprocess.Popen([str(python), "-m", "harness.cli", *arguments], env=environ)
+    try:
+        return child.wait()
+    except tuple(STOPS) as exc:
+        child.send_signal(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        try:
+            child.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessUsageError
+from harness.exits import stop_signals_held
 from harness.journal import Journal
 from harness.scenario import Fault
 
@@ -154,9 +155,14 @@ def run_in_child(
         error = None if timed_out or not error_path.exists() else error_path.read_text()
         return ChildResult(exitcode=exitcode, timed_out=timed_out, error=error)
     proc = _context().Process(target=_child_main, args=(func, args, str(error_path)))
-    with _main_script_hidden():
+    with _main_script_hidden(), stop_signals_held():  # a stop waits until the child can be killed
         proc.start()
-    proc.join(timeout)
+    try:
+        proc.join(timeout)
+    except BaseException:  # a signal stopped the parent: the child goes with it
+        proc.kill()
+        proc.join()
+        raise
     if proc.is_alive():
         proc.kill()
         proc.join()
@@ -185,6 +191,8 @@ def _main_script_hidden() -> Iterator[None]:
 
 
 def _child_main(func: Callable[..., None], args: tuple[Any, ...], error_path: str) -> None:
+    if hasattr(signal, "pthread_sigmask"):  # a spawned child inherits the mask it was started under
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         func(*args)
     except BaseException:  # noqa: BLE001 - everything that escapes is reported to the parent

@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.checker import Verdict
 from harness.errors import HarnessUsageError
+from harness.names import checked_name
 from harness.scenario import Scenario
 
 SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions")
@@ -68,6 +69,15 @@ class Finding:
         return bool(set(verdict.kinds) & set(self.anomalies))
 
 
+def explaining(ledger: list[Finding], target_name: str, target_version: str, scenario: Scenario,
+               verdict: Verdict) -> str | None:
+    """The id of the first entry of `ledger` that explains this failure, or None."""
+    for finding in ledger:
+        if finding.explains(target_name, target_version, scenario, verdict):
+            return finding.id
+    return None
+
+
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
 
@@ -85,12 +95,13 @@ def load_finding(path: Path) -> Finding:
         if unknown:
             raise ValueError(f"signature fields {sorted(unknown)} are not among {SIGNATURE_FIELDS}")
         return Finding(
-            id=data["id"], title=data["title"], target=data["target"],
+            id=checked_name(data["id"], "ledger id", "dd-ordered-resume-replays-seed-rows-sync"),
+            title=data["title"], target=data["target"],
             fails_on=tuple(data["fails_on"]), passes_on=tuple(data.get("passes_on", ())),
             anomalies=tuple(data["anomalies"]), signature=signature, explanation=data["explanation"],
             scenario=Scenario.from_dict(data["scenario"]), path=path,
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, HarnessUsageError) as exc:
         raise HarnessUsageError(f"ledger entry {path} is unusable: {exc}") from None
 
 

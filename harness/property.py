@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -20,6 +20,7 @@ from hypothesis.errors import Flaky
 
 from harness.checker import Verdict, compare
 from harness.errors import HarnessUsageError
+from harness.exits import STOPS, signal_name
 from harness.reference.model import expected_rows
 from harness.scenario import Scenario
 from harness.strategies import scenarios
@@ -73,12 +74,19 @@ class HuntResult:
     verdict: Verdict | None = None
     #: examples run before the first failure was seen (before shrinking)
     examples_to_first_failure: int | None = None
-    #: failing examples explained by a known finding (see `harness.ledger`)
-    known_failures: int = 0
+    #: failing examples explained by a known finding (see `harness.ledger`), per entry id
+    known: dict[str, int] = field(default_factory=dict)
     #: why the finding may not be minimal (a failure that did not always reproduce)
     note: str = ""
     #: of `elapsed`, the seconds spent inside the target's own code (see `Outcome.target_seconds`)
     target_seconds: float = 0.0
+    #: "SIGINT" or "SIGTERM" when a signal stopped the search; `finding` is then the last
+    #: failure seen, if any, possibly not shrunk
+    stopped_by: str | None = None
+
+    @property
+    def known_failures(self) -> int:
+        return sum(self.known.values())
 
 
 def new_seed() -> int:
@@ -92,16 +100,19 @@ def hunt(
     on_example: Callable[[int], None] | None = None,
     root: Path | None = None,
     capabilities: Capabilities | None = None,
-    known: Callable[[Scenario, Verdict], bool] | None = None,
+    known: Callable[[Scenario, Verdict], str | None] | None = None,
 ) -> HuntResult:
     """Search for a scenario on which `target`'s resumed run differs from the reference.
 
     `capabilities` narrows what is drawn (default: all the target supports); a failure
-    that `known` explains is counted, not reported. Deterministic for a given seed,
-    harness version and target version."""
+    that `known` explains (it returns the id of the explaining entry, else None) is
+    counted per entry, not reported. Deterministic for a given seed, harness version and
+    target version. SIGINT (`KeyboardInterrupt`) or `Terminated` ends the search early with
+    what it has so far (`stopped_by`), after every child and trial directory is gone."""
     seed = new_seed() if seed is None else seed
     failures: list[tuple[Scenario, Verdict]] = []
-    counter = {"examples": 0, "first_failure": None, "known": 0}
+    counter: dict[str, int | None] = {"examples": 0, "first_failure": None}
+    known_counts: dict[str, int] = {}
     started, spent = time.perf_counter(), target.spent
 
     @settings(
@@ -118,33 +129,36 @@ def hunt(
     @hypothesis_seed(seed)
     @given(scenarios(capabilities or target.capabilities))
     def resumed_equals_straight(scenario: Scenario) -> None:
-        counter["examples"] += 1
+        counter["examples"] = examples = (counter["examples"] or 0) + 1
         if on_example is not None:
-            on_example(counter["examples"])
+            on_example(examples)
         verdict = check_repeatedly(target, scenario, root)
-        if not verdict.ok and known is not None and known(scenario, verdict):
-            counter["known"] += 1
+        explained = known(scenario, verdict) if not verdict.ok and known is not None else None
+        if explained is not None:
+            known_counts[explained] = known_counts.get(explained, 0) + 1
             return
         if not verdict.ok:
             if counter["first_failure"] is None:
-                counter["first_failure"] = counter["examples"]
+                counter["first_failure"] = examples
             failures.append((scenario, verdict))
             raise ResumeMismatch(verdict.summary())
 
-    note = ""
+    note, stopped_by = "", None
     try:
         resumed_equals_straight()
     except ResumeMismatch:
         pass
+    except tuple(STOPS) as exc:
+        stopped_by = signal_name(exc)
     except Flaky as exc:
         # A failure that did not reproduce while shrinking (unseeded randomness in the
         # target): the failing scenario recorded last is still a finding.
         if not failures:
             raise
         note = "the failure did not reproduce on every run (" + str(exc).splitlines()[0][:120] + ")"
-    result = HuntResult(seed=seed, examples=counter["examples"], elapsed=time.perf_counter() - started, note=note,
-                        examples_to_first_failure=counter["first_failure"], known_failures=counter["known"],
-                        target_seconds=target.spent - spent)
+    result = HuntResult(seed=seed, examples=counter["examples"] or 0, elapsed=time.perf_counter() - started,
+                        note=note, examples_to_first_failure=counter["first_failure"], known=known_counts,
+                        target_seconds=target.spent - spent, stopped_by=stopped_by)
     if failures:
         result.finding, result.verdict = failures[-1]
     return result

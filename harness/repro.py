@@ -24,6 +24,7 @@ from typing import Any
 
 import harness
 from harness.checker import Verdict
+from harness.names import checked_name, identifier
 from harness.reference.model import expected_rows, record_stream
 from harness.scenario import IndexRange, PartitionBlock, Scenario
 
@@ -244,14 +245,19 @@ def _docstring(text: str) -> list[str]:
     return lines
 
 
-def _header(found_on: str, summary: str, deps: list[str]) -> list[str]:
+EXIT_CODES = "Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here"
+
+
+def _header(found_on: str, summary: str, deps: list[str], extra: tuple[str, ...] = (),
+            exit_codes: str = EXIT_CODES) -> list[str]:
     return [
         "# /// script",
         '# requires-python = ">=3.10"',
         f"# dependencies = {json.dumps(deps)}",
         "# ///",
         f'"""Resume reproducer: {summary} (resume-harness {harness.__version__}, {found_on}).',
-        'Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here."""',
+        *extra,
+        f'{exit_codes}."""',
     ]
 
 
@@ -361,17 +367,48 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str) -
 
 
 # ----- mutant scripts ------------------------------------------------------------------------
+def harness_requirements() -> list[str]:
+    """What the harness needs from the package registry (never the harness itself, which
+    is not published there): its declared dependencies, less the test extras."""
+    try:
+        requires = importlib.metadata.requires("resume-harness") or []
+    except importlib.metadata.PackageNotFoundError:  # imported from a bare copy
+        requires = []
+    found = [r for r in requires if "extra ==" not in r]
+    return found or ["hypothesis>=6.100", "pytest>=7.4", "pytest-xdist>=3.5", "pandas>=2.0", "pyarrow>=15",
+                     "rich>=13.0", "typer>=0.12"]
+
+
+def harness_location() -> str:
+    """The directory that holds this harness's `harness` package (a checkout, or site-packages)."""
+    return str(Path(harness.__file__).resolve().parent.parent)
+
+
 def render_harness_script(scenario: Scenario, target_name: str, summary: str, ident: str) -> str:
+    """A script for a target that lives in the harness (a mutant) or beside it. The harness is
+    not on the package registry, so the script finds it by path (HARNESS, where it ran when
+    the script was written) and lists only what the registry serves as dependencies."""
     lines = [
-        *_header(target_name, summary, [f"resume-harness=={harness.__version__}"]),
+        *_header(target_name, summary, harness_requirements(), (
+            f"Run: uv run repro_{ident}.py, or python repro_{ident}.py where the dependencies above are installed.",),
+            exit_codes=EXIT_CODES + "; 3: the script itself failed"),
         "import sys",
+        "import traceback",
         "",
+        "# resume-harness is not on the package registry: it is imported from here when it is not installed",
+        f"HARNESS = {harness_location()!r}",
+        "",
+        "try:",
+        "    import harness  # noqa: F401",
+        "except ImportError:",
+        "    sys.path.append(HARNESS)",
         "try:",
         "    from harness.property import check_scenario",
         "    from harness.scenario import Scenario",
         "    from harness.targets.registry import get_target",
         "except ImportError as exc:",
-        '    print(f"cannot run here: {exc}", file=sys.stderr)',
+        '    print(f"cannot run here: {exc}; install resume-harness from its checkout (pip install PATH) "',
+        '          f"or put it at {HARNESS}", file=sys.stderr)',
         "    sys.exit(2)",
         "",
         f"TARGET = {target_name!r}",
@@ -388,7 +425,11 @@ def render_harness_script(scenario: Scenario, target_name: str, summary: str, id
         "",
         "",
         'if __name__ == "__main__":',
-        "    sys.exit(main())",
+        "    try:",
+        "        sys.exit(main())",
+        "    except Exception:  # the script's own failure is not the bug reproducing",
+        "        traceback.print_exc()",
+        "        sys.exit(3)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -404,7 +445,7 @@ def render_harness_test(scenario: Scenario, target_name: str, summary: str, iden
         f"SCENARIO = {scenario.to_json()!r}",
         "",
         "",
-        f"def test_resume_matches_uninterrupted_run_{ident.replace('-', '_').replace(':', '_')}() -> None:",
+        f"def test_resume_matches_uninterrupted_run_{identifier(ident)}() -> None:",
         f"    verdict = check_scenario(get_target({target_name!r}), Scenario.from_json(SCENARIO))",
         "    assert verdict.ok, verdict.summary()",
     ]) + "\n"
@@ -529,7 +570,7 @@ def _pandas_version() -> str:
 
 def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, ident: str | None = None,
           explanation: str | None = None) -> Reproducer:
-    ident = ident or finding_id(scenario, target_name)
+    ident = checked_name(ident or finding_id(scenario, target_name), "finding id", "mutant-93757431")
     summary = f"{verdict.anomalies[0].kind} rows after a resume"
     script_name = f"repro_{ident}.py"
     if target_name.startswith("data_designer"):
@@ -546,7 +587,7 @@ def write(out_dir: Path, reproducer: Reproducer, versions: list[tuple[str, int]]
     """Write the script, the regression test and the report (with the versions checked)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     script = out_dir / f"repro_{reproducer.id}.py"
-    test = out_dir / f"test_regression_{reproducer.id.replace('-', '_')}.py"
+    test = out_dir / f"test_regression_{identifier(reproducer.id)}.py"
     report = out_dir / f"report_{reproducer.id}.md"
     script.write_text(reproducer.script, encoding="utf-8")
     test.write_text(reproducer.test, encoding="utf-8")

@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.exits import stop_signals_held
+
 WORKDIR_PREFIX = "resume-harness-"
 
 
@@ -27,14 +29,19 @@ def default_work_root() -> Path | None:
 
 @contextlib.contextmanager
 def work_directory(root: Path | None = None) -> Iterator[Path]:
-    """A fresh directory of the harness's own, removed afterwards whatever happens."""
+    """A fresh directory of the harness's own, removed afterwards whatever happens,
+    a SIGINT or SIGTERM included."""
     root = root if root is not None else default_work_root()
     if root is not None:
         root.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
+    path: Path | None = None
     try:
+        with stop_signals_held():  # a stop never lands between making it and knowing it, or mid-removal
+            path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        if path is not None:
+            with stop_signals_held():  # a stop never lands between making it and knowing it, or mid-removal
+                shutil.rmtree(path, ignore_errors=True)
 
 

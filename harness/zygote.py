@@ -51,6 +51,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.exits import stop_signals_held
+
 _HEADER = struct.Struct("!Q")
 #: seconds the server may take to import its preload list (DataDesigner takes one or two)
 START_TIMEOUT = 300.0
@@ -201,6 +203,10 @@ class Server:
             self.close()
             raise ServerDied(f"the harness's fork server did not start within {START_TIMEOUT:g}s "
                              f"(importing {', '.join(self.modules)})") from None
+        except BaseException:  # stopped while it starts: it goes too
+            self.process.kill()
+            self.close()
+            raise
 
     def current(self, modules: list[str]) -> bool:
         return (self.owner == os.getpid() and self.process.poll() is None and self.modules == list(modules)
@@ -210,20 +216,35 @@ class Server:
             timeout: float) -> tuple[int | None, bool]:
         """Run `func(*args)` in a fresh child; (exit code, timed out)."""
         payload = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
+        pid: int | None = None
         try:
-            _send(self.request_w, ("run", str(error_path), payload))
-        except BrokenPipeError:
-            raise ServerDied(f"the harness's fork server exited (code {self.process.wait()})") from None
-        pid = self._expect("pid", timeout=None)
-        deadline = time.monotonic() + timeout
-        try:
-            return self._expect("exit", timeout=max(0.0, deadline - time.monotonic())), False
-        except TimeoutError:
+            # A stop waits until the child's pid is known, so it can always be killed.
+            with stop_signals_held():
+                try:
+                    _send(self.request_w, ("run", str(error_path), payload))
+                except BrokenPipeError:
+                    raise ServerDied(f"the harness's fork server exited (code {self.process.wait()})") from None
+                pid = self._expect("pid", timeout=None)
+            deadline = time.monotonic() + timeout
             try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            return self._expect("exit", timeout=None), True
+                return self._expect("exit", timeout=max(0.0, deadline - time.monotonic())), False
+            except TimeoutError:
+                _kill(pid)
+                return self._expect("exit", timeout=None), True
+        except BaseException:
+            # Stopped by a signal, or the server failed, while a child may run: the child goes
+            # first, and its end is awaited, so nothing writes on in a directory being removed.
+            if pid is None:
+                self.process.kill()
+                self.process.wait()
+                raise
+            _kill(pid)
+            try:
+                self._expect("exit", timeout=5.0)
+            except BaseException:  # noqa: BLE001 - the server is then past saving
+                self.process.kill()
+                self.process.wait()
+            raise
 
     def _expect(self, kind: str, timeout: float | None) -> Any:
         if timeout is not None:
@@ -251,6 +272,13 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 _SERVER: Server | None = None

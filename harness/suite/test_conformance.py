@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from harness.ledger import load_ledger, packaged_ledger
+from harness.ledger import explaining, load_ledger, packaged_ledger
 from harness.profiles import SUITE_EXAMPLES
 from harness.property import hunt
 from harness.pytest_plugin import SEED, report_finding
@@ -15,16 +15,11 @@ from harness.pytest_plugin import SEED, report_finding
 def test_resume_matches_uninterrupted_run(capability, resume_target, request, tmp_path_factory):
     config = request.config
     seed = (config.stash[SEED] + zlib.crc32(capability.id.encode())) % 2**32
-    explained: set[str] = set()
     # Expected failures: ledger findings still open upstream. One fixed upstream stays a failure.
     findings = [f for f in load_ledger(packaged_ledger()) if not f.fixed_upstream]
 
-    def known(scenario, verdict) -> bool:
-        for finding in findings:
-            if finding.explains(resume_target.name, resume_target.version, scenario, verdict):
-                explained.add(finding.id)
-                return True
-        return False
+    def known(scenario, verdict) -> str | None:
+        return explaining(findings, resume_target.name, resume_target.version, scenario, verdict)
 
     result = hunt(
         resume_target,
@@ -36,5 +31,6 @@ def test_resume_matches_uninterrupted_run(capability, resume_target, request, tm
     )
     if result.finding is not None and result.verdict is not None:
         report_finding(request, resume_target, result.finding, result.verdict, seed)
-    if explained:
-        pytest.xfail(f"known findings: {', '.join(sorted(explained))}")
+    if result.known:
+        counts = ", ".join(f"{entry} ({count} failing examples)" for entry, count in sorted(result.known.items()))
+        pytest.xfail(f"known findings: {counts}")
