@@ -93,7 +93,7 @@ def test_a_search_on_0_6_1_async_finds_nothing_new_and_prints_no_data_designer_l
     result = harness_in("0.6.1", "hunt", "--target", "data_designer:async", "--seed", "616161",
                         "--max-examples", "120", "--known", str(FINDINGS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "no finding" in result.stdout
+    assert re.search(r"^no (new )?finding", result.stdout, re.MULTILINE), result.stdout
     logged = re.findall(r".*\[(?:DEBUG|INFO|WARNING|ERROR)\].*", result.stdout + result.stderr)
     assert not logged, "\n".join(logged[:5])
 
