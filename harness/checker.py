@@ -10,8 +10,10 @@ Oracle tiers, the strongest that applies:
 Anomalies have names: `duplicated` (a row replayed), `lost` (rows never written),
 `skipped` (the reader jumped ahead), `reordered`, `unexpected` (a row from outside the
 selection, or more rows than asked), `short` (fewer rows than asked), `torn` (the dataset
-cannot be read back), `error` (the run refused or crashed), `hang`. Each carries the first
-divergent row and its provenance: the seed_id, the row group, the segment that wrote it,
+cannot be read back), `error` (the run refused or crashed), `hang`, and two of the work
+rather than the rows (`harness.quiescence`): `ghost` (a segment touched the dataset after
+its call had ended) and `redone` (a resume generated a row group again that was complete on
+disk). Each row anomaly carries the first divergent row and its provenance: the seed_id, the row group, the segment that wrote it,
 and which earlier checkpoint had already produced that seed row.
 
 The checker never runs a target: it reads `Outcome`s.
@@ -23,6 +25,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harness.quiescence import ghost_findings, redone_findings
 from harness.reference.model import comparable_columns, output_row, record_stream
 from harness.scenario import Scenario
 from harness.targets.base import CheckpointEvent, Outcome
@@ -30,7 +33,8 @@ from harness.targets.base import CheckpointEvent, Outcome
 Row = dict[str, Any]
 Key = tuple[Any, ...]
 
-ANOMALY_KINDS = ("duplicated", "lost", "skipped", "reordered", "unexpected", "short", "torn", "error", "hang")
+ANOMALY_KINDS = ("duplicated", "lost", "skipped", "reordered", "unexpected", "short", "torn", "error", "hang",
+                 "ghost", "redone")
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
     tier = "exact" if scenario.sampling == "ordered" else "exactly-once"
     anomalies = _check_run("resumed", scenario, expected, resumed, columns)
     anomalies += _check_run("straight", scenario, expected, straight, columns)
+    for run, outcome, chain in (("resumed", resumed, scenario), ("straight", straight, scenario.straight())):
+        anomalies += [Anomaly("ghost", run, text, segment=segment)
+                      for segment, text in ghost_findings(chain, outcome.events)]
+        anomalies += [Anomaly("redone", run, text, segment=segment)
+                      for segment, text in redone_findings(chain, outcome.events)]
     return Verdict(
         tier=tier,
         anomalies=tuple(anomalies),

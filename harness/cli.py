@@ -117,7 +117,8 @@ def targets() -> None:
         out.print(f"[bold]{name}[/] {target.version}: {describe_target(name)}", soft_wrap=True)
         out.print(f"    engines: {', '.join(caps.engines)}; sources: {', '.join(caps.sources)}; "
                   f"samplings: {', '.join(caps.samplings)}; faults: {', '.join(caps.fault_actions)} at "
-                  f"{', '.join(caps.fault_points)}; resume: {', '.join(caps.resume_modes)}; "
+                  f"{', '.join(caps.fault_points)}; resume: {', '.join(caps.resume_modes)} in "
+                  f"{' or '.join(caps.processes)} processes; "
                   f"extension: {'yes' if caps.extension else 'no'}", soft_wrap=True)
 
 
@@ -135,7 +136,9 @@ def hunt_command(
                                              "explain for this target and release are counted, not reported."),
     sources: str | None = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
     samplings: str | None = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
-    faults: str | None = typer.Option(None, "--faults", help="Draw only these fault actions (raise,kill,tear)."),
+    faults: str | None = typer.Option(None, "--faults", help="Draw only these fault actions "
+                                      "(raise,kill,tear,sigint,sigterm)."),
+    processes: str | None = typer.Option(None, "--processes", help="Resume only in these processes (fresh,same)."),
     no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
@@ -144,7 +147,7 @@ def hunt_command(
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)
-    caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults)
+    caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults, processes=processes)
     if no_extension:
         caps = dataclasses.replace(caps, extension=False)
     ledger = load_ledger(known_dir) if known_dir is not None else []

@@ -1,15 +1,10 @@
 """Fault injection, addressed by index, never by time.
 
 A target calls the `FaultInjector` at three kinds of points: after each checkpoint, at each
-generated row, and before each durable write. When the scenario's fault is due, it fires:
-
-- `raise`: raises `Interrupted`, a `BaseException` subclass. Not an `Exception`, because
-  DataDesigner's async engine logs and swallows ordinary exceptions raised from the
-  checkpoint callback; not `KeyboardInterrupt`/`SystemExit`, which can stop an event loop.
-- `kill`: SIGKILLs the current process. Only allowed in a child started by `run_in_child`;
-  a kill never touches the test process.
-- `tear`: truncates the checkpoint's data file to half its bytes (what a power cut after an
-  un-fsynced rename can leave), then raises `Interrupted`.
+generated row, and before each durable write. When the scenario's fault is due, its kind
+(`harness.fault_kinds.KINDS`: raise, kill, tear, sigint, sigterm) fires. Kinds that need a
+process of their own (kill, and the signals) are only allowed in a child started by
+`run_in_child`: a fault never touches the test process.
 
 Each firing is written to the trial journal *before* it takes effect, so the parent knows
 what fired even after a SIGKILL.
@@ -31,17 +26,16 @@ from typing import Any
 
 from harness.errors import HarnessUsageError
 from harness.exits import stop_signals_held
+from harness.fault_kinds import KINDS, Interrupted
 from harness.journal import Journal
 from harness.scenario import Fault
+
+__all__ = ["ChildResult", "FaultInjector", "Interrupted", "run_in_child"]
 
 #: How long one child-run segment may take before it is reported as a hang
 #: (RESUME_HARNESS_SEGMENT_TIMEOUT, in seconds, changes it).
 TIMEOUT_VARIABLE = "RESUME_HARNESS_SEGMENT_TIMEOUT"
 DEFAULT_SEGMENT_TIMEOUT = float(os.environ.get(TIMEOUT_VARIABLE, "60"))
-
-
-class Interrupted(BaseException):
-    """An in-process fault: the segment stops here, as if the process had been stopped."""
 
 
 class FaultInjector:
@@ -52,15 +46,16 @@ class FaultInjector:
         self.in_child = in_child
         self.checkpoints = 0
         self.writes = 0
+        self.fired = False
+        self.last_checkpoint: Path | None = None
         #: when the segment began (the injector is made just before it runs)
         self.started = time.perf_counter()
 
     def after_checkpoint(self, data_path: Path) -> None:
         self.checkpoints += 1
+        self.last_checkpoint = data_path
         f = self.fault
         if f is not None and f.at == "checkpoint" and f.index == self.checkpoints:
-            if f.action == "tear":
-                os.truncate(data_path, os.path.getsize(data_path) // 2)
             self._fire()
 
     def at_row(self, group: int, row: int) -> None:
@@ -76,16 +71,18 @@ class FaultInjector:
 
     def _fire(self) -> None:
         assert self.fault is not None
-        event = {"event": "fault", "segment": self.segment, "fault": self.fault.describe()}
-        if self.fault.action == "kill":
-            if not self.in_child:
-                raise RuntimeError("a kill fault must run in a child process (run_in_child)")
-            # The segment's time in the target so far: nothing after the kill reports it.
+        if self.fired:  # a point reached again (a retried write, a late callback) fires nothing more
+            return
+        kind = KINDS[self.fault.action]
+        if kind.in_child and not self.in_child:
+            raise RuntimeError(f"a {kind.name} fault must run in a child process (run_in_child)")
+        self.fired = True
+        event: dict[str, Any] = {"event": "fault", "segment": self.segment, "fault": self.fault.describe(),
+                                 "action": kind.name}
+        if kind.in_child:  # the segment's time in the target so far: its process may not report it
             event["seconds"] = time.perf_counter() - self.started
-            self.journal.append(event)
-            os.kill(os.getpid(), signal.SIGKILL)
         self.journal.append(event)
-        raise Interrupted(self.fault.describe())
+        kind.fire(self)
 
 
 @dataclass(frozen=True)
@@ -141,29 +138,40 @@ def _context() -> Any:
 
 
 def run_in_child(
-    func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float = DEFAULT_SEGMENT_TIMEOUT
+    func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float = DEFAULT_SEGMENT_TIMEOUT,
+    deadline: Callable[[], float] | None = None, before_kill: Callable[[int], None] | None = None,
 ) -> ChildResult:
     """Run `func(*args)` in a child process and reap it under a hard timeout.
 
     The child's unexpected exception, if any, is written to `error_path` (exit code 3).
-    A child still running after `timeout` seconds is killed and reported as timed out.
+    A child still running after `timeout` seconds is killed and reported as timed out;
+    `deadline()`, asked when that time is up, may move the end later (a chain of segments
+    in one child gets the timeout per segment), and `before_kill(pid)` runs just before
+    the kill (a stack dump).
     """
     if start_method() == "server":
         from harness.zygote import run_in_server
 
-        exitcode, timed_out = run_in_server(func, args, error_path, timeout, [*_PRELOAD, _READY])
+        exitcode, timed_out = run_in_server(func, args, error_path, timeout, [*_PRELOAD, _READY],
+                                            deadline=deadline, before_kill=before_kill)
         error = None if timed_out or not error_path.exists() else error_path.read_text()
         return ChildResult(exitcode=exitcode, timed_out=timed_out, error=error)
     proc = _context().Process(target=_child_main, args=(func, args, str(error_path)))
     with _main_script_hidden(), stop_signals_held():  # a stop waits until the child can be killed
         proc.start()
     try:
-        proc.join(timeout)
+        end = time.monotonic() + timeout
+        while True:
+            proc.join(max(0.0, end - time.monotonic()))
+            if not proc.is_alive() or deadline is None or (end := max(end, deadline())) <= time.monotonic():
+                break
     except BaseException:  # a signal stopped the parent: the child goes with it
         proc.kill()
         proc.join()
         raise
     if proc.is_alive():
+        if before_kill is not None and proc.pid is not None:
+            before_kill(proc.pid)
         proc.kill()
         proc.join()
         return ChildResult(exitcode=proc.exitcode, timed_out=True, error=None)
@@ -193,6 +201,7 @@ def _main_script_hidden() -> Iterator[None]:
 def _child_main(func: Callable[..., None], args: tuple[Any, ...], error_path: str) -> None:
     if hasattr(signal, "pthread_sigmask"):  # a spawned child inherits the mask it was started under
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a sigint fault meets Python's own handler
     try:
         func(*args)
     except BaseException:  # noqa: BLE001 - everything that escapes is reported to the parent

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ class Journal:
         self.path = path
 
     def append(self, event: dict[str, Any]) -> None:
+        """Append `event`, stamped with the monotonic time `t` (comparable across the
+        processes of one machine) and the `pid` of the process that recorded it."""
+        event = {**event, "t": time.monotonic(), "pid": os.getpid()}
         line = (json.dumps(event, sort_keys=True) + "\n").encode("utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

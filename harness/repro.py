@@ -464,6 +464,11 @@ IMPACT = {
     "torn": "A checkpoint damaged by a crash is kept, and the dataset cannot be read back.",
     "error": "A resume that should continue the run refuses or crashes instead.",
     "hang": "A resumed run does not finish.",
+    "ghost": "Work goes on after the call that was interrupted has returned or raised: files of the dataset are "
+             "written while the user believes the run has stopped, and a resume started then (a notebook cell run "
+             "again) races with it.",
+    "redone": "A resume throws away completed row groups and generates them again: the rows come out right, "
+              "and the work already paid for (with model-backed columns, real money) is paid again.",
 }
 
 

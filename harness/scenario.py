@@ -17,13 +17,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.fault_kinds import FAULT_ACTIONS, KINDS
 
 SOURCES = ("dataframe", "parquet", "csv", "jsonl", "directory")
 SAMPLINGS = ("ordered", "shuffle")
 ENGINES = ("sync", "async")
 RESUME_MODES = ("never", "always", "if_possible")
-FAULT_ACTIONS = ("raise", "kill", "tear")
 FAULT_POINTS = ("checkpoint", "row", "write")
+#: where a resumed segment runs: a new process (a restarted job), or the process that ran the
+#: segment before it (a notebook cell run again after an interrupt)
+PROCESSES = ("fresh", "same")
 #: Row groups the async engine keeps in flight (DataDesigner's max_concurrent_row_groups).
 ASYNC_IN_FLIGHT = 3
 
@@ -72,8 +75,10 @@ class Fault:
     """One injected fault, addressed by index within its segment, never by time.
 
     - `at="checkpoint"`, `index=k`: after the k-th checkpoint (1-based) of the segment;
-      `action` is `raise` (in process), `kill` (SIGKILL of the child running the segment)
-      or `tear` (truncate that checkpoint's data file, as a power cut would, then raise).
+      `action` is a kind of `harness.fault_kinds.KINDS`: `raise` (in process), `kill`
+      (SIGKILL of the child running the segment), `tear` (truncate that checkpoint's data
+      file, as a power cut would, then raise), `sigint` or `sigterm` (the signal, sent by
+      the segment's process to itself).
     - `at="row"`, `index=g`, `row=r`: while generating row r of row group g.
     - `at="write"`, `index=w`: just before the w-th durable write (data file or metadata).
     A fault whose point is never reached does not fire; the segment then completes.
@@ -86,8 +91,7 @@ class Fault:
 
     def describe(self) -> str:
         if self.at == "checkpoint":
-            verb = {"raise": "raise", "kill": "SIGKILL", "tear": "tear"}[self.action]
-            return f"{verb} after checkpoint {self.index}"
+            return f"{KINDS[self.action].verb} after checkpoint {self.index}"
         if self.at == "row":
             return f"{self.action} at row {self.row} of group {self.index}"
         return f"{self.action} before durable write {self.index}"
@@ -95,11 +99,14 @@ class Fault:
 
 @dataclass(frozen=True)
 class Segment:
-    """One run of the pipeline against the same dataset directory."""
+    """One run of the pipeline against the same dataset directory. A resumed segment runs
+    in a `fresh` process or in the `same` process as the segment before it (whatever that
+    one left behind, threads and event loops included, is still there)."""
 
     num_records: int
     resume: str = "never"
     fault: Fault | None = None
+    process: str = "fresh"
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,8 @@ class Scenario:
     def describe(self) -> str:
         sel = "all rows" if self.selection is None else _selection_text(self.selection)
         chain = " -> ".join(
-            f"{s.resume}:{s.num_records}" + (f" [{s.fault.describe()}]" if s.fault else "")
+            f"{s.resume}:{s.num_records}" + (" (same process)" if s.process == "same" else "")
+            + (f" [{s.fault.describe()}]" if s.fault else "")
             for s in self.segments
         )
         return (
@@ -291,6 +299,14 @@ def _validate_segments(segments: tuple[Segment, ...]) -> None:
             raise ScenarioError(f"{where}.resume", "the first segment starts fresh: use 'never'")
         if i > 0 and seg.resume == "never":
             raise ScenarioError(f"{where}.resume", "later segments resume: use 'always' or 'if_possible'")
+        _one_of(seg.process, PROCESSES, f"{where}.process")
+        if seg.process == "same":
+            before = segments[i - 1].fault if i > 0 else None
+            if i == 0:
+                raise ScenarioError(f"{where}.process", "the first segment starts a process: use 'fresh'")
+            if before is not None and KINDS.get(before.action) is not None and KINDS[before.action].ends_process:
+                raise ScenarioError(f"{where}.process", f"segment {i - 1}'s {before.action} fault ends its process: "
+                                    "a resume after it runs in a 'fresh' one")
         if seg.fault is not None:
             if i == len(segments) - 1:
                 raise ScenarioError(
@@ -302,8 +318,10 @@ def _validate_segments(segments: tuple[Segment, ...]) -> None:
 def _validate_fault(f: Fault, where: str) -> None:
     _one_of(f.action, FAULT_ACTIONS, f"{where}.action")
     _one_of(f.at, FAULT_POINTS, f"{where}.at")
-    if f.action == "tear" and f.at != "checkpoint":
-        raise ScenarioError(f"{where}.action", "'tear' applies to a checkpoint: use at='checkpoint'")
+    points = KINDS[f.action].points
+    if f.at not in points:
+        raise ScenarioError(f"{where}.action", f"'{f.action}' applies at {' or '.join(points)}: "
+                            f"use at='{points[0]}'")
     if f.at == "row":
         if f.index < 0 or f.row < 0:
             raise ScenarioError(f"{where}", "row faults need a group index >= 0 and a row >= 0")
@@ -345,7 +363,10 @@ def _segment_to_dict(seg: Segment) -> dict[str, Any]:
         fault = {"action": seg.fault.action, "at": seg.fault.at, "index": seg.fault.index}
         if seg.fault.at == "row":
             fault["row"] = seg.fault.row
-    return {"num_records": seg.num_records, "resume": seg.resume, "fault": fault}
+    out: dict[str, Any] = {"num_records": seg.num_records, "resume": seg.resume, "fault": fault}
+    if seg.process != "fresh":  # absent when fresh: scenarios from before the field read the same
+        out["process"] = seg.process
+    return out
 
 
 def _expect_keys(data: Any, where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
@@ -404,7 +425,7 @@ def _selection_from_dict(data: Any) -> Selection:
 
 
 def _segment_from_dict(data: Any, where: str) -> Segment:
-    obj = _expect_keys(data, where, required={"num_records"}, optional={"resume", "fault"})
+    obj = _expect_keys(data, where, required={"num_records"}, optional={"resume", "fault", "process"})
     fault = None
     if obj.get("fault") is not None:
         f = _expect_keys(obj["fault"], f"{where}.fault", required={"action", "at", "index"}, optional={"row"})
@@ -418,4 +439,5 @@ def _segment_from_dict(data: Any, where: str) -> Segment:
         num_records=_typed(obj["num_records"], int, f"{where}.num_records"),
         resume=_typed(obj.get("resume", "never"), str, f"{where}.resume"),
         fault=fault,
+        process=_typed(obj.get("process", "fresh"), str, f"{where}.process"),
     )

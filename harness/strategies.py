@@ -13,6 +13,7 @@ import math
 
 from hypothesis import strategies as st
 
+from harness.fault_kinds import KINDS
 from harness.scenario import (
     ASYNC_IN_FLIGHT,
     Fault,
@@ -98,12 +99,20 @@ def buffer_sizes(max_size: int = MAX_BUFFER_SIZE) -> st.SearchStrategy[int]:
     return st.integers(1, max_size)
 
 
+@functools.cache
 def _weighted_actions(actions: tuple[str, ...]) -> tuple[str, ...]:
-    """`raise` four times as often as each of the others: it costs least (a `kill` costs a
+    """Each kind as often as its table weight says (`harness.fault_kinds`): `raise` four
+    times as often as each of the others, since it costs least (a `kill` or a signal costs a
     child process, five to ten times an in-process segment) and exercises the same resume
-    paths, since every segment starts from what is on disk; `kill` and `tear` still come
-    up dozens of times in every search."""
-    return tuple(a for a in ("raise", "raise", "raise", "raise", "kill", "tear") if a in actions) or actions
+    paths, every segment starting from what is on disk; the others still come up dozens of
+    times in every search. Simplest (`raise`) first."""
+    return tuple(name for name, kind in KINDS.items() if name in actions for _ in range(kind.weight)) or actions
+
+
+@functools.cache
+def _weighted_processes(processes: tuple[str, ...]) -> tuple[str, ...]:
+    """`fresh` three times as often as `same`: a same-process chain costs a child process."""
+    return tuple(p for p in ("fresh", "fresh", "fresh", "same") if p in processes) or processes
 
 
 @functools.cache
@@ -112,7 +121,7 @@ def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: i
     """One fault inside a segment of `num_records` at `buffer_size`, addressed by index."""
     groups = max(1, math.ceil(num_records / buffer_size))
     action = draw(_choice(_weighted_actions(caps.fault_actions)))
-    points = ("checkpoint",) if action == "tear" else caps.fault_points
+    points = tuple(p for p in KINDS[action].points if p in caps.fault_points) or ("checkpoint",)
     at = draw(_choice(points))
     if at == "checkpoint":
         return Fault(action, "checkpoint", draw(_ints(1, groups)))
@@ -134,7 +143,11 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
             n += draw(_ints(0, MAX_EXTENSION))
         resume = "never" if i == 0 else draw(_choice(caps.resume_modes))
         fault = draw(faults(caps, n, buffer_size)) if i < interruptions else None
-        segments.append(Segment(n, resume, fault))
+        process = "fresh"  # simplest first; after a kill or a SIGTERM there is no process left to resume in
+        before = segments[-1].fault if segments else None
+        if i > 0 and not (before is not None and KINDS[before.action].ends_process):
+            process = draw(_choice(_weighted_processes(caps.processes)))
+        segments.append(Segment(n, resume, fault, process))
     return tuple(segments)
 
 

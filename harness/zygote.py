@@ -157,7 +157,9 @@ def _die_with(server: int) -> None:
 
 
 def _child(error_path: str, payload: bytes, server: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Python's own SIGINT handler (KeyboardInterrupt), as in any process a user starts: a
+    # sigint fault must meet what a real Ctrl-C meets (the server ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     code = 0
     try:
         func, args = pickle.loads(payload)
@@ -212,9 +214,11 @@ class Server:
         return (self.owner == os.getpid() and self.process.poll() is None and self.modules == list(modules)
                 and self.environ == _environment())
 
-    def run(self, func: Callable[..., None], args: tuple[Any, ...], error_path: Path,
-            timeout: float) -> tuple[int | None, bool]:
-        """Run `func(*args)` in a fresh child; (exit code, timed out)."""
+    def run(self, func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float,
+            deadline: Callable[[], float] | None = None,
+            before_kill: Callable[[int], None] | None = None) -> tuple[int | None, bool]:
+        """Run `func(*args)` in a fresh child; (exit code, timed out). See
+        `harness.faults.run_in_child` for `deadline` and `before_kill`."""
         payload = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
         pid: int | None = None
         try:
@@ -225,12 +229,17 @@ class Server:
                 except BrokenPipeError:
                     raise ServerDied(f"the harness's fork server exited (code {self.process.wait()})") from None
                 pid = self._expect("pid", timeout=None)
-            deadline = time.monotonic() + timeout
-            try:
-                return self._expect("exit", timeout=max(0.0, deadline - time.monotonic())), False
-            except TimeoutError:
-                _kill(pid)
-                return self._expect("exit", timeout=None), True
+            end = time.monotonic() + timeout
+            while True:
+                try:
+                    return self._expect("exit", timeout=max(0.0, end - time.monotonic())), False
+                except TimeoutError:
+                    if deadline is None or (end := max(end, deadline())) <= time.monotonic():
+                        break
+            if before_kill is not None:
+                before_kill(pid)
+            _kill(pid)
+            return self._expect("exit", timeout=None), True
         except BaseException:
             # Stopped by a signal, or the server failed, while a child may run: the child goes
             # first, and its end is awaited, so nothing writes on in a directory being removed.
@@ -286,7 +295,8 @@ _LOCK = threading.Lock()
 
 
 def run_in_server(func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float,
-                  modules: list[str]) -> tuple[int | None, bool]:
+                  modules: list[str], deadline: Callable[[], float] | None = None,
+                  before_kill: Callable[[int], None] | None = None) -> tuple[int | None, bool]:
     """Run `func(*args)` in a child of the fork server (started, or restarted, as needed)."""
     global _SERVER
     with _LOCK:
@@ -296,7 +306,7 @@ def run_in_server(func: Callable[..., None], args: tuple[Any, ...], error_path: 
         if _SERVER is None:
             _SERVER = Server(modules)
         try:
-            return _SERVER.run(func, args, error_path, timeout)
+            return _SERVER.run(func, args, error_path, timeout, deadline=deadline, before_kill=before_kill)
         except ServerDied:
             _SERVER.close()
             _SERVER = None

@@ -13,9 +13,12 @@ One `ReferenceEngine` runs one segment. What it does, in DataDesigner's terms:
 - checkpoints each group as `parquet-files/batch_NNNNN.parquet` (partial file + rename),
   writes `metadata.json` atomically (sync: before the checkpoint callback; async: after
   it, as DataDesigner does), then calls the callback (where faults fire);
-- on resume, takes *configuration* from `metadata.json` and *progress* from the files on
-  disk (footer row counts; unreadable or wrongly sized files are deleted and regenerated),
-  and refuses what DataDesigner refuses, with its wording.
+- on resume, takes *configuration* from `metadata.json` (or, when the run was interrupted
+  before metadata recorded anything, from `builder_config.json`, written when it started)
+  and *progress* from the files on disk (footer row counts; unreadable or wrongly sized files
+  are deleted and regenerated), never generating a complete group again, and refuses what
+  DataDesigner refuses, with its wording;
+- stops where it is interrupted (an exception, a signal) and writes nothing afterwards.
 
 Every decision a resume bug could get wrong is one overridable method, so each
 bug-seeded mutant (`harness.reference.mutants`) is a subclass that overrides exactly one.
@@ -217,7 +220,12 @@ class ReferenceEngine:
             return self.fresh(path, segment)
         meta_path = path / storage.METADATA
         if not meta_path.exists():
-            return self.fresh(path, segment)  # interrupted before any progress was recorded
+            meta_path = path / "builder_config.json"
+            if not meta_path.exists():
+                return self.fresh(path, segment)  # interrupted before it had written anything of its own
+            # Interrupted before metadata recorded any progress (async: after the first
+            # checkpoint's callback): the configuration written at the start says what the
+            # run was, and the files on disk say how far it got. Nothing complete is redone.
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             history = [int(t) for t in meta["target_history"]]
@@ -251,6 +259,10 @@ class ReferenceEngine:
         session = Session(self.segment_index, path, stored_buffer, history, plan, metadata=meta, resumed=True)
         session.completed = self.completed_groups(session)
         session.rows_at_open = sum(session.completed.values())
+        if history != meta.get("target_history"):
+            # An extension is recorded before any of its groups exists: a later resume must
+            # plan the same groups, or it finds a group of the wrong size and generates it again.
+            self.write_metadata(session)
         return session
 
     def completed_groups(self, session: Session) -> dict[int, int]:
@@ -270,7 +282,9 @@ class ReferenceEngine:
         storage.clear_dir(path / storage.PARQUET_DIR)
         storage.clear_dir(path / storage.PARTIAL_DIR)
         (path / storage.METADATA).unlink(missing_ok=True)
-        storage.write_bytes(path / "builder_config.json", json.dumps({"config_hash": self.config_hash}).encode())
+        storage.write_bytes(path / "builder_config.json", json.dumps({
+            "config_hash": self.config_hash, "buffer_size": self.scenario.buffer_size,
+            "target_num_records": segment.num_records, "target_history": [segment.num_records]}).encode())
         history = [segment.num_records]
         return Session(self.segment_index, path, self.scenario.buffer_size, history,
                        self.plan(history, self.scenario.buffer_size))

@@ -8,10 +8,14 @@ each is registered as the target `mutant:<name>`.
 
 from __future__ import annotations
 
+import threading
+import time
+
 from harness.faults import Interrupted
 from harness.reference import storage
 from harness.reference.engine import Group, ReferenceEngine, Session, plan_groups
 from harness.reference.model import Row
+from harness.scenario import Segment
 
 
 class SeedRestart(ReferenceEngine):
@@ -148,6 +152,71 @@ class TrustListing(ReferenceEngine):
         return {g: sizes[g] for g in storage.listed_groups(session.dataset_dir) if g in sizes}
 
 
+class GhostWriter(ReferenceEngine):
+    """Work goes on after the interruption: an interrupted segment hands the groups it had
+    not finished to a background thread ("finish what was started") and returns at once.
+    The rows are right; the dataset is written after the call that was interrupted ended."""
+
+    def run_segment(self, segment: Segment) -> None:
+        try:
+            super().run_segment(segment)
+        except (Interrupted, KeyboardInterrupt):
+            session = self.session
+            todo = [g for g in session.plan if g.id not in session.completed]
+            thread = threading.Thread(target=self._finish, args=(session, todo), name="ghost-writer")
+            thread.start()
+            raise
+
+    def open(self, segment: Segment) -> Session:
+        self.session = super().open(segment)
+        return self.session
+
+    def _finish(self, session: Session, todo: list[Group]) -> None:
+        time.sleep(0.02)  # once the interrupted call has returned
+        for group in todo:
+            rows = [self.records.row(group.offset + r, None) for r in range(group.size)]
+            path = storage.write_group(session.dataset_dir, group.id, rows)
+            session.completed[group.id] = len(rows)
+            self.journal.append({"event": "checkpoint", "segment": self.segment_index, "ordinal": 0,
+                                 "group": group.id, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
+            del path
+        storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
+
+
+class StartOver(ReferenceEngine):
+    """A resume that starts over: it clears the checkpoints on disk and generates every
+    group again ("the safe choice"). The rows are right; completed work is thrown away."""
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        storage.clear_dir(session.dataset_dir / storage.PARQUET_DIR)
+        return {}
+
+
+#: reader positions kept per dataset by `ProcessCache`, as a process-wide cache would
+_READER_CACHE: dict[str, int] = {}
+
+
+class ProcessCache(ReferenceEngine):
+    """State kept in the process: the seed reader's position (read ahead by one group, as a
+    prefetching reader is) is cached per dataset, and a resume in the same process seeks to
+    the cached position plus what it generates. A fresh process has no cache and is right;
+    a notebook that runs the cell again skips records. The cache is kept only in a process
+    of the segment's own (the harness runs in-process segments one after another in its own
+    process, standing for fresh processes)."""
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        cached = _READER_CACHE.get(str(session.dataset_dir)) if self.injector.in_child else None
+        if session.resumed and cached is not None:
+            return cached + session.records_generated
+        return group.offset
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        rows = super().generate_group(session, group)
+        if self.injector.in_child:
+            _READER_CACHE[str(session.dataset_dir)] = group.offset + group.size + self.scenario.buffer_size
+        return rows
+
+
 MUTANTS: dict[str, type[ReferenceEngine]] = {
     "seed_restart": SeedRestart,
     "wrap_offset": WrapOffset,
@@ -159,6 +228,9 @@ MUTANTS: dict[str, type[ReferenceEngine]] = {
     "second_resume": SecondResume,
     "extension_offset": ExtensionOffset,
     "trust_listing": TrustListing,
+    "ghost_writer": GhostWriter,
+    "start_over": StartOver,
+    "process_cache": ProcessCache,
 }
 
 

@@ -26,6 +26,7 @@ def capability_cases(caps: Capabilities) -> list[Case]:
     cases += [Case(f"selection-{s}", (("selections", (s,)),)) for s in caps.selections]
     cases += [Case(f"fault-{a}", (("fault_actions", (a,)),)) for a in caps.fault_actions]
     cases += [Case(f"resume-{m}", (("resume_modes", (m,)),)) for m in caps.resume_modes]
+    cases += [Case(f"process-{p}", (("processes", (p,)),)) for p in caps.processes]
     cases.append(Case("single-interruption", (("max_interruptions", 1),)))
     if caps.max_interruptions > 1:
         cases.append(Case("chained-interruptions", ()))

@@ -23,14 +23,30 @@ To add a target, subclass `Target` and implement `run_segment` and `load`:
 from __future__ import annotations
 
 import abc
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.faults import DEFAULT_SEGMENT_TIMEOUT, TIMEOUT_VARIABLE, FaultInjector, Interrupted, run_in_child
+from harness.chain import (
+    STACK_SIGNAL,
+    SegmentHung,
+    hang_message,
+    innermost,
+    process_groups,
+    record_snapshot,
+    run_group_in_child,
+    run_segment,
+    settle,
+    watchdog,
+)
+from harness.fault_kinds import KINDS
+from harness.faults import DEFAULT_SEGMENT_TIMEOUT, TIMEOUT_VARIABLE, FaultInjector, run_in_child
 from harness.journal import Journal
-from harness.scenario import FAULT_ACTIONS, FAULT_POINTS, SAMPLINGS, SOURCES, Scenario
+from harness.scenario import FAULT_ACTIONS, FAULT_POINTS, PROCESSES, SAMPLINGS, SOURCES, Scenario
 
 SELECTION_KINDS = ("none", "index_range", "partition_block")
 
@@ -47,6 +63,8 @@ class Capabilities:
     fault_actions: tuple[str, ...] = FAULT_ACTIONS
     fault_points: tuple[str, ...] = FAULT_POINTS
     resume_modes: tuple[str, ...] = ("always", "if_possible")
+    #: where a resumed segment may run: a fresh process, the same one as the segment before
+    processes: tuple[str, ...] = PROCESSES
     extension: bool = True
     max_interruptions: int = 3
     #: False when SHUFFLE draws a fresh unseeded permutation each run (DataDesigner's
@@ -66,6 +84,7 @@ class Capabilities:
         ]
         for seg in scenario.segments[1:]:
             checks.append(("resume mode", seg.resume, self.resume_modes))
+            checks.append(("resume process", seg.process, self.processes))
         for seg in scenario.segments:
             if seg.fault is not None:
                 checks.append(("fault action", seg.fault.action, self.fault_actions))
@@ -110,6 +129,9 @@ class Outcome:
     #: process and in the children segments ran in; the rest of a trial's time is the
     #: harness's (a segment SIGKILLed by its fault counts up to the kill)
     target_seconds: float = 0.0
+    #: the trial journal, every event with its segment, monotonic time `t` and `pid`:
+    #: segment starts and ends, checkpoints, faults, snapshots of the dataset directory
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Target(abc.ABC):
@@ -139,81 +161,128 @@ class Target(abc.ABC):
     def describe(self) -> str:
         return f"{self.name} {self.version}"
 
+    def dataset_root(self, workdir: Path) -> Path:
+        """Where the target keeps its datasets under a trial run's directory: what the
+        quiescence check snapshots (the harness's own files, such as the journal, are not in it)."""
+        return workdir / "artifacts"
+
+    def in_child(self, scenario: Scenario, group: list[int]) -> bool:
+        """Whether a group of segments runs in a child process: a same-process chain always,
+        a lone segment when its fault needs a process (kill, signals), or the target asks."""
+        if len(group) > 1 or self.isolate:
+            return True
+        fault = scenario.segments[group[0]].fault
+        return fault is not None and (KINDS[fault.action].in_child or self.interrupt_in_child)
+
     def run(self, scenario: Scenario, workdir: Path) -> Outcome:
         workdir.mkdir(parents=True, exist_ok=True)
         journal = Journal(workdir / "journal.jsonl")
         outcome = Outcome()
-        for index, segment in enumerate(scenario.segments):
-            in_child = self.isolate or (segment.fault is not None
-                                        and (segment.fault.action == "kill" or self.interrupt_in_child))
-            if in_child:
-                problem = self._run_child(scenario, index, workdir, journal)
+        for group in process_groups(scenario):
+            if self.in_child(scenario, group):
+                problem = self._run_child(scenario, group, workdir, journal)
             else:
-                started = time.perf_counter()
-                problem = self._run_in_process(scenario, index, workdir, journal)
-                outcome.target_seconds += time.perf_counter() - started
+                problem = self._run_in_process(scenario, group[0], workdir, journal)
             if problem is not None:
-                outcome.error, outcome.error_segment = problem, index
-                outcome.hang = problem.startswith("hang:")
+                outcome.error, outcome.error_segment = problem
+                outcome.hang = outcome.error.startswith("hang:")
                 break
-        _collect_journal(journal, outcome)
         if outcome.error is None:
             started = time.perf_counter()
             try:
-                outcome.rows, outcome.layout = self.load(scenario, workdir)
+                with watchdog(self.segment_timeout):
+                    outcome.rows, outcome.layout = self.load(scenario, workdir)
+            except SegmentHung as exc:
+                outcome.error, outcome.error_segment = (
+                    f"hang: loading the dataset did not finish within {self.segment_timeout:g}s; it was stopped "
+                    f"in {innermost(exc)} (set {TIMEOUT_VARIABLE} to allow longer)", len(scenario.segments) - 1)
+                outcome.hang = True
             except Exception as exc:  # noqa: BLE001 - a load failure is a finding, not a crash
                 outcome.load_error = f"{type(exc).__name__}: {exc}"
             outcome.target_seconds += time.perf_counter() - started
+        _collect_journal(journal, outcome)
         self.spent += outcome.target_seconds
         return outcome
 
-    def _run_in_process(self, scenario: Scenario, index: int, workdir: Path, journal: Journal) -> str | None:
-        injector = FaultInjector(scenario.segments[index].fault, journal, index, in_child=False)
-        try:
-            self.run_segment(scenario, index, workdir, injector, journal)
-        except Interrupted:
-            return None
-        except Exception as exc:  # noqa: BLE001 - reported as an `error` anomaly
-            return f"{type(exc).__name__}: {exc}"
-        return None
+    def _run_in_process(self, scenario: Scenario, index: int, workdir: Path,
+                        journal: Journal) -> tuple[str, int] | None:
+        threads = set(threading.enumerate())
+        problem = run_segment(self, scenario, index, workdir, journal, in_child=False, timeout=self.segment_timeout)
+        settle(self, workdir, journal, index, threads)
+        return None if problem is None else (problem, index)
 
-    def _run_child(self, scenario: Scenario, index: int, workdir: Path, journal: Journal) -> str | None:
-        result = run_in_child(
-            _segment_in_child,
-            (self, scenario.to_json(), index, str(workdir)),
-            workdir / f"segment-{index}.error",
-            timeout=self.segment_timeout,
-        )
+    def _run_child(self, scenario: Scenario, group: list[int], workdir: Path,
+                   journal: Journal) -> tuple[str, int] | None:
+        stacks = workdir / f"segment-{group[0]}.stacks"
+
+        def deadline() -> float:
+            """Each segment of the group has the timeout from its own start."""
+            starts = [e["t"] for e in journal.events() if e["event"] == "segment_start" and e["segment"] in group]
+            return (max(starts) if starts else time.monotonic()) + self.segment_timeout
+
+        result = run_in_child(run_group_in_child, (self, scenario.to_json(), group, str(workdir)),
+                              workdir / f"segment-{group[0]}.error", timeout=self.segment_timeout,
+                              deadline=deadline, before_kill=lambda pid: dump_stacks(pid, stacks))
+        events = journal.events()
+        if any(e["event"] == "snapshot" and e["segment"] == group[-1] for e in events):
+            record_snapshot(journal, self.dataset_root(workdir), group[-1], "reaped")
+        ended = {e["segment"]: e for e in events if e["event"] == "segment_end" and e["segment"] in group}
+        started = [e["segment"] for e in events if e["event"] == "segment_start" and e["segment"] in group]
+        current = started[-1] if started else group[0]
         if result.timed_out:
-            return (f"hang: segment {index} did not finish within {self.segment_timeout:g}s; it was killed "
-                    f"(set {TIMEOUT_VARIABLE} to allow longer)")
+            reached = sum(1 for e in events if e["event"] == "checkpoint" and e["segment"] == current)
+            where = f"it was killed; its stacks: {_stack_summary(stacks)}"
+            return hang_message(current, self.segment_timeout, reached, where), current
         if result.error:
-            return result.error.strip().splitlines()[-1]
-        fired = any(e.get("event") == "fault" and e["segment"] == index for e in journal.events())
-        if result.killed and fired:
-            return None
-        if result.exitcode != 0:
-            return f"segment {index} child died unexpectedly (exit code {result.exitcode})"
+            return result.error.strip().splitlines()[-1], current
+        for index in group:
+            end = ended.get(index)
+            if end is not None and end["how"] in ("error", "hang"):
+                return end["detail"] if end["how"] == "error" else end["detail"], index
+        if current not in ended:  # the process ended inside this segment
+            fired = [e for e in events if e["event"] == "fault" and e["segment"] == current]
+            fault = scenario.segments[current].fault
+            ends = fault is not None and KINDS[fault.action].ends_process
+            if fired and ends and result.exitcode in (-signal.SIGKILL, -signal.SIGTERM):
+                return None
+            return f"segment {current} child died unexpectedly (exit code {result.exitcode})", current
         return None
 
 
-def _segment_in_child(target: Target, scenario_json: str, index: int, workdir: str) -> None:
-    """The child's side of `Target._run_child`: the target arrives pickled."""
-    scenario = Scenario.from_json(scenario_json)
-    journal = Journal(Path(workdir) / "journal.jsonl")
-    injector = FaultInjector(scenario.segments[index].fault, journal, index, in_child=True)
+def dump_stacks(pid: int, path: Path, wait: float = 1.0) -> None:
+    """Ask a hung child for a dump of its threads' stacks (faulthandler, see
+    `harness.chain.run_group_in_child`), and give it a moment to write them."""
     try:
-        target.run_segment(scenario, index, Path(workdir), injector, journal)
-    except Interrupted:
-        pass
-    finally:
-        # What the parent counts as the target's time (a kill's `fault` event carries its own).
-        journal.append({"event": "segment_seconds", "segment": index,
-                        "seconds": time.perf_counter() - injector.started})
+        os.kill(pid, STACK_SIGNAL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + wait
+    size = -1
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        current = path.stat().st_size if path.exists() else 0
+        if current and current == size:
+            return
+        size = current
+
+
+def _stack_summary(path: Path, lines: int = 6) -> str:
+    """The first frames of each thread of a stack dump, on one line."""
+    if not path.exists() or not path.read_text().strip():
+        return "(no stack dump)"
+    threads = path.read_text().strip().split("\n\n")
+    out = []
+    for block in threads:
+        rows = [r.strip() for r in block.splitlines() if r.strip()]
+        if rows:
+            out.append(rows[0].rstrip(":") + ": " + " <- ".join(rows[1:1 + lines]))
+    return "; ".join(out)[:2000]
 
 
 def _collect_journal(journal: Journal, outcome: Outcome) -> None:
-    for event in journal.events():
+    outcome.events = journal.events()
+    ended = {e["segment"] for e in outcome.events if e["event"] == "segment_end"}
+    for event in outcome.events:
         if event["event"] == "checkpoint":
             outcome.checkpoints.append(
                 CheckpointEvent(event["segment"], event["ordinal"], event["group"], event["rows"],
@@ -221,8 +290,9 @@ def _collect_journal(journal: Journal, outcome: Outcome) -> None:
             )
         elif event["event"] == "fault":
             outcome.faults_fired.append((event["segment"], event["fault"]))
-            outcome.target_seconds += event.get("seconds", 0.0)
-        elif event["event"] == "segment_seconds":
+            if event["segment"] not in ended:  # its process ended there: the fault carries its time
+                outcome.target_seconds += event.get("seconds", 0.0)
+        elif event["event"] == "segment_end":
             outcome.target_seconds += event["seconds"]
 
 

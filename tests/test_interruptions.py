@@ -1,0 +1,208 @@
+"""Interruptions as users cause them and resumes as users start them: real SIGINT and
+SIGTERM, resumes in the same process, a watchdog on every segment, and the two properties
+of the work (quiescence: `ghost`; progress reuse: `redone`)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from helpers import names, seeds
+from hypothesis import given, settings
+
+from harness.chain import process_groups
+from harness.errors import ScenarioError
+from harness.fault_kinds import KINDS
+from harness.property import check_scenario, hunt
+from harness.scenario import FAULT_ACTIONS, Fault, Scenario, Segment
+from harness.strategies import scenarios
+from harness.targets.base import Capabilities
+from harness.targets.reference import ReferenceTarget
+from harness.targets.registry import get_target
+
+NEW_MUTANTS = {"ghost_writer": "ghost", "start_over": "redone", "process_cache": None}
+
+
+def chain(*segments: Segment, n: int = 3, engine: str = "sync", buffer_size: int = 1) -> Scenario:
+    return Scenario(seeds=seeds(n), segments=segments, engine=engine, buffer_size=buffer_size)
+
+
+def events(outcome, kind: str) -> list[dict]:
+    return [e for e in outcome.events if e["event"] == kind]
+
+
+# ----- the table of kinds ---------------------------------------------------------------------
+def test_every_fault_kind_has_one_table_entry_that_the_scenario_accepts():
+    assert FAULT_ACTIONS == tuple(KINDS) == ("raise", "kill", "tear", "sigint", "sigterm")
+    for kind in KINDS.values():
+        for point in ("checkpoint", "row", "write"):
+            fault = Fault(kind.name, point, 1)
+            if point in kind.points:
+                assert Scenario(seeds=seeds(2), segments=(Segment(2, fault=fault), Segment(2, "always")))
+            else:
+                with pytest.raises(ScenarioError):
+                    Scenario(seeds=seeds(2), segments=(Segment(2, fault=fault), Segment(2, "always")))
+
+
+@pytest.mark.parametrize("action, signal_name", [("sigint", "SIGINT"), ("sigterm", "SIGTERM")])
+def test_a_signal_fault_is_a_real_signal_the_segments_process_sends_itself(tmp_path, action, signal_name):
+    scenario = chain(Segment(3, fault=Fault(action, "checkpoint", 2)), Segment(3, "always"))
+    outcome = get_target("reference").run(scenario, tmp_path)
+    assert outcome.error is None, outcome.error
+    assert outcome.faults_fired == [(0, f"{signal_name} after checkpoint 2")]
+    starts = {e["segment"]: e["pid"] for e in events(outcome, "segment_start")}
+    assert starts[0] != os.getpid()  # never the harness's own process
+    ends = {e["segment"]: e for e in events(outcome, "segment_end")}
+    if action == "sigint":  # Python's handler: KeyboardInterrupt in the main thread, where the callback runs
+        assert ends[0]["how"] == "interrupted" and ends[0]["detail"].startswith("KeyboardInterrupt")
+    else:  # the default disposition ends the process inside the segment: no end is recorded
+        assert 0 not in ends
+    assert [(c.segment, c.group) for c in outcome.checkpoints] == [(0, 0), (0, 1), (1, 2)]
+    assert names(outcome.rows) == ["alpha", "beta", "gamma"]
+
+
+# ----- where a resume runs -----------------------------------------------------------------------
+def test_same_process_segments_share_one_child_and_fresh_ones_do_not(tmp_path):
+    scenario = chain(Segment(3, fault=Fault("raise", "checkpoint", 1)),
+                     Segment(3, "always", Fault("sigint", "checkpoint", 1), process="same"),
+                     Segment(3, "always", Fault("raise", "checkpoint", 1)),
+                     Segment(3, "always", process="same"))
+    assert process_groups(scenario) == [[0, 1], [2, 3]]
+    outcome = get_target("reference").run(scenario, tmp_path)
+    assert outcome.error is None, outcome.error
+    pids = {e["segment"]: e["pid"] for e in events(outcome, "segment_start")}
+    assert pids[0] == pids[1] != pids[2] == pids[3]
+    assert os.getpid() not in pids.values()
+    assert names(outcome.rows) == ["alpha", "beta", "gamma"]
+
+
+def test_a_same_process_resume_after_a_fault_that_ends_the_process_is_refused():
+    for action in ("kill", "sigterm"):
+        with pytest.raises(ScenarioError, match="ends its process"):
+            chain(Segment(2, fault=Fault(action, "checkpoint", 1)), Segment(2, "always", process="same"))
+    assert chain(Segment(2, fault=Fault("sigint", "checkpoint", 1)), Segment(2, "always", process="same"))
+
+
+def test_the_process_field_round_trips_and_is_absent_when_fresh():
+    scenario = chain(Segment(2, fault=Fault("sigint", "row", 1, 0)), Segment(3, "if_possible", process="same"))
+    assert Scenario.from_json(scenario.to_json()) == scenario
+    fresh = chain(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always"))
+    assert "process" not in fresh.to_json()
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenario=scenarios(Capabilities()))
+def test_strategies_never_draw_a_same_process_resume_after_the_process_has_ended(scenario):
+    for before, after in zip(scenario.segments, scenario.segments[1:]):
+        if after.process == "same":
+            assert before.fault is None or not KINDS[before.fault.action].ends_process
+
+
+# ----- the watchdog, wherever the segment runs ---------------------------------------------------
+class NeverReturns(ReferenceTarget):
+    """A target whose resumed segment never returns (after checkpoint 1, it waits forever)."""
+
+    segment_timeout = 2.0
+
+    def __init__(self, isolate: bool = False) -> None:
+        super().__init__()
+        self.isolate = isolate
+
+    def run_segment(self, scenario, index, workdir, injector, journal):
+        if index == 0:
+            return super().run_segment(scenario, index, workdir, injector, journal)
+        (workdir / f"alive-{os.getpid()}").write_text("")
+        threading.Event().wait()
+
+
+PLACEMENTS = {
+    "in process": (NeverReturns(), chain(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(2, "always"))),
+    "in a child": (NeverReturns(isolate=True),
+                   chain(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(2, "always"))),
+    "in a same-process chain": (NeverReturns(), chain(Segment(2, fault=Fault("sigint", "checkpoint", 1)),
+                                                      Segment(2, "always", process="same"))),
+}
+
+
+@pytest.mark.parametrize("placement", list(PLACEMENTS))
+def test_a_segment_that_never_returns_is_a_hang_within_the_timeout_and_leaves_nothing_running(tmp_path, placement):
+    target, scenario = PLACEMENTS[placement]
+    started = time.monotonic()
+    outcome = target.run(scenario, tmp_path)
+    assert time.monotonic() - started < target.segment_timeout + 5
+    assert outcome.hang, outcome.error
+    assert outcome.error.startswith("hang: segment 1 did not finish within 2s")
+    assert "threading.py" in outcome.error or "wait" in outcome.error  # what it was doing
+    for marker in tmp_path.glob("alive-*"):
+        pid = int(marker.name.split("-")[1])
+        if pid != os.getpid():
+            time.sleep(0.2)
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_a_load_that_never_returns_is_a_hang_too(tmp_path):
+    class LoadNeverReturns(ReferenceTarget):
+        segment_timeout = 1.0
+
+        def load(self, scenario, workdir):
+            threading.Event().wait()
+
+    scenario = chain(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(2, "always"))
+    outcome = LoadNeverReturns().run(scenario, tmp_path)
+    assert outcome.hang and outcome.error.startswith("hang: loading the dataset did not finish within 1s")
+
+
+# ----- the new properties, and mutants only they catch --------------------------------------------
+def test_ghost_work_is_reported_with_when_and_while_what(tmp_path):
+    scenario = chain(Segment(3, fault=Fault("sigint", "checkpoint", 1)), Segment(3, "always", process="same"))
+    verdict = check_scenario(get_target("mutant:ghost_writer"), scenario)
+    ghosts = [a for a in verdict.anomalies if a.kind == "ghost"]
+    assert ghosts, verdict.summary()
+    assert ghosts[0].detail.startswith("segment 0 was interrupted (SIGINT after checkpoint 1) (KeyboardInterrupt)")
+    assert "were then checkpointed by segment 0" in ghosts[0].detail and "s later" in ghosts[0].detail
+    assert check_scenario(get_target("reference"), scenario).ok
+
+
+def test_redone_work_names_the_groups_and_the_checkpoints_that_had_them():
+    scenario = chain(Segment(3, fault=Fault("raise", "checkpoint", 2)), Segment(3, "always"))
+    verdict = check_scenario(get_target("mutant:start_over"), scenario)
+    assert verdict.kinds == ("redone",)
+    assert verdict.anomalies[0].detail == ("segment 1 generated row group(s) 0, 1 again, complete on disk when it "
+                                           "started (group 0: checkpoint 1 of segment 0; group 1: checkpoint 2 of "
+                                           "segment 0)")
+
+
+def test_a_torn_checkpoint_generated_again_is_not_redone():
+    scenario = chain(Segment(3, fault=Fault("tear", "checkpoint", 2)), Segment(3, "always"))
+    verdict = check_scenario(get_target("reference"), scenario)
+    assert verdict.ok, verdict.summary()
+
+
+def test_the_reference_keeps_progress_recorded_before_metadata_exists():
+    # async: metadata is written after the first checkpoint's callback, where the fault fires
+    scenario = chain(Segment(3, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always"), engine="async")
+    assert check_scenario(get_target("reference"), scenario).ok
+    assert check_scenario(get_target("mutant:start_over"), scenario).kinds == ("redone",)
+
+
+@pytest.mark.parametrize("mutant", sorted(NEW_MUTANTS))
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_each_new_mutant_is_caught_by_a_default_hunt_only_through_the_new_dimensions(mutant, seed, tmp_path):
+    result = hunt(get_target(f"mutant:{mutant}"), max_examples=300, seed=seed)
+    assert result.finding is not None, f"mutant:{mutant} survived seed {seed}"
+    kind = NEW_MUTANTS[mutant]
+    if kind is not None:
+        assert result.verdict.kinds == (kind,), result.verdict.summary()
+    else:  # wrong only when the resume runs in the process that was interrupted
+        assert any(s.process == "same" for s in result.finding.segments)
+        fresh = Scenario.from_dict({**result.finding.to_dict(), "segments": [
+            {k: v for k, v in s.items() if k != "process"} for s in result.finding.to_dict()["segments"]]})
+        assert check_scenario(get_target(f"mutant:{mutant}"), fresh).ok
+    outcome = get_target(f"mutant:{mutant}").run(result.finding, Path(tmp_path))
+    fired = {segment for segment, _ in outcome.faults_fired}
+    worked = {c.segment for c in outcome.checkpoints}
+    idle = [i for i in range(len(result.finding.segments) - 1) if i not in fired and i not in worked]
+    assert not idle, f"segments {idle} do nothing in {result.finding.describe()}"
