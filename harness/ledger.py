@@ -71,11 +71,16 @@ class Finding:
 
 def explaining(ledger: list[Finding], target_name: str, target_version: str, scenario: Scenario,
                verdict: Verdict) -> str | None:
-    """The id of the first entry of `ledger` that explains this failure, or None."""
-    for finding in ledger:
-        if finding.explains(target_name, target_version, scenario, verdict):
-            return finding.id
-    return None
+    """Which entries of `ledger` explain this failure ('+'-joined ids), or None: the entries
+    whose target, release and signature match must between them name every anomaly kind the
+    failure shows, so a known bug never hides a new kind of failure in the same scenario."""
+    kinds = set(verdict.kinds)
+    matching = [f for f in ledger if f.explains(target_name, target_version, scenario, verdict)]
+    covered = set().union(*(set(f.anomalies) for f in matching)) if matching else set()
+    if not matching or not kinds <= covered:
+        return None
+    needed = [f.id for f in matching if kinds & set(f.anomalies)]
+    return "+".join(dict.fromkeys(needed))
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -25,8 +25,7 @@ from typing import Any
 import harness
 from harness.checker import Verdict
 from harness.names import checked_name, identifier
-from harness.reference.model import expected_rows, record_stream
-from harness.scenario import IndexRange, PartitionBlock, Scenario
+from harness.scenario import Scenario
 
 SCRIPT_TIMEOUT = 600
 
@@ -49,195 +48,7 @@ def value_column(scenario: Scenario) -> str:
     return "line" if scenario.source == "directory" else "name"
 
 
-# ----- DataDesigner scripts -------------------------------------------------------------------
-def _seed_table(scenario: Scenario) -> str:
-    ids = [s.seed_id for s in scenario.seeds]
-    names = [s.name for s in scenario.seeds]
-    return f'pd.DataFrame({{"seed_id": {ids}, "name": {names!r}}})'
-
-
-def _source_lines(scenario: Scenario) -> list[str]:
-    """Lines of `config(base)` that make the seed source."""
-    if scenario.source == "dataframe":
-        return [f"    source = DataFrameSeedSource(df={_seed_table(scenario)})"]
-    if scenario.source == "directory":
-        files = {f"{i:05d}-{s.seed_id}-{s.name}.txt": "".join(line + "\n" for line in s.lines)
-                 for i, s in enumerate(scenario.seeds)}
-        return [
-            f"    for name, text in {files!r}.items():",
-            "        Path(base, name).write_text(text)",
-            '    source = DirectorySeedSource(path=str(base), file_pattern="*.txt")',
-        ]
-    writer = {"parquet": "to_parquet(path, index=False)", "csv": "to_csv(path, index=False)",
-              "jsonl": 'to_json(path, orient="records", lines=True)'}[scenario.source]
-    return [
-        f'    path = Path(base, "seeds.{scenario.source}")',
-        f"    {_seed_table(scenario)}.{writer}",
-        "    source = LocalFileSeedSource(path=str(path))",
-    ]
-
-
-def _selection(scenario: Scenario) -> str:
-    sel = scenario.selection
-    if isinstance(sel, IndexRange):
-        return f",\n                              selection_strategy=dd.IndexRange(start={sel.start}, end={sel.end})"
-    if isinstance(sel, PartitionBlock):
-        return (f",\n                              selection_strategy=dd.PartitionBlock(index={sel.index}, "
-                f"num_partitions={sel.num_partitions})")
-    return ""
-
-
-def _imports(scenario: Scenario) -> list[str]:
-    """DataDesigner (and pandas) imports, in the order isort keeps them."""
-    straight = ["import data_designer.config as dd"]
-    if scenario.source != "directory":
-        straight.append("import pandas as pd")
-    froms = ["from data_designer.engine.storage.artifact_storage import ArtifactStorage",
-             "from data_designer.interface import DataDesigner, ResumeMode"]
-    if scenario.source == "dataframe":
-        froms.append("from data_designer.config.seed_source_dataframe import DataFrameSeedSource")
-    elif scenario.source == "directory":
-        froms.append("from data_designer.config.seed_source import DirectorySeedSource")
-        froms.append("from data_designer.engine.testing.seed_readers import LineFanoutDirectorySeedReader")
-    else:
-        froms.append("from data_designer.config.seed_source import LocalFileSeedSource")
-    return ["    " + line for line in straight + sorted(froms)]
-
-
-def _segments(scenario: Scenario) -> str:
-    entries = []
-    for seg in scenario.segments:
-        stop = "None" if seg.fault is None else f"({seg.fault.index}, {seg.fault.action!r})"
-        entries.append(f"({seg.num_records}, {seg.resume.upper()!r}, {stop})")
-    return "[" + ", ".join(entries) + "]"
-
-
-def _uses_kill(scenario: Scenario) -> bool:
-    return any(s.fault is not None and s.fault.action == "kill" for s in scenario.segments)
-
-
-def _separate(scenario: Scenario) -> str | None:
-    """Which stopped segments the script runs in a process of their own, as a condition on
-    `segment`, or None when every segment runs in the script's process. A SIGKILL needs a
-    process to kill; on the async engine every stopped segment gets one, because the engine's
-    event loop is one thread per process, shared by every create(), and an interrupted run's
-    tasks would go on into the next segment's run (docs/datadesigner.md)."""
-    if scenario.engine == "async" and any(s.fault is not None for s in scenario.segments):
-        return "segment[2]"
-    if _uses_kill(scenario):
-        return 'segment[2] and segment[2][1] == "kill"'
-    return None
-
-
-def _separate_comment(scenario: Scenario) -> str:
-    if scenario.engine == "async":
-        return "  # its end stops the async engine's loop, as a crash would"
-    return "  # SIGKILL needs a process of its own"
-
-
-def _uses_tear(scenario: Scenario) -> bool:
-    return any(s.fault is not None and s.fault.action == "tear" for s in scenario.segments)
-
-
-def dd_core(scenario: Scenario) -> list[str]:
-    """What the script and the regression test share: the segments, what a correct run
-    gives, one segment's run (config included), and the rows read back."""
-    column = value_column(scenario)
-    stream = [row[column] for row in record_stream(scenario)]
-    sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
-    readers = ", seed_readers=[LineFanoutDirectorySeedReader()]" if scenario.source == "directory" else ""
-    segments = f"SEGMENTS = {_segments(scenario)}"
-    legend = "# (num_records, resume mode, stop at (checkpoint, action))"
-    lines = [f"{segments}  {legend}"] if len(segments) + len(legend) < 118 else [legend, segments]
-    if scenario.sampling == "shuffle":
-        lines.append(f"SELECTION = {stream!r}  # one pass over the selected seed records")
-    else:
-        lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
-    lines += [
-        "",
-        "",
-        "class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception",
-        "    pass",
-        "",
-        "",
-        "def run(base, num_records, mode, stop):",
-        *(['    Path(base, "seeds").mkdir(parents=True, exist_ok=True)'] if scenario.source != "dataframe" else []),
-        *_source_lines(scenario),
-        "    builder = dd.DataDesignerConfigBuilder()",
-        f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}"
-        f"{_selection(scenario)})",
-        f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {column} }}}}"))',
-        f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
-        f"    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size={scenario.buffer_size}))",
-        "    seen = []",
-        "    def on_checkpoint(path):",
-        "        seen.append(path)",
-        "        if stop and len(seen) == stop[0]:",
-    ]
-    if _uses_tear(scenario):
-        lines += ['            if stop[1] == "tear":  # what a power cut after an un-fsynced rename leaves',
-                  "                os.truncate(path, os.path.getsize(path) // 2)"]
-    if _uses_kill(scenario):
-        lines += ['            if stop[1] == "kill":',
-                  "                os.kill(os.getpid(), signal.SIGKILL)"]
-    lines += [
-        "            raise Stop",
-        "    try:",
-        '        if "on_batch_complete" in inspect.signature(designer.create).parameters:',
-        '            designer.create(builder, num_records=num_records, dataset_name="repro", resume=ResumeMode[mode],',
-        "                            on_batch_complete=on_checkpoint)",
-        "        else:  # 0.6.0 has the callback only on the internal path that create() itself takes",
-        '            provider = designer._create_resource_provider("repro", builder, resume=ResumeMode[mode])',
-        "            dataset_builder = designer._create_dataset_builder(builder.build(), provider)",
-        "            dataset_builder.build(num_records=num_records, on_batch_complete=on_checkpoint, "
-        "resume=ResumeMode[mode])",
-        "    except Stop:",
-        "        pass",
-        "",
-        "",
-        "def rows(base):",
-        '    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
-        f'                           resume=ResumeMode.ALWAYS).load_dataset()["{column}"].tolist()',
-    ]
-    if scenario.sampling == "shuffle":
-        lines += [
-            "",
-            "",
-            "def exactly_once(values):",
-            '    """Each pass of len(SELECTION) rows shows every seed record once; the count is right."""',
-            "    n = len(SELECTION)",
-            "    passes = [values[i:i + n] for i in range(0, len(values), n)]",
-            "    whole = all(sorted(p) == sorted(SELECTION) for p in passes if len(p) == n)",
-            "    return whole and all(len(set(p)) == len(p) for p in passes) and len(values) == SEGMENTS[-1][0]",
-        ]
-    return lines
-
-
-def _trial(scenario: Scenario, indent: str, base: str) -> list[str]:
-    """Run the interrupted chain and the straight run under `base`; `actual`, `baseline`."""
-    separate = _separate(scenario)
-    if separate is not None:
-        loop = [
-            "for i, segment in enumerate(SEGMENTS):",
-            f"    if {separate}:{_separate_comment(scenario)}",
-            f'        subprocess.run([sys.executable, __file__, "--segment", str(i), str(Path({base}, "resumed"))])',
-            "    else:",
-            f'        run(Path({base}, "resumed"), *segment)',
-        ]
-    else:
-        loop = ["for segment in SEGMENTS:", f'    run(Path({base}, "resumed"), *segment)']
-    loop += [
-        f'run(Path({base}, "straight"), SEGMENTS[-1][0], "NEVER", None)',
-        f'actual, baseline = rows(Path({base}, "resumed")), rows(Path({base}, "straight"))',
-    ]
-    return [indent + line for line in loop]
-
-
-def _env_line(scenario: Scenario) -> str:
-    value, engine = ("0", "sync") if scenario.engine == "sync" else ("1", "async")
-    return f'os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "{value}"  # {engine} engine (0.7.0 and later: async only)'
-
-
+# ----- what every script shares ----------------------------------------------------------------
 def _docstring(text: str) -> list[str]:
     """The opening lines of a docstring (the caller closes it)."""
     lines = textwrap.wrap(text, width=110, break_on_hyphens=False)
@@ -259,111 +70,6 @@ def _header(found_on: str, summary: str, deps: list[str], extra: tuple[str, ...]
         *extra,
         f'{exit_codes}."""',
     ]
-
-
-def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str) -> str:
-    deps = [f"data-designer=={release}", f"pandas=={_pandas_version()}"]
-    processes = ["import subprocess"] if _separate(scenario) is not None else []
-    kill = ["import signal"] if _uses_kill(scenario) else []
-    stdlib = ["import inspect", "import os", *kill, *processes, "import sys", "import tempfile",
-              "from pathlib import Path"]
-    main = ["", "", "def main():"]
-    if processes:
-        main += [
-            '    if sys.argv[1:2] == ["--segment"]:  # one segment, in a process of its own',
-            "        run(sys.argv[3], *SEGMENTS[int(sys.argv[2])])",
-            "        os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit",
-        ]
-    if scenario.sampling == "ordered":
-        main += [
-            "    with tempfile.TemporaryDirectory() as tmp:",
-            *_trial(scenario, "        ", "tmp"),
-            '    print(f"resumed:  {actual}\\nstraight: {baseline}\\nexpected: {EXPECTED}")',
-            "    if actual == baseline == EXPECTED:",
-            "        return 0",
-            "    row = next(i for i in range(len(EXPECTED) + 1) if actual[i:i + 1] != EXPECTED[i:i + 1])",
-            '    print(f"first divergence at row {row}: resumed {actual[row:row + 1]}, '
-            'expected {EXPECTED[row:row + 1]}")',
-            "    return 1",
-        ]
-    else:
-        main += [
-            "    for _ in range(12):  # SHUFFLE is unseeded: the bug shows on some runs only",
-            "        with tempfile.TemporaryDirectory() as tmp:",
-            *_trial(scenario, "            ", "tmp"),
-            '        print(f"resumed:  {actual}\\nstraight: {baseline}")',
-            "        if not (exactly_once(actual) and exactly_once(baseline)):",
-            '            print(f"a pass of {len(SELECTION)} rows repeats a seed record or misses one: "',
-            '                  f"each pass should be a permutation of {sorted(SELECTION)}")',
-            "            return 1",
-            "    return 0",
-        ]
-    lines = [
-        *_header(f"data-designer {release}", summary, deps),
-        *stdlib,
-        "",
-        _env_line(scenario),
-        "",
-        "try:",
-        *_imports(scenario),
-        "except ImportError as exc:",
-        '    print(f"cannot run here: {exc}", file=sys.stderr)',
-        "    sys.exit(2)",
-        "",
-        *dd_core(scenario),
-        *main,
-        "",
-        "",
-        'if __name__ == "__main__":',
-        "    sys.exit(main())",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str) -> str:
-    separate = _separate(scenario)
-    check = ("    assert actual == baseline == EXPECTED" if scenario.sampling == "ordered"
-             else "    assert exactly_once(actual) and exactly_once(baseline)")
-    lines = [
-        *_docstring(f"Regression test: {summary} Found by resume-harness {harness.__version__} ({ident}) on "
-                    f"data-designer {release}; fails while the bug exists (under SHUFFLE, on the runs where the "
-                    "resumed reader's new permutation shows it)."),
-        '"""',
-        "",
-        "from __future__ import annotations",
-        "",
-        "import inspect",
-        "import os",
-        *(["import signal"] if _uses_kill(scenario) else []),
-        *(["import subprocess", "import sys"] if separate is not None else []),
-        "from pathlib import Path",
-        "",
-        *[line.strip() for line in _imports(scenario)],
-        "",
-        _env_line(scenario),
-        "",
-        *dd_core(scenario),
-        "",
-        "",
-        "def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:",
-    ]
-    if separate is not None:
-        lines += [
-            "    for i, segment in enumerate(SEGMENTS):",
-            f"        if {separate}:{_separate_comment(scenario)}",
-            '            code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
-            '            code += f"import {Path(__file__).stem} as t; t.run({str(tmp_path / \'resumed\')!r}, *t.SEGMENTS[{i}])"',
-            '            code += "; import os; os._exit(0)"  # at once, as a crash ends it',
-            '            subprocess.run([sys.executable, "-c", code])',
-            "        else:",
-            '            run(tmp_path / "resumed", *segment)',
-            '    run(tmp_path / "straight", SEGMENTS[-1][0], "NEVER", None)',
-            '    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")',
-        ]
-    else:
-        lines += [line.replace("Path(tmp_path, ", "Path(tmp_path, ") for line in _trial(scenario, "    ", "tmp_path")]
-    lines.append(check)
-    return "\n".join(lines) + "\n"
 
 
 # ----- mutant scripts ------------------------------------------------------------------------
@@ -452,6 +158,12 @@ def render_harness_test(scenario: Scenario, target_name: str, summary: str, iden
 
 
 # ----- the report ---------------------------------------------------------------------------
+TITLES = {
+    "rows": "Resume gives different rows than an uninterrupted run",
+    "ghost": "An interrupted run goes on writing the dataset after it has returned",
+    "redone": "Resume generates completed row groups again",
+}
+
 IMPACT = {
     "duplicated": "A resumed run silently repeats seed records that completed checkpoints already hold and "
                   "reports a successful resume; where seed identity matters (one document, one row), a record "
@@ -478,7 +190,7 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
     first = verdict.anomalies[0]
     engine = f"{scenario.engine} engine"
     lines = [
-        f"# Resume gives different rows than an uninterrupted run: {first.kind} "
+        f"# {TITLES.get(first.kind, TITLES['rows'])}: {first.kind} "
         f"({_target_words(target_name, release, scenario)})",
         "",
         "## Summary",
@@ -569,18 +281,19 @@ def versions_text(results: list[tuple[str, int]], engine: str) -> str:
     return "\n".join(lines)
 
 
-def _pandas_version() -> str:
-    return importlib.metadata.version("pandas")
-
-
 def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, ident: str | None = None,
           explanation: str | None = None) -> Reproducer:
     ident = checked_name(ident or finding_id(scenario, target_name), "finding id", "mutant-93757431")
-    summary = f"{verdict.anomalies[0].kind} rows after a resume"
+    kind = verdict.anomalies[0].kind
+    summary = {"ghost": "ghost work after an interrupted run had returned",
+               "redone": "redone: complete row groups generated again on resume"}.get(kind, f"{kind} rows after a resume")
     script_name = f"repro_{ident}.py"
     if target_name.startswith("data_designer"):
-        script = render_dd_script(scenario, release, summary, ident)
-        test = render_dd_test(scenario, release, summary, ident)
+        from harness.targets.data_designer_repro import render_dd_script, render_dd_test
+
+        work = bool({"ghost", "redone"} & set(verdict.kinds))
+        script = render_dd_script(scenario, release, summary, ident, work)
+        test = render_dd_test(scenario, release, summary, ident, work)
     else:
         script = render_harness_script(scenario, target_name, summary, ident)
         test = render_harness_test(scenario, target_name, summary, ident)

@@ -69,9 +69,9 @@ def test_async_scripts_run_every_stopped_segment_in_a_process_of_its_own():
     script ends that process at once, as a crash would. Sync runs `raise` in process."""
     reproducer = _dd_files(issue_709_scenario("async"))
     for text in (reproducer.script, reproducer.test):
-        assert "        if segment[2]:  # its end stops the async engine's loop" in text
+        assert "        if SEGMENTS[group[0]][2]:  # its end stops the async engine's loop" in text
         assert "os._exit(0)" in text
-    assert '"--segment", str(i)' in reproducer.script
+    assert '"--segments", ",".join(map(str, group))' in reproducer.script
     assert "subprocess" not in _dd_files(issue_709_scenario()).script
 
 
@@ -91,17 +91,47 @@ KINDS = {
                                      segments=(Segment(3, fault=Fault("kill", "checkpoint", 1)),
                                                Segment(3, "always", fault=Fault("raise", "checkpoint", 1)),
                                                Segment(3, "always"))),
+    "sync-sigint-then-sigterm-same-process": Scenario(
+        seeds=seeds(3), segments=(Segment(3, fault=Fault("sigint", "checkpoint", 1)),
+                                  Segment(3, "always", Fault("sigterm", "checkpoint", 1), process="same"),
+                                  Segment(3, "always"))),
+    "async-sigint-same-process-shuffle": Scenario(
+        seeds=seeds(3), engine="async", sampling="shuffle",
+        segments=(Segment(3, fault=Fault("sigint", "checkpoint", 2)), Segment(3, "always", process="same"))),
 }
 
 
+def _work_files(scenario: Scenario) -> repro.Reproducer:
+    # A verdict of work done twice: the start_over mutant on the #709 scenario.
+    verdict = check_scenario(get_target("mutant:start_over"), issue_709_scenario())
+    assert verdict.kinds == ("redone",)
+    return repro.build(scenario, "data_designer:async", "0.9.7", verdict)
+
+
+@pytest.mark.parametrize("work", [False, True], ids=["rows", "work"])
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_generated_scripts_and_tests_pass_ruff(tmp_path, kind):
-    reproducer = _dd_files(KINDS[kind], release="0.9.7")
+def test_generated_scripts_and_tests_pass_ruff(tmp_path, kind, work):
+    reproducer = _work_files(KINDS[kind]) if work else _dd_files(KINDS[kind], release="0.9.7")
     (tmp_path / "repro_x.py").write_text(reproducer.script)
     (tmp_path / "test_regression_x.py").write_text(reproducer.test)
     result = subprocess.run([RUFF, "check", "--no-cache", "--isolated", "--select", "E,F,I,W", "--line-length", "120",
                              str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_signals_and_same_process_segments_are_delivered_as_the_scenario_says():
+    script = _dd_files(KINDS["sync-sigint-then-sigterm-same-process"]).script
+    assert "os.kill(os.getpid(), signal.SIGINT)" in script and "os.kill(os.getpid(), signal.SIGTERM)" in script
+    assert "except (Stop, KeyboardInterrupt):" in script
+    assert "PROCESSES = [[0, 1], [2]]" in script
+    assert "if len(group) > 1 or SEGMENTS[group[0]][2] and SEGMENTS[group[0]][2][1] in OWN_PROCESS:" in script
+
+
+def test_a_work_finding_script_logs_checkpoints_and_fails_on_waste():
+    script = _work_files(issue_709_scenario("async")).script
+    assert 'log(base, f"{index} {Path(path).name}")' in script
+    assert "if actual == baseline == EXPECTED and not waste:" in script
+    assert "def wasted(base):" not in _dd_files(issue_709_scenario("async")).script
 
 
 def test_report_has_the_sections_of_a_good_upstream_issue():

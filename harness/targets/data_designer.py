@@ -81,7 +81,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         sources=("dataframe", "parquet", "csv", "jsonl", "directory"),
         samplings=("ordered", "shuffle"),
         selections=("none", "index_range", "partition_block"),
-        fault_actions=("raise", "kill", "tear"),
+        fault_actions=("raise", "kill", "tear", "sigint", "sigterm"),
         # Row and write faults would need DataDesigner's internals patched; checkpoints
         # are reached through its own callback.
         fault_points=("checkpoint",),

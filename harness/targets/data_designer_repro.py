@@ -1,0 +1,412 @@
+"""Reproducers for DataDesigner findings: a script that needs nothing but DataDesigner (no
+import of this package) and a regression test in the style of DataDesigner's own tests.
+
+Each delivers a scenario's interruptions as the harness does: a `BaseException` raised in
+the checkpoint callback (`raise`), the checkpoint file truncated and then that exception
+(`tear`), or the segment's own process sending itself SIGKILL, SIGINT or SIGTERM (`kill`,
+`sigint`, `sigterm`: such a segment runs in a process of its own). Segments that share a
+process in the scenario (a notebook cell run again) run in one process of the script's.
+On the async engine every stopped segment runs in a process of its own, since the engine's
+event loop outlives an interrupted create().
+
+Besides the rows, a script checks the work: every checkpoint is logged with its segment,
+so a resume that generates a complete row group again (`redone`) or a segment that
+checkpoints after its run has returned (`ghost`) is reported and fails the script.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import harness
+from harness.chain import process_groups
+from harness.fault_kinds import KINDS
+from harness.reference.model import expected_rows, record_stream
+from harness.repro import _docstring, _header, value_column
+from harness.scenario import IndexRange, PartitionBlock, Scenario
+
+#: kinds whose stopped segment needs a process of its own (the signal is sent to it)
+_OWN_PROCESS = tuple(name for name, kind in KINDS.items() if kind.in_child)
+
+
+def _seed_table(scenario: Scenario) -> str:
+    ids = [s.seed_id for s in scenario.seeds]
+    names = [s.name for s in scenario.seeds]
+    return f'pd.DataFrame({{"seed_id": {ids}, "name": {names!r}}})'
+
+
+def _source_lines(scenario: Scenario) -> list[str]:
+    """Lines of `run(base, ...)` that make the seed source."""
+    if scenario.source == "dataframe":
+        return [f"    source = DataFrameSeedSource(df={_seed_table(scenario)})"]
+    if scenario.source == "directory":
+        files = {f"{i:05d}-{s.seed_id}-{s.name}.txt": "".join(line + "\n" for line in s.lines)
+                 for i, s in enumerate(scenario.seeds)}
+        return [
+            f"    for name, text in {files!r}.items():",
+            '        Path(base, "seeds", name).write_text(text)',
+            '    source = DirectorySeedSource(path=str(Path(base, "seeds")), file_pattern="*.txt")',
+        ]
+    writer = {"parquet": "to_parquet(path, index=False)", "csv": "to_csv(path, index=False)",
+              "jsonl": 'to_json(path, orient="records", lines=True)'}[scenario.source]
+    return [
+        f'    path = Path(base, "seeds", "seeds.{scenario.source}")',
+        f"    {_seed_table(scenario)}.{writer}",
+        "    source = LocalFileSeedSource(path=str(path))",
+    ]
+
+
+def _selection(scenario: Scenario) -> str:
+    sel = scenario.selection
+    if isinstance(sel, IndexRange):
+        return f",\n                              selection_strategy=dd.IndexRange(start={sel.start}, end={sel.end})"
+    if isinstance(sel, PartitionBlock):
+        return (f",\n                              selection_strategy=dd.PartitionBlock(index={sel.index}, "
+                f"num_partitions={sel.num_partitions})")
+    return ""
+
+
+def _imports(scenario: Scenario) -> list[str]:
+    """DataDesigner (and pandas) imports, in the order isort keeps them."""
+    straight = ["import data_designer.config as dd"]
+    if scenario.source != "directory":
+        straight.append("import pandas as pd")
+    froms = ["from data_designer.engine.storage.artifact_storage import ArtifactStorage",
+             "from data_designer.interface import DataDesigner, ResumeMode"]
+    if scenario.source == "dataframe":
+        froms.append("from data_designer.config.seed_source_dataframe import DataFrameSeedSource")
+    elif scenario.source == "directory":
+        froms.append("from data_designer.config.seed_source import DirectorySeedSource")
+        froms.append("from data_designer.engine.testing.seed_readers import LineFanoutDirectorySeedReader")
+    else:
+        froms.append("from data_designer.config.seed_source import LocalFileSeedSource")
+    return ["    " + line for line in straight + sorted(froms)]
+
+
+def _segments(scenario: Scenario) -> str:
+    entries = []
+    for seg in scenario.segments:
+        stop = "None" if seg.fault is None else f"({seg.fault.index}, {seg.fault.action!r})"
+        entries.append(f"({seg.num_records}, {seg.resume.upper()!r}, {stop})")
+    return "[" + ", ".join(entries) + "]"
+
+
+def _actions(scenario: Scenario) -> set[str]:
+    return {s.fault.action for s in scenario.segments if s.fault is not None}
+
+
+def _same_process(scenario: Scenario) -> bool:
+    return any(s.process == "same" for s in scenario.segments)
+
+
+def _separate(scenario: Scenario) -> str | None:
+    """Which groups of segments the script runs in a process of its own, as a condition on
+    `group` (a list of segment indices), or None when every segment runs in the script's
+    process: a group of several (a same-process resume), a stop whose signal needs a process
+    to receive it, and on the async engine every stopped segment, because the engine's event
+    loop is one thread per process, shared by every create(), and an interrupted run's tasks
+    would go on into the next segment's run (docs/datadesigner.md)."""
+    stops = _actions(scenario)
+    if not stops and not _same_process(scenario):
+        return None
+    parts = ["len(group) > 1"] if _same_process(scenario) else []
+    if scenario.engine == "async":
+        parts.append("SEGMENTS[group[0]][2]")
+    elif stops & set(_OWN_PROCESS):
+        parts.append("SEGMENTS[group[0]][2] and SEGMENTS[group[0]][2][1] in OWN_PROCESS")
+    return " or ".join(parts) if parts else None
+
+
+def _if_separate(scenario: Scenario, indent: str, outer: str = "") -> list[str]:
+    """`if <separate>:` with its reason, the reason on a line of its own when it is long
+    (`outer`: the indentation the caller adds to every line)."""
+    condition, comment = _separate(scenario), _separate_comment(scenario)
+    line = f"{indent}if {condition}:{comment}"
+    if len(outer + line) <= 118:
+        return [line]
+    return [f"{indent}{comment.strip()}", f"{indent}if {condition}:"]
+
+
+def _separate_comment(scenario: Scenario) -> str:
+    if _same_process(scenario):
+        return "  # one process, as a notebook runs a cell again"
+    if scenario.engine == "async":
+        return "  # its end stops the async engine's loop, as a crash would"
+    return "  # a signal needs its own process"
+
+
+def _stop_lines(scenario: Scenario, work: bool) -> list[str]:
+    """What the checkpoint callback does when the scenario's fault is due."""
+    actions = _actions(scenario)
+    lines = []
+    if "tear" in actions:
+        lines += ['            if stop[1] == "tear":  # what a power cut after an un-fsynced rename leaves',
+                  "                os.truncate(path, os.path.getsize(path) // 2)",
+                  *(['                log(base, f"{index} torn {Path(path).name}")'] if work else [])]
+    signals = {"kill": "SIGKILL", "sigint": "SIGINT", "sigterm": "SIGTERM"}
+    for action in sorted(actions & set(signals)):
+        comment = {"kill": "", "sigint": "  # Ctrl-C: KeyboardInterrupt in the main thread",
+                   "sigterm": "  # preemption: the default disposition ends the process"}[action]
+        lines += [f'            if stop[1] == "{action}":{comment}',
+                  f"                os.kill(os.getpid(), signal.{signals[action]})",
+                  "                return"]
+    return lines + ["            raise Stop"]
+
+
+WORK_LINES = [
+    "",
+    "",
+    "def log(base, line):  # every checkpoint, with the segment that made it",
+    '    with open(Path(base, "checkpoints.log"), "a") as out:',
+    '        out.write(line + "\\n")',
+]
+
+WASTED = [
+    "",
+    "",
+    "def wasted(base):",
+    '    """Row groups a resume generated again though they were complete on disk, and',
+    '    checkpoints a segment made after its run had returned."""',
+    "    first, ended, again, late = {}, set(), [], []",
+    '    for line in Path(base, "checkpoints.log").read_text().splitlines():',
+    "        segment, *what = line.split()",
+    '        if what == ["end"]:',
+    "            ended.add(segment)",
+    '        elif what[0] == "torn":',
+    "            first.pop(what[1], None)",
+    "        elif segment in ended:",
+    '            late.append(f"{what[0]} by segment {segment} after its run had returned")',
+    "        elif what[0] in first and first[what[0]] != segment:",
+    '            again.append(f"{what[0]} by segment {segment}, complete since segment {first[what[0]]}")',
+    "        else:",
+    "            first.setdefault(what[0], segment)",
+    "    return again + late",
+]
+
+
+def dd_core(scenario: Scenario, work: bool) -> list[str]:
+    """What the script and the regression test share: the segments, what a correct run
+    gives, one segment's run (config included), the rows read back and, with `work`, the
+    checkpoint log that shows work done twice or after a segment had returned."""
+    column = value_column(scenario)
+    stream = [row[column] for row in record_stream(scenario)]
+    sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
+    readers = ", seed_readers=[LineFanoutDirectorySeedReader()]" if scenario.source == "directory" else ""
+    segments = f"SEGMENTS = {_segments(scenario)}"
+    legend = "# (num_records, resume mode, stop at (checkpoint, action))"
+    lines = [f"{segments}  {legend}"] if len(segments) + len(legend) < 118 else [legend, segments]
+    if _same_process(scenario):
+        lines.append(f"PROCESSES = {process_groups(scenario)!r}  # segments that run in one process")
+    if scenario.engine == "sync" and _actions(scenario) & set(_OWN_PROCESS):
+        lines.append(f"OWN_PROCESS = {_OWN_PROCESS!r}  # stops whose signal needs a process of its own")
+    if scenario.sampling == "shuffle":
+        lines.append(f"SELECTION = {stream!r}  # one pass over the selected seed records")
+    else:
+        lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
+    lines += [
+        "",
+        "",
+        "class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception",
+        "    pass",
+        *(WORK_LINES if work else []),
+        "",
+        "",
+        "def run(base, index, num_records, mode, stop):",
+        *(['    Path(base, "seeds").mkdir(parents=True, exist_ok=True)'] if scenario.source != "dataframe" else []),
+        *_source_lines(scenario),
+        "    builder = dd.DataDesignerConfigBuilder()",
+        f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}"
+        f"{_selection(scenario)})",
+        f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {column} }}}}"))',
+        f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
+        f"    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size={scenario.buffer_size}))",
+        "    seen = []",
+        "    def on_checkpoint(path):",
+        "        seen.append(path)",
+        *(['        log(base, f"{index} {Path(path).name}")'] if work else []),
+        "        if stop and len(seen) == stop[0]:",
+        *_stop_lines(scenario, work),
+        "    try:",
+        '        if "on_batch_complete" in inspect.signature(designer.create).parameters:',
+        '            designer.create(builder, num_records=num_records, dataset_name="repro", resume=ResumeMode[mode],',
+        "                            on_batch_complete=on_checkpoint)",
+        "        else:  # 0.6.0 has the callback only on the internal path that create() itself takes",
+        '            provider = designer._create_resource_provider("repro", builder, resume=ResumeMode[mode])',
+        "            dataset_builder = designer._create_dataset_builder(builder.build(), provider)",
+        "            dataset_builder.build(num_records=num_records, on_batch_complete=on_checkpoint, "
+        "resume=ResumeMode[mode])",
+        f"    except {'(Stop, KeyboardInterrupt)' if 'sigint' in _actions(scenario) else 'Stop'}:",
+        "        pass",
+        *(['    log(base, f"{index} end")'] if work else []),
+        "",
+        "",
+        "def rows(base):",
+        '    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
+        f'                           resume=ResumeMode.ALWAYS).load_dataset()["{column}"].tolist()',
+        *(WASTED if work else []),
+    ]
+    if scenario.sampling == "shuffle":
+        lines += [
+            "",
+            "",
+            "def exactly_once(values):",
+            '    """Each pass of len(SELECTION) rows shows every seed record once; the count is right."""',
+            "    n = len(SELECTION)",
+            "    passes = [values[i:i + n] for i in range(0, len(values), n)]",
+            "    whole = all(sorted(p) == sorted(SELECTION) for p in passes if len(p) == n)",
+            "    return whole and all(len(set(p)) == len(p) for p in passes) and len(values) == SEGMENTS[-1][0]",
+        ]
+    return lines
+
+
+def _groups_expr(scenario: Scenario) -> str:
+    return "PROCESSES" if _same_process(scenario) else "[[i] for i in range(len(SEGMENTS))]"
+
+
+def _trial(scenario: Scenario, indent: str, base: str, work: bool) -> list[str]:
+    """Run the interrupted chain and the straight run under `base`; `actual`, `baseline`
+    and, with `work`, `waste` (work done again, or after a segment had returned)."""
+    separate = _separate(scenario)
+    loop = [f'resumed = Path({base}, "resumed")'] if separate is not None or work else []
+    resumed = "resumed" if loop else f'Path({base}, "resumed")'
+    if separate is not None:
+        loop += [
+            f"for group in {_groups_expr(scenario)}:",
+            *_if_separate(scenario, "    ", indent),
+            '        subprocess.run([sys.executable, __file__, "--segments", ",".join(map(str, group)), str(resumed)])',
+            "    else:",
+            "        run(resumed, group[0], *SEGMENTS[group[0]])",
+        ]
+    else:
+        loop += ["for i, segment in enumerate(SEGMENTS):", f"    run({resumed}, i, *segment)"]
+    loop += [
+        f'run(Path({base}, "straight"), 0, SEGMENTS[-1][0], "NEVER", None)',
+        f'actual, baseline = rows({resumed}), rows(Path({base}, "straight"))',
+        *(["waste = wasted(resumed)"] if work else []),
+    ]
+    return [indent + line for line in loop]
+
+
+def _env_line(scenario: Scenario) -> str:
+    value, engine = ("0", "sync") if scenario.engine == "sync" else ("1", "async")
+    return f'os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "{value}"  # {engine} engine (0.7.0 and later: async only)'
+
+
+def _pandas_version() -> str:
+    return importlib.metadata.version("pandas")
+
+
+def _stdlib(scenario: Scenario, test: bool = False) -> list[str]:
+    separate = _separate(scenario) is not None
+    signals = bool(_actions(scenario) & set(_OWN_PROCESS))
+    names = ["inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
+             *(["sys"] if separate or not test else []), *(["tempfile"] if not test else [])]
+    return [f"import {n}" for n in names] + ["from pathlib import Path"]
+
+
+def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False) -> str:
+    """The standalone script; with `work`, it also fails on work done twice or late."""
+    deps = [f"data-designer=={release}", f"pandas=={_pandas_version()}"]
+    main = ["", "", "def main():"]
+    if _separate(scenario) is not None:
+        main += [
+            '    if sys.argv[1:2] == ["--segments"]:  # segments that share a process of their own',
+            '        for i in map(int, sys.argv[2].split(",")):',
+            "            run(sys.argv[3], i, *SEGMENTS[i])",
+            "        os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit",
+        ]
+    waste = " and not waste" if work else ""
+    if scenario.sampling == "ordered":
+        main += [
+            "    with tempfile.TemporaryDirectory() as tmp:",
+            *_trial(scenario, "        ", "tmp", work),
+            '    print(f"resumed:  {actual}\\nstraight: {baseline}\\nexpected: {EXPECTED}")',
+            *(["    for line in waste:", '        print(f"work wasted: {line}")'] if work else []),
+            f"    if actual == baseline == EXPECTED{waste}:",
+            "        return 0",
+        ]
+        divergence = [
+            "row = next(i for i in range(len(EXPECTED) + 1) if actual[i:i + 1] != EXPECTED[i:i + 1])",
+            'print(f"first divergence at row {row}: resumed {actual[row:row + 1]}, expected {EXPECTED[row:row + 1]}")',
+        ]
+        main += (["    if actual != EXPECTED:", *("        " + d for d in divergence)] if work
+                 else ["    " + d for d in divergence])
+        main.append("    return 1")
+    else:
+        main += [
+            "    for _ in range(12):  # SHUFFLE is unseeded: the bug shows on some runs only",
+            "        with tempfile.TemporaryDirectory() as tmp:",
+            *_trial(scenario, "            ", "tmp", work),
+            '        print(f"resumed:  {actual}\\nstraight: {baseline}")',
+            *(["        for line in waste:", '            print(f"work wasted: {line}")'] if work else []),
+            f"        if not (exactly_once(actual) and exactly_once(baseline)){' or waste' if work else ''}:",
+            '            print(f"a pass of {len(SELECTION)} rows repeats a seed record or misses one: "',
+            '                  f"each pass should be a permutation of {sorted(SELECTION)}")',
+            "            return 1",
+            "    return 0",
+        ]
+    lines = [
+        *_header(f"data-designer {release}", summary, deps),
+        *_stdlib(scenario),
+        "",
+        _env_line(scenario),
+        "",
+        "try:",
+        *_imports(scenario),
+        "except ImportError as exc:",
+        '    print(f"cannot run here: {exc}", file=sys.stderr)',
+        "    sys.exit(2)",
+        "",
+        *dd_core(scenario, work),
+        *main,
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    sys.exit(main())",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False) -> str:
+    separate = _separate(scenario)
+    waste = " and not waste" if work else ""
+    check = (f"    assert actual == baseline == EXPECTED{waste}" if scenario.sampling == "ordered"
+             else f"    assert exactly_once(actual) and exactly_once(baseline){waste}")
+    lines = [
+        *_docstring(f"Regression test: {summary} Found by resume-harness {harness.__version__} ({ident}) on "
+                    f"data-designer {release}; fails while the bug exists (under SHUFFLE, on the runs where the "
+                    "resumed reader's new permutation shows it)."),
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        *_stdlib(scenario, test=True),
+        "",
+        *[line.strip() for line in _imports(scenario)],
+        "",
+        _env_line(scenario),
+        "",
+        *dd_core(scenario, work),
+        "",
+        "",
+        "def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:",
+    ]
+    if separate is not None:
+        lines += [
+            f"    for group in {_groups_expr(scenario)}:",
+            *_if_separate(scenario, "        "),
+            '            code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
+            '            code += f"import {Path(__file__).stem} as t; "',
+            "            code += f\"[t.run({str(tmp_path / 'resumed')!r}, i, *t.SEGMENTS[i]) for i in {group!r}]\"",
+            '            code += "; import os; os._exit(0)"  # at once, as a crash ends it',
+            '            subprocess.run([sys.executable, "-c", code])',
+            "        else:",
+            '            run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])',
+            '    run(tmp_path / "straight", 0, SEGMENTS[-1][0], "NEVER", None)',
+            '    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")',
+            *(['    waste = wasted(tmp_path / "resumed")'] if work else []),
+        ]
+    else:
+        lines += _trial(scenario, "    ", "tmp_path", work)
+    lines.append(check)
+    return "\n".join(lines) + "\n"
