@@ -30,7 +30,7 @@ SEED = 7
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def inside(target: str, examples: int, seed: int, faults: str) -> dict:
+def inside(target: str, examples: int, seed: int, faults: str, processes: str = "fresh") -> dict:
     """Run in a DataDesigner environment: one search, with the time DataDesigner took."""
     import dataclasses
 
@@ -39,7 +39,7 @@ def inside(target: str, examples: int, seed: int, faults: str) -> dict:
 
     target = get_target(target)  # selects the engine before DataDesigner is imported
     caps = dataclasses.replace(target.capabilities, fault_actions=tuple(faults.split(",")),
-                               samplings=("ordered",))
+                               samplings=("ordered",), processes=tuple(processes.split(",")))
     # What a process pays once (importing DataDesigner, whose first create() also imports
     # DuckDB and more; starting the fork server, which imports DataDesigner and probes a
     # segment's imports) is measured apart, by a first short search: the measured search
@@ -57,11 +57,11 @@ def inside(target: str, examples: int, seed: int, faults: str) -> dict:
             "start": warm_up.elapsed}
 
 
-def run_inside(release: str, target: str, examples: int, seed: int, faults: str) -> dict:
+def run_inside(release: str, target: str, examples: int, seed: int, faults: str, processes: str = "fresh") -> dict:
     from harness import environments
 
     python = environments.env_python(release)
-    out = subprocess.run([str(python), __file__, "--inside", target, str(examples), str(seed), faults],
+    out = subprocess.run([str(python), __file__, "--inside", target, str(examples), str(seed), faults, processes],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -78,7 +78,7 @@ def concurrent(release: str, target: str, examples: int) -> tuple[float, float]:
     python = environments.env_python(release)
     seeds = (SEED, SEED)
     alone = [run_inside(release, target, examples, SEED, "raise")]
-    procs = [subprocess.Popen([str(python), __file__, "--inside", target, str(examples), str(seed), "raise"],
+    procs = [subprocess.Popen([str(python), __file__, "--inside", target, str(examples), str(seed), "raise", "fresh"],
                               stdout=subprocess.PIPE, text=True) for seed in seeds]
     rate, elapsed, dd = 0.0, 0.0, 0.0
     for proc in procs:
@@ -104,11 +104,12 @@ def time_to_709() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--inside", nargs=4, metavar=("TARGET", "EXAMPLES", "SEED", "FAULTS"), help=argparse.SUPPRESS)
+    parser.add_argument("--inside", nargs=5, metavar=("TARGET", "EXAMPLES", "SEED", "FAULTS", "PROCESSES"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        target, examples, seed, faults = args.inside
-        print(json.dumps(inside(target, int(examples), int(seed), faults)))
+        target, examples, seed, faults, processes = args.inside
+        print(json.dumps(inside(target, int(examples), int(seed), faults, processes)))
         return
 
     from harness import environments
@@ -121,10 +122,13 @@ def main() -> None:
     for release, target in (("0.6.0", "data_designer:sync"), ("0.9.7", "data_designer:async")):
         raise_only = run_inside(release, target, EXAMPLES, SEED, "raise")
         all_faults = run_inside(release, target, EXAMPLES, SEED, "raise,kill,tear")
+        new = run_inside(release, target, EXAMPLES, SEED, "raise,kill,tear,sigint,sigterm", "fresh,same")
         one = raise_only["examples"] / raise_only["elapsed"]
         rows[release] = {
             "eps_raise": one,
             "eps_all": all_faults["examples"] / all_faults["elapsed"],
+            "eps_new": new["examples"] / new["elapsed"],
+            "overhead_new": (new["elapsed"] - new["dd"]) / new["dd"],
             "overhead": (raise_only["elapsed"] - raise_only["dd"]) / raise_only["dd"],
             "dd_ms": 1000 * raise_only["dd"] / raise_only["examples"],
             "start": raise_only["start"],
@@ -135,11 +139,15 @@ def main() -> None:
     a, b = rows["0.6.0"], rows["0.9.7"]
     print(f"| examples/s, raise faults (one process) | {a['eps_raise']:.2f} | {b['eps_raise']:.2f} | |")
     print(f"| examples/s, all faults incl. SIGKILL children | {a['eps_all']:.2f} | {b['eps_all']:.2f} | |")
+    print(f"| examples/s, every fault kind incl. signals, fresh and same-process resumes | {a['eps_new']:.2f} "
+          f"| {b['eps_new']:.2f} | |")
     print(f"| time inside DataDesigner per example | {a['dd_ms']:.0f} ms | {b['dd_ms']:.0f} ms | |")
     print(f"| once per process: the first {WARM_UP} examples (imports, fork server) | {a['start']:.1f} s "
           f"| {b['start']:.1f} s | |")
     print(f"| harness overhead / DataDesigner time, one process | {a['overhead']:.0%} | {b['overhead']:.0%} | <= 10% |")
     print(f"| the same, two searches side by side (-n 2) | {a['overhead_two']:.0%} | {b['overhead_two']:.0%} | <= 10% |")
+    print(f"| the same, every fault kind and resume placement | {a['overhead_new']:.0%} | {b['overhead_new']:.0%} "
+          "| <= 10% |")
     print(f"| two concurrent searches / one (what -n 2 gives) | {a['two']:.2f}x | {b['two']:.2f}x | >= 1.7x |")
     print(f"| #709 finding on 0.6.0, shrink included, warm environment | {time_to_709():.1f} s | | < 30 s |")
 

@@ -169,18 +169,43 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
     return problem
 
 
+#: after an interrupted segment, threads it left behind (daemon ones too, such as an engine's
+#: event loop) get this long, at most, to stop touching the dataset...
+QUIET_WAIT = 0.5
+#: ...where "stopped" means no file of it changed for this long
+QUIET_PERIOD = 0.05
+
+
+def wait_until_quiet(root: Path, period: float = QUIET_PERIOD, cap: float = QUIET_WAIT) -> None:
+    """Poll the dataset directory until it has not changed for `period` (at most `cap`)."""
+    deadline = time.monotonic() + cap
+    last, since = snapshot(root), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(period / 4)
+        now = snapshot(root)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= period:
+            return
+
+
 def settle(target: Target, workdir: Path, journal: Journal, segment: int, threads: set[threading.Thread],
-           snapshotted: bool = False) -> None:
+           snapshotted: bool = False, interrupted: bool = False) -> None:
     """Once a process's last segment has ended: let the non-daemon threads it started finish
-    (bounded), then snapshot what they left, so work done after the end is seen, not raced.
-    Nothing to do (and nothing journaled) when it started none."""
-    if not _new_threads(threads):
+    (bounded) and, after an interruption, let the daemon ones it left (an engine's event
+    loop) stop touching the dataset, then snapshot what they left, so work done after the
+    end is seen, not raced. Nothing to do (and nothing journaled) when it left no thread."""
+    left_behind = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
+    if not _new_threads(threads) and not (interrupted and left_behind):
         return
+    root = target.dataset_root(workdir)
     if not snapshotted:
-        record_snapshot(journal, target.dataset_root(workdir), segment, "end")
+        record_snapshot(journal, root, segment, "end")
     left = wait_for_threads(threads)
+    if interrupted and left_behind:
+        wait_until_quiet(root)
     journal.append({"event": "settled", "segment": segment, "threads_left": left})
-    record_snapshot(journal, target.dataset_root(workdir), segment, "settled")
+    record_snapshot(journal, root, segment, "settled")
 
 
 def run_group_in_child(target: Target, scenario_json: str, indices: list[int], workdir: str) -> None:
@@ -196,4 +221,6 @@ def run_group_in_child(target: Target, scenario_json: str, indices: list[int], w
         last = index == indices[-1]
         if run_segment(target, scenario, index, base, journal, in_child=True, snapshot_end=last) is not None:
             break
-    settle(target, base, journal, indices[-1], threads, snapshotted=True)
+    ends = [e for e in journal.events() if e["event"] == "segment_end" and e["segment"] == indices[-1]]
+    interrupted = bool(ends) and ends[-1]["how"] != "completed"
+    settle(target, base, journal, indices[-1], threads, snapshotted=True, interrupted=interrupted)

@@ -271,8 +271,8 @@ def replay(
                                       "finding records, and its release; else reference)."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go."),
     dd_version: str | None = DD_VERSION,
-    attempts: int | None = typer.Option(None, "--attempts", min=1, help="Tries of a SHUFFLE scenario on a target "
-                                           "whose shuffle is unseeded (default 4); the first failure counts."),
+    attempts: int | None = typer.Option(None, "--attempts", min=1, help="Tries of the scenario; the first failure "
+                                           "counts (default 1, and 4 for SHUFFLE on a target whose shuffle is unseeded)."),
     straight: bool = typer.Option(False, "--straight", help="Run only the uninterrupted run (differential check)."),
     out_dir: Path | None = typer.Option(None, "--out", help="On a failure, write the reproducer, issue text and "
                                            "regression test here."),

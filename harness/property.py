@@ -46,13 +46,14 @@ SHUFFLE_ATTEMPTS = 4
 
 def check_repeatedly(target: Target, scenario: Scenario, root: Path | None = None,
                      attempts: int | None = None) -> Verdict:
-    """`check_scenario`, tried up to `attempts` (default SHUFFLE_ATTEMPTS) times where the
-    target's randomness is not under the scenario's control; the first failing verdict,
-    else the last one."""
-    if scenario.sampling == "shuffle" and not target.capabilities.repeatable_shuffle:
-        attempts = attempts or SHUFFLE_ATTEMPTS
-    else:
-        attempts = 1
+    """`check_scenario`, tried up to `attempts` times, the first failing verdict counting
+    (else the last one). By default a scenario is tried once, and SHUFFLE_ATTEMPTS times
+    where the target's randomness is not under the scenario's control (an unseeded shuffle);
+    an explicit `attempts` applies to any scenario (a target's background work, timed by its
+    own threads, shows on some runs only)."""
+    if attempts is None:
+        unseeded = scenario.sampling == "shuffle" and not target.capabilities.repeatable_shuffle
+        attempts = SHUFFLE_ATTEMPTS if unseeded else 1
     verdict = check_scenario(target, scenario, root)
     for _ in range(attempts - 1):
         if not verdict.ok:

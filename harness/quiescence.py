@@ -45,7 +45,7 @@ def ghost_findings(scenario: Scenario, events: list[Event]) -> list[tuple[int, s
         if changed:
             segment = before["segment"]
             end = ends.get(segment)
-            look = {"reaped": "its process had ended", "settled": "the threads it left had finished"}[after["at"]]
+            look = {"reaped": "its process had ended", "settled": "the threads it left were done"}[after["at"]]
             ended = _ended(end, scenario) if end is not None else "ended"
             found.append((segment, f"segment {segment} {ended}; by the time {look}, "
                                    f"{'; '.join(changed[:4])}"))

@@ -130,7 +130,7 @@ def test_signals_and_same_process_segments_are_delivered_as_the_scenario_says():
 def test_a_work_finding_script_logs_checkpoints_and_fails_on_waste():
     script = _work_files(issue_709_scenario("async")).script
     assert 'log(base, f"{index} {Path(path).name}")' in script
-    assert "if actual == baseline == EXPECTED and not waste:" in script
+    assert "if not (actual == baseline == EXPECTED and not waste):" in script
     assert "def wasted(base):" not in _dd_files(issue_709_scenario("async")).script
 
 
