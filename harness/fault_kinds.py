@@ -50,7 +50,7 @@ class FaultKind:
     ends_process: bool
     #: the fault points it may be addressed at
     points: tuple[str, ...]
-    #: how often strategies draw it against `raise`'s 4 (cheap kinds more often)
+    #: how often strategies draw it against `raise`'s 6 (the cheap kind more often)
     weight: int
     #: the signal it sends, if it is one: whatever exception the target lets it surface as
     #: (KeyboardInterrupt, SystemExit from a handler, a wrapper of either) is the interruption
@@ -91,7 +91,7 @@ KINDS: dict[str, FaultKind] = {
     kind.name: kind
     for kind in (
         FaultKind("raise", "raise", in_child=False, ends_process=False,
-                  points=("checkpoint", "row", "write"), weight=4, signum=None, deliver=_raise),
+                  points=("checkpoint", "row", "write"), weight=6, signum=None, deliver=_raise),
         FaultKind("kill", "SIGKILL", in_child=True, ends_process=True,
                   points=("checkpoint", "row", "write"), weight=1, signum=signal.SIGKILL, deliver=_kill),
         FaultKind("tear", "tear", in_child=False, ends_process=False,

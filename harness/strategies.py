@@ -101,7 +101,7 @@ def buffer_sizes(max_size: int = MAX_BUFFER_SIZE) -> st.SearchStrategy[int]:
 
 @functools.cache
 def _weighted_actions(actions: tuple[str, ...]) -> tuple[str, ...]:
-    """Each kind as often as its table weight says (`harness.fault_kinds`): `raise` four
+    """Each kind as often as its table weight says (`harness.fault_kinds`): `raise` six
     times as often as each of the others, since it costs least (a `kill` or a signal costs a
     child process, five to ten times an in-process segment) and exercises the same resume
     paths, every segment starting from what is on disk; the others still come up dozens of
