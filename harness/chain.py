@@ -173,20 +173,24 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
 #: event loop) get this long, at most, to stop touching the dataset...
 QUIET_WAIT = 0.5
 #: ...where "stopped" means no file of it changed for this long
-QUIET_PERIOD = 0.05
+QUIET_PERIOD = 0.005
 
 
-def wait_until_quiet(root: Path, period: float = QUIET_PERIOD, cap: float = QUIET_WAIT) -> None:
-    """Poll the dataset directory until it has not changed for `period` (at most `cap`)."""
-    deadline = time.monotonic() + cap
-    last, since = snapshot(root), time.monotonic()
+def wait_until_quiet(root: Path, period: float = QUIET_PERIOD, cap: float = QUIET_WAIT) -> float:
+    """Poll the dataset directory until it has not changed for `period` (at most `cap`);
+    the seconds until the last change seen (0.0: none), which were the target's own work."""
+    started = time.monotonic()
+    deadline = started + cap
+    last, since, busy = snapshot(root), started, 0.0
     while time.monotonic() < deadline:
         time.sleep(period / 4)
         now = snapshot(root)
         if now != last:
             last, since = now, time.monotonic()
+            busy = since - started
         elif time.monotonic() - since >= period:
-            return
+            break
+    return busy
 
 
 def settle(target: Target, workdir: Path, journal: Journal, segment: int, threads: set[threading.Thread],
@@ -201,10 +205,12 @@ def settle(target: Target, workdir: Path, journal: Journal, segment: int, thread
     root = target.dataset_root(workdir)
     if not snapshotted:
         record_snapshot(journal, root, segment, "end")
+    waited = time.monotonic()
     left = wait_for_threads(threads)
+    busy = time.monotonic() - waited  # threads of the target's still working
     if interrupted and left_behind:
-        wait_until_quiet(root)
-    journal.append({"event": "settled", "segment": segment, "threads_left": left})
+        busy += wait_until_quiet(root)
+    journal.append({"event": "settled", "segment": segment, "threads_left": left, "busy_seconds": busy})
     record_snapshot(journal, root, segment, "settled")
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import abc
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -237,13 +236,13 @@ class Target(abc.ABC):
             return result.error.strip().splitlines()[-1], current
         for index in group:
             end = ended.get(index)
-            if end is not None and end["how"] in ("error", "hang"):
-                return end["detail"] if end["how"] == "error" else end["detail"], index
+            if end is not None and end["how"] == "error":
+                return end["detail"], index
         if current not in ended:  # the process ended inside this segment
-            fired = [e for e in events if e["event"] == "fault" and e["segment"] == current]
+            fired = any(e["event"] == "fault" and e["segment"] == current for e in events)
             fault = scenario.segments[current].fault
-            ends = fault is not None and KINDS[fault.action].ends_process
-            if fired and ends and result.exitcode in (-signal.SIGKILL, -signal.SIGTERM):
+            kind = KINDS[fault.action] if fault is not None else None
+            if fired and kind is not None and kind.ends_process and result.exitcode == -(kind.signum or 0):
                 return None
             return f"segment {current} child died unexpectedly (exit code {result.exitcode})", current
         return None
@@ -294,6 +293,8 @@ def _collect_journal(journal: Journal, outcome: Outcome) -> None:
                 outcome.target_seconds += event.get("seconds", 0.0)
         elif event["event"] == "segment_end":
             outcome.target_seconds += event["seconds"]
+        elif event["event"] == "settled":  # what the segment's threads still did once it had ended
+            outcome.target_seconds += event.get("busy_seconds", 0.0)
 
 
 __all__ = ["Capabilities", "CheckpointEvent", "FAULT_ACTIONS", "FAULT_POINTS", "Outcome", "Target"]
