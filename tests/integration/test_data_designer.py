@@ -67,15 +67,31 @@ LEDGER_CASES = [
 ]
 
 
+def shown_kinds(output: str) -> set[str]:
+    """The anomaly kinds a replay printed (each anomaly line starts with its kind and run)."""
+    return set(re.findall(r"^([a-z]+) \((?:resumed|straight) run\)", output, flags=re.M))
+
+
 @pytest.mark.parametrize(("finding", "release", "fails"), LEDGER_CASES)
 def test_ledger_finding_still_fails_where_named(finding, release, fails):
     result = harness_in(release, "replay", str(finding.path), "--target", finding.target,
                         "--attempts", REPLAY_ATTEMPTS)
-    assert result.returncode == (1 if fails else 0), (
-        f"{finding.id} on {release}: expected it to {'fail' if fails else 'pass'}\n{result.stdout}{result.stderr}"
-    )
+    shown = shown_kinds(result.stdout)
     if fails:
-        assert any(kind in result.stdout for kind in finding.anomalies)
+        assert result.returncode == 1, f"{finding.id} on {release}: expected it to fail\n{result.stdout}{result.stderr}"
+        assert shown & set(finding.anomalies), (finding.anomalies, shown)
+        return
+    # Where the entry's bug is absent its scenario may still show another entry's bug on that
+    # release (an async resume after checkpoint 1 regenerates group 0 on every release): the
+    # entry passes when none of its own kinds shows and every kind shown is another open
+    # entry's on that release.
+    others = {kind for f in LEDGER if f.id != finding.id and f.target == finding.target and release in f.fails_on
+              for kind in f.anomalies}
+    if result.returncode == 1:
+        assert shown and shown <= others, (
+            f"{finding.id} on {release}: expected it to pass; {shown - others} is no other entry's\n{result.stdout}")
+    else:
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(("release", "target"), [(OLDEST, "data_designer:sync"), (OLDEST, "data_designer:async"),
@@ -99,10 +115,14 @@ def test_a_search_on_0_6_1_async_finds_nothing_new_and_prints_no_data_designer_l
 
 
 def test_latest_release_passes_the_cases_issue_709_covers():
+    """No row of #709's class on the latest release: what it still shows in those scenarios is
+    the ledger's (an async resume after checkpoint 1 regenerates group 0), and nothing
+    replays or skips a seed row."""
     result = harness_in(LATEST, "hunt", "--target", "data_designer:async", "--seed", SEARCH_SEED,
                         "--max-examples", "40", "--samplings", "ordered", "--sources", "dataframe,parquet,csv,jsonl",
-                        "--no-extension")
+                        "--no-extension", "--known", str(FINDINGS))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "dd-ordered-resume-replays-seed-rows" not in result.stdout
 
 
 @pytest.mark.parametrize("release", [OLDEST, LATEST])
