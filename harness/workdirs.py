@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -27,6 +28,11 @@ def default_work_root() -> Path | None:
     return None
 
 
+#: work directories made and not yet removed; `remove_leftovers` (at exit, and after a stop
+#: by a signal) removes whatever an interruption kept a `work_directory` from removing
+_LIVE: set[Path] = set()
+
+
 @contextlib.contextmanager
 def work_directory(root: Path | None = None) -> Iterator[Path]:
     """A fresh directory of the harness's own, removed afterwards whatever happens,
@@ -36,12 +42,35 @@ def work_directory(root: Path | None = None) -> Iterator[Path]:
         root.mkdir(parents=True, exist_ok=True)
     path: Path | None = None
     try:
-        with stop_signals_held():  # a stop never lands between making it and knowing it, or mid-removal
+        with stop_signals_held():  # a stop never lands between making it and knowing it
             path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
+            _LIVE.add(path)
         yield path
     finally:
         if path is not None:
-            with stop_signals_held():  # a stop never lands between making it and knowing it, or mid-removal
-                shutil.rmtree(path, ignore_errors=True)
+            _remove(path)
 
 
+def _remove(path: Path) -> None:
+    try:
+        with stop_signals_held():  # nor in the middle of removing it
+            shutil.rmtree(path, ignore_errors=True)
+            _LIVE.discard(path)
+    except BaseException:  # a stop that landed before the signals were held: remove it anyway
+        shutil.rmtree(path, ignore_errors=True)
+        _LIVE.discard(path)
+        raise
+
+
+@atexit.register
+def remove_leftovers() -> None:
+    """Remove every work directory of this process still there (only the process that made
+    them: a forked child inherits the set but must not touch its parent's directories)."""
+    if _OWNER != os.getpid():
+        return
+    for path in list(_LIVE):
+        shutil.rmtree(path, ignore_errors=True)
+        _LIVE.discard(path)
+
+
+_OWNER = os.getpid()
