@@ -271,7 +271,12 @@ class Server:
     def close(self) -> None:
         if self.owner != os.getpid():
             return
-        for fd in (self.request_w, self.reply_r):
+        # Once only: a second close would close whatever reused these descriptor numbers
+        # since (an rmtree's directory fd, after a stop closed this server and atexit again).
+        fds, self.request_w, self.reply_r = (self.request_w, self.reply_r), -1, -1
+        for fd in fds:
+            if fd < 0:
+                continue
             try:
                 os.close(fd)
             except OSError:
