@@ -45,22 +45,40 @@ def stop_code(exc: BaseException) -> int:
     return SIGTERM_EXIT if isinstance(exc, Terminated) else SIGINT_EXIT
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
+#: the stop signals received while `sigterm_raises()` was in force, in order. A stop can land
+#: where a library turns the exception it raises into one of its own (Hypothesis, drawing
+#: data when it lands, reports "inconsistent data generation"); what was asked is kept here.
+_RECEIVED: list[int] = []
+
+
+def stop_requested() -> BaseException | None:
+    """The stop (as the exception it arrives as) received so far, if any."""
+    if not _RECEIVED:
+        return None
+    return Terminated() if _RECEIVED[0] == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    _RECEIVED.append(signum)
+    if signum == signal.SIGTERM:
+        raise Terminated
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def sigterm_raises() -> Iterator[None]:
-    """Within: SIGTERM raises `Terminated` in the main thread (only there can a handler run)."""
+    """Within: SIGTERM raises `Terminated` and SIGINT `KeyboardInterrupt` in the main thread
+    (only there can a handler run), and each is recorded for `stop_requested()`."""
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = {signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread: leave the disposition alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from hypothesis.errors import Flaky
 
 from harness.checker import Verdict, compare
 from harness.errors import HarnessUsageError
-from harness.exits import STOPS, signal_name
+from harness.exits import STOPS, signal_name, stop_requested
 from harness.reference.model import expected_rows
 from harness.scenario import Scenario
 from harness.strategies import scenarios
@@ -151,12 +151,18 @@ def hunt(
         pass
     except tuple(STOPS) as exc:
         stopped_by = signal_name(exc)
-    except Flaky as exc:
+    except BaseException as exc:
+        stop = stop_requested()
+        if stop is None and not isinstance(exc, Flaky):
+            raise
+        if stop is not None:  # the stop landed where the search engine made it something else
+            stopped_by = signal_name(stop)
         # A failure that did not reproduce while shrinking (unseeded randomness in the
         # target): the failing scenario recorded last is still a finding.
-        if not failures:
+        elif not failures:
             raise
-        note = "the failure did not reproduce on every run (" + str(exc).splitlines()[0][:120] + ")"
+        else:
+            note = "the failure did not reproduce on every run (" + str(exc).splitlines()[0][:120] + ")"
     result = HuntResult(seed=seed, examples=counter["examples"] or 0, elapsed=time.perf_counter() - started,
                         note=note, examples_to_first_failure=counter["first_failure"], known=known_counts,
                         target_seconds=target.spent - spent, stopped_by=stopped_by)

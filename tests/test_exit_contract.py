@@ -264,3 +264,23 @@ def test_a_search_stopped_while_shrinking_writes_the_failure_it_had(tmp_path, st
     assert finding["target"] == "mutant:seed_restart" and finding["seed"] == 5
     assert run_cli("replay", str(tmp_path / "out" / "finding.json")).returncode == 1
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_stop_the_search_engine_turned_into_its_own_error_is_still_a_stop(tmp_path):
+    # A SIGTERM landing while Hypothesis draws data comes out of it as "inconsistent data
+    # generation"; the stop was recorded when it arrived, so it is reported as the stop it was.
+    script = ("import signal, sys; import harness.cli as cli; from harness import exits\n"
+              "real = cli.hunt\n"
+              "def hunt(*args, on_example=None, **kwargs):\n"
+              "    def tick(n):\n"
+              "        if n == 7:\n"
+              "            exits._RECEIVED.append(signal.SIGTERM)\n"
+              "            raise RuntimeError('a library wrapped the stop')\n"
+              "    return real(*args, on_example=tick, **kwargs)\n"
+              "cli.hunt = hunt\n"
+              f"sys.exit(cli.main(['hunt', '--seed', '3', '--workdir', {str(tmp_path / 'work')!r}]))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 143, result.stderr
+    assert re.match(r"resume-harness: stopped by SIGTERM after \d+ examples .*seed 3; no finding so far",
+                    result.stderr.strip().splitlines()[-1]), result.stderr
+    assert list((tmp_path / "work").iterdir()) == []
