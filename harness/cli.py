@@ -539,6 +539,10 @@ def main(argv: list[str] | None = None) -> int:
         except BaseException as exc:  # noqa: BLE001 - the harness's own failure, never "a finding"
             if isinstance(exc, SystemExit):
                 return exc.code if isinstance(exc.code, int) else exits.HARNESS_FAILED
+            stopped = exits.stop_requested()
+            if stopped is not None:  # a library made the stop an error of its own: it was a stop
+                err.print(f"resume-harness: stopped by {exits.signal_name(stopped)}", markup=False)
+                return exits.stop_code(stopped)
             report = exits.crash_report(exc)
             error_line(f"internal error, not a finding: {type(exc).__name__}: "
                        f"{' '.join(str(exc).split())[:200]}; traceback in {report}")
