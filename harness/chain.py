@@ -22,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import logging
 import os
 import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,6 +135,40 @@ def innermost(exc: BaseException, frames: int = 3) -> str:
     return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(summary))
 
 
+# ----- what the target warned about ----------------------------------------------------------------
+class WarningCapture(logging.Handler):
+    """Within: Python warnings and log records at WARNING or above, wherever they are logged
+    from, kept as one line each (a target that silences its own logging hands its records to
+    the handlers marked `harness_capture`, see the DataDesigner adapter's `_quiet`)."""
+
+    harness_capture = True
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self._warnings: Any = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted is still a warning
+            text = str(record.msg)
+        self.messages.append(f"{record.levelname} {record.name}: {' '.join(text.split())}"[:300])
+
+    def __enter__(self) -> WarningCapture:
+        logging.root.addHandler(self)
+        self._warnings = warnings.catch_warnings(record=True)
+        self._caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._warnings.__exit__(*exc)
+        logging.root.removeHandler(self)
+        for w in self._caught:
+            self.messages.append(f"{w.category.__name__}: {' '.join(str(w.message).split())}"[:300])
+
+
 # ----- one segment ---------------------------------------------------------------------------
 def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, journal: Journal,
                 in_child: bool, timeout: float | None = None, snapshot_end: bool = False) -> str | None:
@@ -142,8 +178,9 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
     journal.append({"event": "segment_start", "segment": index})
     injector = FaultInjector(scenario.segments[index].fault, journal, index, in_child=in_child)
     how, detail, problem = "completed", "", None
+    capture = WarningCapture()
     try:
-        with watchdog(timeout) if timeout is not None else contextlib.nullcontext():
+        with watchdog(timeout) if timeout is not None else contextlib.nullcontext(), capture:
             target.run_segment(scenario, index, workdir, injector, journal)
     except SegmentHung as exc:
         how, detail = "hang", innermost(exc)
@@ -162,6 +199,8 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
             raise
     finally:
         elapsed = time.perf_counter() - injector.started
+    if capture.messages:
+        journal.append({"event": "warned", "segment": index, "messages": capture.messages[:20]})
     journal.append({"event": "segment_end", "segment": index, "how": how, "detail": detail[:500],
                     "checkpoints": injector.checkpoints, "seconds": elapsed})
     if snapshot_end:

@@ -22,19 +22,20 @@ The checker never runs a target: it reads `Outcome`s.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from harness.changes import final_inputs, first_change, has_changes, versions
 from harness.quiescence import ghost_findings, redone_findings
 from harness.reference.model import comparable_columns, output_row, record_stream
-from harness.scenario import Scenario
+from harness.scenario import Scenario, Segment
 from harness.targets.base import CheckpointEvent, Outcome
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
 
 ANOMALY_KINDS = ("duplicated", "lost", "skipped", "reordered", "unexpected", "short", "torn", "error", "hang",
-                 "ghost", "redone")
+                 "ghost", "redone", "mixed")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class Verdict:
     straight: tuple[Row, ...] = ()
     faults_fired: tuple[tuple[int, str], ...] = ()
     columns: tuple[str, ...] = field(default=())
+    #: resume-or-refuse: the target's refusal, when it refused (a pass for that tier)
+    refusal: str = ""
+    #: the warnings the target gave in the resumed chain (Python warnings, log records at WARNING+)
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -76,6 +81,8 @@ class Verdict:
         return tuple(dict.fromkeys(a.kind for a in self.anomalies))
 
     def summary(self) -> str:
+        if self.ok and self.refusal:
+            return f"ok ({self.tier}): the resume was refused: {self.refusal}"
         if self.ok:
             return f"ok ({self.tier}): resumed run == straight run == reference, {len(self.expected)} rows"
         return self.anomalies[0].line()
@@ -86,13 +93,27 @@ class Verdict:
             "tier": self.tier,
             "anomalies": [asdict(a) for a in self.anomalies],
             "faults_fired": [list(f) for f in self.faults_fired],
+            **({"refusal": self.refusal} if self.refusal else {}),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
 
 def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed: Outcome) -> Verdict:
     columns = comparable_columns(scenario)
     tier = "exact" if scenario.sampling == "ordered" else "exactly-once"
-    anomalies = _check_run("resumed", scenario, expected, resumed, columns)
+    refusal = ""
+    if has_changes(scenario):
+        # resume-or-refuse: a refusal by the resume that met the change passes; otherwise the
+        # dataset must be what an uninterrupted run of the final inputs makes (`expected`).
+        tier = "resume-or-refuse"
+        # The refusal may come later than the resume that met the change: after IF_POSSIBLE
+        # started fresh elsewhere, an ALWAYS resume of the original dataset refuses.
+        failed, first = resumed.error_segment, first_change(scenario)
+        if resumed.error is not None and not resumed.hang and failed is not None and failed >= first:
+            refusal = f"segment {failed}: {resumed.error}"
+    anomalies = [] if refusal else _check_run("resumed", scenario, expected, resumed, columns)
+    if has_changes(scenario) and anomalies and resumed.error is None and resumed.load_error is None:
+        anomalies = mixed_findings(scenario, resumed, columns) + anomalies
     anomalies += _check_run("straight", scenario, expected, straight, columns)
     for run, outcome, chain in (("resumed", resumed, scenario), ("straight", straight, scenario.straight())):
         anomalies += [Anomaly("ghost", run, text, segment=segment)
@@ -107,6 +128,8 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         straight=tuple(_project(r, columns) for r in straight.rows),
         faults_fired=tuple(resumed.faults_fired),
         columns=columns,
+        refusal=refusal,
+        warnings=tuple(resumed.warnings),
     )
 
 
@@ -120,7 +143,8 @@ def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outco
         return [Anomaly("torn", run, f"the final dataset cannot be read back: {outcome.load_error}")]
     actual = [_key(r, columns) for r in outcome.rows]
     wanted = [_key(r, columns) for r in expected]
-    valid = {_key(output_row(r), columns) for r in record_stream(scenario)}
+    final = final_inputs(scenario)
+    valid = {_key(output_row(r, final), columns) for r in record_stream(final)}
     if scenario.sampling == "ordered":
         found = _exact(actual, wanted, valid)
     else:
@@ -197,6 +221,59 @@ def _exactly_once(actual: list[Key], wanted: list[Key], valid: set[Key], pass_le
         found.append(_Found("unexpected", f"{len(actual)} rows, only {len(wanted)} asked for", len(wanted),
                             len(actual) - len(wanted)))
     return found
+
+
+# ----- resume-or-refuse: rows of more than one set of inputs --------------------------------------
+def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...]) -> list[Anomaly]:
+    """`mixed` when some rows of the dataset come from the inputs before a change and others
+    from after: per row, which of the chain's inputs make it (at that position when ORDERED,
+    anywhere in the selection under SHUFFLE), described as runs of rows."""
+    from harness.reference.model import expected_rows
+
+    chain = versions(scenario)
+    if len(chain) < 2:
+        return []
+    actual = [_key(r, columns) for r in outcome.rows]
+    ordered = scenario.sampling == "ordered"
+    made: list[list[Key] | set[Key]] = []
+    for _, inputs in chain:
+        if ordered:
+            straight = replace(inputs, segments=(Segment(scenario.num_records),))
+            made.append([_key(r, columns) for r in expected_rows(straight)])
+        else:
+            made.append({_key(output_row(r, inputs), columns) for r in record_stream(inputs)})
+    sources: list[int | None] = []
+    for p, row in enumerate(actual):
+        fits = [v for v, rows in enumerate(made) if (row in rows if isinstance(rows, set) else p < len(rows) and rows[p] == row)]
+        sources.append(None if not fits else (len(chain) - 1 if len(chain) - 1 in fits else fits[0]))
+    used = {v for v in sources if v is not None}
+    if not used - {len(chain) - 1}:
+        return []
+    runs: list[tuple[int, int, int | None]] = []
+    for p, v in enumerate(sources):
+        if runs and runs[-1][2] == v:
+            runs[-1] = (runs[-1][0], p, v)
+        else:
+            runs.append((p, p, v))
+
+    def inputs_name(v: int | None) -> str:
+        if v is None:
+            return "no run of any of the chain's inputs"
+        segment = chain[v][0]
+        if v == 0:
+            return "the inputs before the first change" + (f" (segment {chain[1][0]})" if len(chain) > 1 else "")
+        return f"the inputs after the change before segment {segment}"
+
+    parts = [f"rows {a}-{b} come from {inputs_name(v)}" if a != b else f"row {a} comes from {inputs_name(v)}"
+             for a, b, v in runs]
+    first_old = next(p for p, v in enumerate(sources) if v is not None and v != len(chain) - 1)
+    if len(used) > 1:
+        detail = f"the dataset mixes rows of {len(used)} different sets of inputs; no uninterrupted run produces it"
+    else:
+        detail = ("every row comes from inputs that were changed before the resume, which reported success: "
+                  "the dataset is not what the inputs in force at the end make")
+    return [Anomaly("mixed", "resumed", detail, position=first_old, count=sum(1 for v in sources if v != len(chain) - 1),
+                    provenance="; ".join(parts))]
 
 
 # ----- provenance -------------------------------------------------------------------------------

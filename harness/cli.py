@@ -119,7 +119,9 @@ def targets() -> None:
                   f"samplings: {', '.join(caps.samplings)}; faults: {', '.join(caps.fault_actions)} at "
                   f"{', '.join(caps.fault_points)}; resume: {', '.join(caps.resume_modes)} in "
                   f"{' or '.join(caps.processes)} processes; "
-                  f"extension: {'yes' if caps.extension else 'no'}", soft_wrap=True)
+                  f"extension: {'yes' if caps.extension else 'no'}; "
+                  f"changes before a resume: {', '.join(caps.change_kinds) or 'none'}"
+                  + (f" (releases: {', '.join(caps.releases)})" if caps.releases else ""), soft_wrap=True)
 
 
 @app.command("hunt")
@@ -140,6 +142,8 @@ def hunt_command(
                                       "(raise,kill,tear,sigint,sigterm)."),
     processes: str | None = typer.Option(None, "--processes", help="Resume only in these processes (fresh,same)."),
     no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
+    changes: str | None = typer.Option(None, "--changes", help="Draw only these changes between an interruption "
+                                       "and its resume (see 'targets'; 'none' for no change)."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
     check_output_dir(out_dir, "--out")
@@ -150,6 +154,10 @@ def hunt_command(
     caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults, processes=processes)
     if no_extension:
         caps = dataclasses.replace(caps, extension=False)
+    if changes is not None and changes.strip() == "none":
+        caps = dataclasses.replace(caps, change_kinds=())
+    elif changes is not None:
+        caps = narrowed(chosen, base=caps, change_kinds=changes)
     ledger = load_ledger(known_dir) if known_dir is not None else []
 
     def known(scenario: Scenario, verdict: Verdict) -> str | None:
@@ -376,9 +384,10 @@ def check_output_dir(path: Path | None, option: str) -> None:
                                 "name a directory you can write to")
 
 
-def narrowed(target: Any, **choices: str | None) -> Capabilities:
-    """The target's capabilities, narrowed by comma-separated choices on the command line."""
-    caps = target.capabilities
+def narrowed(target: Any, base: Capabilities | None = None, **choices: str | None) -> Capabilities:
+    """The target's capabilities (or `base`), narrowed by comma-separated choices on the
+    command line."""
+    caps = base or target.capabilities
     for field_name, text in choices.items():
         if text is None:
             continue

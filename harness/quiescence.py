@@ -88,8 +88,11 @@ def redone_findings(scenario: Scenario, events: list[Event]) -> list[tuple[int, 
     checkpoints = [e for e in events if e["event"] == "checkpoint"]
     torn = _torn_checkpoints(scenario)
     found: list[tuple[int, str]] = []
+    changed = next((i for i, seg in enumerate(scenario.segments) if seg.changes), len(scenario.segments))
     for segment, started in sorted(starts.items()):
         if segment == 0 or scenario.segments[segment].resume == "never":
+            continue
+        if segment >= changed:  # after a change, starting over is one of the right answers
             continue
         complete: dict[int, str] = {}
         for e in checkpoints:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.changes import Change, change_from_dict, final_inputs
 from harness.fault_kinds import FAULT_ACTIONS, KINDS
 
 SOURCES = ("dataframe", "parquet", "csv", "jsonl", "directory")
@@ -107,6 +108,8 @@ class Segment:
     resume: str = "never"
     fault: Fault | None = None
     process: str = "fresh"
+    #: what the user changed before this (resumed) segment ran; see `harness.changes`
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ class Scenario:
     #: async only: at each completion, which in-flight group (index into the in-flight
     #: list, modulo its length) completes next; past the end of the tuple, the oldest.
     completion_order: tuple[int, ...] = field(default=())
+    #: config: what the `echo` column appends to the column it copies ("" copies it as is)
+    echo_suffix: str = ""
+    #: config: a constant expression column `tag` ("" when there is none)
+    extra_column: str = ""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -144,14 +151,16 @@ class Scenario:
         return self.seeds[start : end + 1]
 
     def straight(self) -> Scenario:
-        """The same scenario as one uninterrupted fresh run of the final num_records."""
-        return replace(self, segments=(Segment(num_records=self.num_records),))
+        """One uninterrupted fresh run of the final num_records, on the inputs in force at
+        the end of the chain (`harness.changes.final_inputs`)."""
+        return replace(final_inputs(self), segments=(Segment(num_records=self.num_records),))
 
     def describe(self) -> str:
         sel = "all rows" if self.selection is None else _selection_text(self.selection)
         chain = " -> ".join(
             f"{s.resume}:{s.num_records}" + (" (same process)" if s.process == "same" else "")
             + (f" [{s.fault.describe()}]" if s.fault else "")
+            + (f" {{changed: {'; '.join(c.describe() for c in s.changes)}}}" if s.changes else "")
             for s in self.segments
         )
         return (
@@ -171,6 +180,9 @@ class Scenario:
             "engine": self.engine,
             "completion_order": list(self.completion_order),
             "segments": [_segment_to_dict(s) for s in self.segments],
+            # absent when default: scenarios from before these fields read the same
+            **({"echo_suffix": self.echo_suffix} if self.echo_suffix else {}),
+            **({"extra_column": self.extra_column} if self.extra_column else {}),
         }
 
     def to_json(self) -> str:
@@ -188,7 +200,7 @@ class Scenario:
                 for i, s in enumerate(_list(obj["segments"], "segments"))
             ),
         }
-        for key in ("source", "sampling", "engine"):
+        for key in ("source", "sampling", "engine", "echo_suffix", "extra_column"):
             if key in obj:
                 kwargs[key] = _typed(obj[key], str, key)
         for key in ("shuffle_seed", "buffer_size"):
@@ -216,10 +228,14 @@ class Scenario:
 
 _OPTIONAL = {
     "source", "selection", "sampling", "shuffle_seed", "buffer_size", "engine", "completion_order",
+    "echo_suffix", "extra_column",
 }
 
 
 # ----- validation -------------------------------------------------------------------------
+_APPLYING: list[bool] = []
+
+
 def _validate(s: Scenario) -> None:
     if not s.seeds:
         raise ScenarioError("seeds", "the seed table needs at least one row")
@@ -242,6 +258,8 @@ def _validate(s: Scenario) -> None:
             "seeds", "a directory source needs at least one line in the selected rows "
             "(every selected file is empty, so the record stream is empty)"
         )
+    if any(not isinstance(v, str) or "\n" in v or "{" in v or "}" in v for v in (s.echo_suffix, s.extra_column)):
+        raise ScenarioError("echo_suffix", "echo_suffix and extra_column must be strings without newlines or braces")
     if s.buffer_size < 1:
         raise ScenarioError("buffer_size", f"must be at least 1, got {s.buffer_size}")
     if s.shuffle_seed < 0:
@@ -249,6 +267,20 @@ def _validate(s: Scenario) -> None:
     if any(v < 0 for v in s.completion_order):
         raise ScenarioError("completion_order", "entries must be non-negative integers")
     _validate_segments(s.segments)
+    if any(seg.changes for seg in s.segments) and not _APPLYING:
+        from harness.changes import inputs_at
+
+        _APPLYING.append(True)  # the scenarios the changes make are checked here, not each again
+        try:
+            for i in range(1, len(s.segments)):
+                if s.segments[i].changes:
+                    changed = inputs_at(s, i)
+                    _validate_selection(changed.selection, len(changed.seeds))
+                    if changed.source == "directory" and not any(row.lines for row in changed.selected_seeds()):
+                        raise ScenarioError(f"segments[{i}].changes", "after these changes the directory "
+                                            "source's selected files have no lines (the record stream is empty)")
+        finally:
+            _APPLYING.pop()
 
 
 def _validate_selection(sel: Selection, n: int) -> None:
@@ -287,14 +319,18 @@ def _validate_segments(segments: tuple[Segment, ...]) -> None:
         where = f"segments[{i}]"
         if seg.num_records < 1:
             raise ScenarioError(f"{where}.num_records", f"must be at least 1, got {seg.num_records}")
-        if seg.num_records < previous:
+        if seg.num_records < previous and not any(c.kind == "fewer_records" for c in seg.changes):
             raise ScenarioError(
                 f"{where}.num_records",
                 f"{seg.num_records} is smaller than the previous segment's {previous}: a resume "
-                "may keep or extend num_records, never shrink it",
+                "may keep or extend num_records, never shrink it (unless the segment's changes "
+                "say so: a 'fewer_records' change)",
             )
         previous = seg.num_records
         _one_of(seg.resume, RESUME_MODES, f"{where}.resume")
+        if seg.changes and i == 0:
+            raise ScenarioError(f"{where}.changes", "changes apply between an interruption and a resume: "
+                                "the first segment has none")
         if i == 0 and seg.resume != "never":
             raise ScenarioError(f"{where}.resume", "the first segment starts fresh: use 'never'")
         if i > 0 and seg.resume == "never":
@@ -366,6 +402,8 @@ def _segment_to_dict(seg: Segment) -> dict[str, Any]:
     out: dict[str, Any] = {"num_records": seg.num_records, "resume": seg.resume, "fault": fault}
     if seg.process != "fresh":  # absent when fresh: scenarios from before the field read the same
         out["process"] = seg.process
+    if seg.changes:
+        out["changes"] = [c.to_dict() for c in seg.changes]
     return out
 
 
@@ -425,7 +463,7 @@ def _selection_from_dict(data: Any) -> Selection:
 
 
 def _segment_from_dict(data: Any, where: str) -> Segment:
-    obj = _expect_keys(data, where, required={"num_records"}, optional={"resume", "fault", "process"})
+    obj = _expect_keys(data, where, required={"num_records"}, optional={"resume", "fault", "process", "changes"})
     fault = None
     if obj.get("fault") is not None:
         f = _expect_keys(obj["fault"], f"{where}.fault", required={"action", "at", "index"}, optional={"row"})
@@ -440,4 +478,6 @@ def _segment_from_dict(data: Any, where: str) -> Segment:
         resume=_typed(obj.get("resume", "never"), str, f"{where}.resume"),
         fault=fault,
         process=_typed(obj.get("process", "fresh"), str, f"{where}.process"),
+        changes=tuple(change_from_dict(c, f"{where}.changes[{i}]")
+                      for i, c in enumerate(_list(obj.get("changes", []), f"{where}.changes"))),
     )

@@ -13,6 +13,10 @@ import math
 
 from hypothesis import strategies as st
 
+from dataclasses import replace
+
+from harness.changes import CHANGE_KINDS, NEUTRAL, Change
+from harness.errors import ScenarioError
 from harness.fault_kinds import KINDS
 from harness.scenario import (
     ASYNC_IN_FLIGHT,
@@ -142,13 +146,41 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
         if i > 0 and caps.extension:
             n += draw(_ints(0, MAX_EXTENSION))
         resume = "never" if i == 0 else draw(_choice(caps.resume_modes))
+        changes: tuple[Change, ...] = ()
+        if i > 0 and (set(caps.change_kinds) - ({"release"} if not caps.releases else set())) and draw(_ints(0, CHANGE_ODDS - 1)) == CHANGE_ODDS - 1:
+            changes = tuple(draw(st.lists(change_strategy(caps), min_size=1, max_size=2)))
+            if any(c.kind == "fewer_records" for c in changes):
+                if n > 1:
+                    n = draw(_ints(1, n - 1))
+                else:
+                    changes = tuple(c for c in changes if c.kind != "fewer_records")
         fault = draw(faults(caps, n, buffer_size)) if i < interruptions else None
         process = "fresh"  # simplest first; after a kill or a SIGTERM there is no process left to resume in
         before = segments[-1].fault if segments else None
         if i > 0 and not (before is not None and KINDS[before.action].ends_process):
             process = draw(_choice(_weighted_processes(caps.processes)))
-        segments.append(Segment(n, resume, fault, process))
+        segments.append(Segment(n, resume, fault, process, changes))
     return tuple(segments)
+
+
+#: one resumed segment in CHANGE_ODDS carries changes (and shrinks to none)
+CHANGE_ODDS = 4
+
+
+@functools.cache
+@st.composite
+def change_strategy(draw: st.DrawFn, caps: Capabilities) -> Change:
+    """One change a user makes before a resume (`harness.changes`), simplest kind first."""
+    kind = draw(_choice(tuple(k for k in CHANGE_KINDS if k in caps.change_kinds and (k != "release" or caps.releases))))
+    fields = CHANGE_KINDS[kind].fields
+    index = draw(_ints(0, MAX_SEED_ROWS - 1)) if "index" in fields else 0
+    value = draw(_ints(0, MAX_BUFFER_SIZE)) if "value" in fields else 0
+    text = ""
+    if kind == "release":
+        text = draw(_choice(caps.releases))
+    elif "text" in fields:
+        text = draw(_choice(("!", "omega", "x")))
+    return Change(kind, index, value, text)
 
 
 def _record_count(seeds: tuple[SeedRow, ...], selection: Selection, source: str) -> int:
@@ -188,7 +220,12 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     order: tuple[int, ...] = ()
     if engine == "async":
         order = tuple(draw(_COMPLETION_ORDERS))
-    return Scenario(
-        seeds=seeds, segments=segments, source=source, selection=selection, sampling=sampling,
-        shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order,
-    )
+    fields = dict(seeds=seeds, source=source, selection=selection, sampling=sampling,
+                  shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order)
+    try:
+        return Scenario(segments=segments, **fields)
+    except ScenarioError:
+        # The changes drawn leave no record to read (a directory source whose remaining
+        # selected files are empty): the same chain without the changes to the inputs.
+        plain = tuple(replace(seg, changes=tuple(c for c in seg.changes if c.kind in NEUTRAL)) for seg in segments)
+        return Scenario(segments=plain, **fields)

@@ -86,11 +86,17 @@ def plan_groups(history: list[int], buffer_size: int) -> list[Group]:
     return groups
 
 
-def config_hash(scenario: Scenario) -> str:
-    """Fingerprint of what must not change across a resume (columns, seed source,
-    sampling, selection), as DataDesigner's config fingerprint."""
+#: what determines a dataset's rows, all of it: the seed table's content (not only where it
+#: is read from), the source, selection and sampling, and the columns' config
+FINGERPRINTED = ("seeds", "source", "selection", "sampling", "shuffle_seed", "echo_suffix", "extra_column")
+
+
+def config_hash(scenario: Scenario, fields: tuple[str, ...] = FINGERPRINTED) -> str:
+    """Fingerprint of what must not change across a resume. Unlike DataDesigner's, which
+    covers the seed source's path and not what the file holds, it covers the seed content:
+    a resume after the seed file was edited is refused, not carried on with other rows."""
     d = scenario.to_dict()
-    keep = {k: d[k] for k in ("seeds", "source", "selection", "sampling", "shuffle_seed")}
+    keep = {k: d.get(k, "") for k in fields}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -103,14 +109,18 @@ class ReferenceEngine:
         self.injector = injector
         self.journal = journal
         self.segment_index = segment_index
-        self.config_hash = config_hash(scenario)
+        self.config_hash = config_hash(scenario, self.fingerprinted())
         self.records = RecordIndex(scenario, self.read_seed_stream())
+
+    def fingerprinted(self) -> tuple[str, ...]:
+        """The scenario fields the resume fingerprint covers."""
+        return FINGERPRINTED
 
     def read_seed_stream(self) -> list[Row]:
         """Write the seed source once per run directory and configuration, then read the
         selection back (once per process: the directory's name carries the configuration's
         fingerprint, so what it holds cannot change under it)."""
-        directory = self.artifact_root / "seed-source" / self.config_hash
+        directory = self.artifact_root / "seed-source" / config_hash(self.scenario)
         if not directory.is_dir():
             sources.materialize(self.scenario, directory)
         key = str(directory)
@@ -234,7 +244,7 @@ class ReferenceEngine:
             stored_hash = str(meta["config_hash"])
         except (ValueError, KeyError, TypeError) as exc:
             raise ResumeRefused(f"Cannot resume: metadata.json at {path} is corrupt ({exc}).") from None
-        if stored_buffer != self.scenario.buffer_size:
+        if stored_buffer != self.scenario.buffer_size and not self.accepts_buffer_change():
             raise ResumeRefused(
                 f"Cannot resume: buffer_size {self.scenario.buffer_size} differs from the original "
                 f"run's {stored_buffer}. Use the original buffer_size, or resume=ResumeMode.NEVER."
@@ -244,7 +254,7 @@ class ReferenceEngine:
                 f"Cannot resume: num_records {segment.num_records} is below the original target "
                 f"of {stored_target}. Use num_records >= {stored_target}."
             )
-        if stored_hash != self.config_hash:
+        if stored_hash != self.config_hash and not self.continues_despite_mismatch(segment):
             if segment.resume == "always":
                 raise ResumeRefused(
                     "Cannot resume: the configuration differs from the one the dataset was "
@@ -253,10 +263,11 @@ class ReferenceEngine:
             return self.fresh(_free_sibling(path), segment)
         if segment.num_records > history[-1]:
             history.append(segment.num_records)
-        plan = self.plan(history, stored_buffer)
+        buffer = self.resumed_buffer_size(stored_buffer)
+        plan = self.plan(history, buffer)
         storage.clear_dir(path / storage.PARTIAL_DIR)
         storage.prepare_dataset_dir(path)
-        session = Session(self.segment_index, path, stored_buffer, history, plan, metadata=meta, resumed=True)
+        session = Session(self.segment_index, path, buffer, history, plan, metadata=meta, resumed=True)
         session.completed = self.completed_groups(session)
         session.rows_at_open = sum(session.completed.values())
         if history != meta.get("target_history"):
@@ -264,6 +275,19 @@ class ReferenceEngine:
             # plan the same groups, or it finds a group of the wrong size and generates it again.
             self.write_metadata(session)
         return session
+
+    def accepts_buffer_change(self) -> bool:
+        """Whether a resume with another buffer_size goes on (the reference refuses it)."""
+        return False
+
+    def resumed_buffer_size(self, stored: int) -> int:
+        """The buffer size a resume plans its row groups with: the original run's."""
+        return stored
+
+    def continues_despite_mismatch(self, segment: Segment) -> bool:
+        """Whether a resume whose fingerprint differs goes on in the same dataset (the
+        reference refuses under ALWAYS and starts fresh elsewhere under IF_POSSIBLE)."""
+        return False
 
     def completed_groups(self, session: Session) -> dict[int, int]:
         """Progress from the files on disk: groups whose data file is readable and holds

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from harness.changes import TAG_COLUMN, final_inputs
 from harness.scenario import Scenario, SeedRow
 
 Row = dict[str, Any]
@@ -49,9 +50,13 @@ def shuffle_permutation(shuffle_seed: int, pass_index: int, length: int) -> list
     return order
 
 
-def output_row(record: Row) -> Row:
+def output_row(record: Row, config: Scenario | None = None) -> Row:
+    """A record as an output row under `config`'s columns: `echo` (the copied column, then
+    `echo_suffix`), and `tag` when the config has that column."""
     row = dict(record)
-    row["echo"] = record["line"] if "line" in record else record["name"]
+    row["echo"] = (record["line"] if "line" in record else record["name"]) + (config.echo_suffix if config else "")
+    if config is not None and config.extra_column:
+        row[TAG_COLUMN] = config.extra_column
     return row
 
 
@@ -64,6 +69,7 @@ class RecordIndex:
         self.length = len(self.stream)
         self.shuffle = scenario.sampling == "shuffle"
         self.shuffle_seed = scenario.shuffle_seed
+        self.config = scenario
         self._perms: dict[int, list[int]] = {}
 
     def position(self, i: int, pass_key: int | None = None) -> int:
@@ -78,17 +84,22 @@ class RecordIndex:
         return perm[i % self.length]
 
     def row(self, i: int, pass_key: int | None = None) -> Row:
-        return output_row(self.stream[self.position(i, pass_key)])
+        return output_row(self.stream[self.position(i, pass_key)], self.config)
 
 
 def expected_rows(scenario: Scenario) -> list[Row]:
-    """The rows a correct pipeline produces for `scenario`, in output order."""
+    """The rows a correct pipeline produces for `scenario`, in output order: an
+    uninterrupted run of the inputs in force at the end of its chain."""
+    count = scenario.num_records
+    scenario = final_inputs(scenario)
     index = RecordIndex(scenario)
-    return [index.row(i) for i in range(scenario.num_records)]
+    return [index.row(i) for i in range(count)]
 
 
 def comparable_columns(scenario: Scenario) -> tuple[str, ...]:
-    """The deterministic columns a target's rows are compared on, sorted by name."""
+    """The deterministic columns a target's rows are compared on (those of the inputs in
+    force at the end), sorted by name."""
+    tag = (TAG_COLUMN,) if final_inputs(scenario).extra_column else ()
     if scenario.source == "directory":
-        return ("echo", "line", "line_no", "name", "seed_id")
-    return ("echo", "name", "seed_id")
+        return ("echo", "line", "line_no", "name", "seed_id", *tag)
+    return ("echo", "name", "seed_id", *tag)

@@ -217,6 +217,41 @@ class ProcessCache(ReferenceEngine):
         return rows
 
 
+class FingerprintBlind(ReferenceEngine):
+    """A resume fingerprint that misses part of the inputs: it covers where the seed table is
+    read from and how, not what it holds (as DataDesigner's covers the seed file's path).
+    A resume after the seed file was edited goes on, and its rows come from the new table
+    while the rows on disk came from the old one."""
+
+    def fingerprinted(self) -> tuple[str, ...]:
+        return tuple(f for f in super().fingerprinted() if f != "seeds")
+
+
+class StaleOffsets(ReferenceEngine):
+    """A resume that re-reads changed inputs at the old offsets: with IF_POSSIBLE, a
+    fingerprint mismatch is taken as "resume what can be resumed" instead of "start fresh
+    elsewhere", so the groups still to do are generated from the new inputs at the offsets
+    the old run had reached."""
+
+    def continues_despite_mismatch(self, segment: Segment) -> bool:
+        return segment.resume == "if_possible"
+
+
+class BufferMiscount(ReferenceEngine):
+    """A resume that accepts a changed buffer_size and miscounts: it plans the remaining row
+    groups with the new size but counts every group file on disk as complete, whatever its
+    size, so group ids no longer say where their rows start."""
+
+    def accepts_buffer_change(self) -> bool:
+        return True
+
+    def resumed_buffer_size(self, stored: int) -> int:
+        return self.scenario.buffer_size
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        return {g: rows for g, rows in storage.scan_groups(session.dataset_dir).items() if rows is not None}
+
+
 MUTANTS: dict[str, type[ReferenceEngine]] = {
     "seed_restart": SeedRestart,
     "wrap_offset": WrapOffset,
@@ -231,6 +266,9 @@ MUTANTS: dict[str, type[ReferenceEngine]] = {
     "ghost_writer": GhostWriter,
     "start_over": StartOver,
     "process_cache": ProcessCache,
+    "fingerprint_blind": FingerprintBlind,
+    "stale_offsets": StaleOffsets,
+    "buffer_miscount": BufferMiscount,
 }
 
 

@@ -70,6 +70,11 @@ class Capabilities:
     #: DuckDB `ORDER BY RANDOM()`): a shuffle bug then shows only on some runs, so each
     #: shuffle scenario is tried several times.
     repeatable_shuffle: bool = True
+    #: what a user may change before a resume (`harness.changes`); `release` needs `releases`.
+    #: None by default: an adapter renders the inputs in force (`inputs_at`) to claim any
+    change_kinds: tuple[str, ...] = ()
+    #: the other releases a segment may run on (a `release` change), for targets that have them
+    releases: tuple[str, ...] = ()
 
     def unsupported(self, scenario: Scenario) -> str | None:
         """Why this target cannot run `scenario`, or None when it can."""
@@ -88,6 +93,11 @@ class Capabilities:
             if seg.fault is not None:
                 checks.append(("fault action", seg.fault.action, self.fault_actions))
                 checks.append(("fault point", seg.fault.at, self.fault_points))
+        for seg in scenario.segments:
+            for change in seg.changes:
+                checks.append(("change", change.kind, self.change_kinds))
+                if change.kind == "release":
+                    checks.append(("release", change.text, self.releases))
         for what, value, allowed in checks:
             if value not in allowed:
                 return f"{what} '{value}' is not supported (supported: {', '.join(allowed)})"
@@ -131,6 +141,9 @@ class Outcome:
     #: the trial journal, every event with its segment, monotonic time `t` and `pid`:
     #: segment starts and ends, checkpoints, faults, snapshots of the dataset directory
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: what the target warned about, segment by segment ("segment N: ..."): Python warnings
+    #: and log records at WARNING or above, as the segment's run captured them
+    warnings: list[str] = field(default_factory=list)
 
 
 class Target(abc.ABC):
@@ -293,6 +306,8 @@ def _collect_journal(journal: Journal, outcome: Outcome) -> None:
                 outcome.target_seconds += event.get("seconds", 0.0)
         elif event["event"] == "segment_end":
             outcome.target_seconds += event["seconds"]
+        elif event["event"] == "warned":
+            outcome.warnings.extend(f"segment {event['segment']}: {m}" for m in event["messages"])
         elif event["event"] == "settled":  # what the segment's threads still did once it had ended
             outcome.target_seconds += event.get("busy_seconds", 0.0)
 

@@ -307,15 +307,37 @@ def _data_designer() -> Any:
 
 @contextlib.contextmanager
 def _quiet():  # type: ignore[no-untyped-def]
-    """DataDesigner prints a provider table and logs every step; none of it is ours."""
+    """DataDesigner prints a provider table and logs every step; none of it is ours, but its
+    warnings are: records at WARNING and above go to the harness's capture handlers
+    (`harness.chain.WarningCapture`, which a segment's run installs on the root logger) and
+    nowhere else; below WARNING nothing is logged at all."""
     previous = logging.root.manager.disable
-    logging.disable(logging.CRITICAL)
+    captures = [h for h in logging.root.handlers if getattr(h, "harness_capture", False)]
+    logging.disable(logging.INFO if captures else logging.CRITICAL)
+    handlers = logging.root.handlers[:]
+    logging.root.handlers[:] = captures
+    own = _data_designer_loggers()
+    saved = {logger: (logger.level, logger.handlers[:], logger.propagate) for logger in own}
+    for logger in own:  # its records reach the root's (capture) handlers only
+        logger.setLevel(logging.WARNING if captures else logging.CRITICAL + 1)
+        logger.handlers[:] = []
+        logger.propagate = True
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             yield
     finally:
+        for logger, (level, kept, propagate) in saved.items():
+            logger.setLevel(level)
+            logger.handlers[:] = kept
+            logger.propagate = propagate
+        logging.root.handlers[:] = handlers  # the root's own again (what DataDesigner added meanwhile goes)
         logging.disable(previous)
         _silence_data_designer_loggers()
+
+
+def _data_designer_loggers() -> list[logging.Logger]:
+    return [logger for name, logger in list(logging.root.manager.loggerDict.items())
+            if (name == "data_designer" or name.startswith("data_designer.")) and isinstance(logger, logging.Logger)]
 
 
 def _silence_data_designer_loggers() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness.changes import CHANGE_KINDS, inputs_at
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.reference import storage
@@ -17,7 +18,7 @@ from harness.targets.base import Capabilities, Target
 class ReferenceTarget(Target):
     """The resume-correct reference: the embedded default target."""
 
-    capabilities = Capabilities()
+    capabilities = Capabilities(change_kinds=tuple(k for k in CHANGE_KINDS if k != "release"))
 
     def __init__(self, engine_cls: type[ReferenceEngine] = ReferenceEngine, name: str = "reference") -> None:
         self.engine_cls = engine_cls
@@ -27,7 +28,8 @@ class ReferenceTarget(Target):
     def run_segment(
         self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal
     ) -> None:
-        engine = self.engine_cls(scenario, workdir / "artifacts", injector, journal, index)
+        # the inputs in force for this segment: the user's changes before it applied
+        engine = self.engine_cls(inputs_at(scenario, index), workdir / "artifacts", injector, journal, index)
         engine.run_segment(scenario.segments[index])
 
     def load(self, scenario: Scenario, workdir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
