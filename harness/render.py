@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.changes import has_changes
 from harness.checker import Row, Verdict
 from harness.scenario import Scenario
 
@@ -24,6 +25,9 @@ def render_verdict(console: Console, verdict: Verdict, scenario: Scenario) -> No
     console.print(f"[bold]scenario[/]: {escape(scenario.describe())}")
     fired = ", ".join(f"segment {s}: {d}" for s, d in verdict.faults_fired) or "none"
     console.print(f"[bold]faults fired[/]: {escape(fired)}")
+    if has_changes(scenario):
+        warned = "; ".join(verdict.warnings) if verdict.warnings else "none (no Python warning, no log record at WARNING+)"
+        console.print(f"[bold]the target's warnings[/]: {escape(warned)}", highlight=False)
     if verdict.ok:
         console.print(f"[green]{verdict.summary()}[/]")
         return

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness.changes import changes_inputs, has_changes
 from harness.checker import Verdict
 from harness.names import checked_name, identifier
 from harness.scenario import Scenario
@@ -45,6 +46,14 @@ def finding_id(scenario: Scenario, target_name: str) -> str:
 
 
 def value_column(scenario: Scenario) -> str:
+    """The column a script compares: the copied seed column, or, when the inputs change
+    along the chain, the `echo` column (the copied column and its expression's suffix)."""
+    if changes_inputs(scenario):
+        return "echo"
+    return copied_column(scenario)
+
+
+def copied_column(scenario: Scenario) -> str:
     return "line" if scenario.source == "directory" else "name"
 
 
@@ -162,9 +171,14 @@ TITLES = {
     "rows": "Resume gives different rows than an uninterrupted run",
     "ghost": "An interrupted run goes on writing the dataset after it has returned",
     "redone": "Resume generates completed row groups again",
+    "mixed": "A resume after the inputs changed gives a dataset no uninterrupted run gives",
 }
 
 IMPACT = {
+    "mixed": "After the seed data or the config changed between an interruption and its resume, the resume "
+             "neither refuses nor starts over: it reports success on a dataset that holds rows made from the old "
+             "inputs (next to rows made from the new ones), which no uninterrupted run of either produces. It "
+             "looks finished.",
     "duplicated": "A resumed run silently repeats seed records that completed checkpoints already hold and "
                   "reports a successful resume; where seed identity matters (one document, one row), a record "
                   "is processed twice and another is lost.",
@@ -232,6 +246,12 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
               "The run is a chain of *segments*, each one call of the pipeline against the same dataset: segment 0 "
               "is interrupted, each later one resumes it. Row by row, against what an uninterrupted run gives:", ""]
     lines += ["- " + a.line() + "." for a in verdict.anomalies]
+    if has_changes(scenario):
+        changed = "; ".join(f"before segment {i}: " + ", ".join(c.describe() for c in seg.changes)
+                            for i, seg in enumerate(scenario.segments) if seg.changes)
+        warned = ("it warned: " + "; ".join(verdict.warnings)) if verdict.warnings else \
+            "it gave no warning (no Python warning, no log record at WARNING or above) and no error"
+        lines += ["", f"What changed between the interruption and the resume: {changed}. The target resumed; {warned}."]
     if explanation:
         lines += ["", explanation]
     lines += ["", "## Impact", "", IMPACT.get(first.kind, "")]

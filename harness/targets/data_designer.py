@@ -39,6 +39,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from harness import faults
+from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at
 from harness.errors import HarnessUsageError
 from harness.faults import FaultInjector
 from harness.journal import Journal
@@ -88,6 +89,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         resume_modes=("always", "if_possible"),
         extension=True,
         repeatable_shuffle=False,  # DuckDB ORDER BY RANDOM(), no seed to set
+        change_kinds=tuple(k for k in CHANGE_KINDS if k != "release"),
     )
 
 
@@ -133,9 +135,13 @@ class DataDesignerTarget(Target):
     ) -> None:
         dd = _data_designer()
         segment = scenario.segments[index]
-        builder = build_config(scenario, workdir / "seed-source")
-        designer = new_designer(scenario, workdir / "artifacts")
-        designer.set_run_config(run_config(scenario.buffer_size))
+        # The inputs in force for this segment: a user's changes before it are applied by
+        # rewriting the seed file at the same path (a new frame for a dataframe source) and
+        # rendering the config and run settings again, as the user's own script would.
+        inputs = inputs_at(scenario, index)
+        builder = build_config(inputs, workdir / "seed-source")
+        designer = new_designer(inputs, workdir / "artifacts")
+        designer.set_run_config(run_config(inputs.buffer_size))
         mode = getattr(dd.ResumeMode, segment.resume.upper())
         name = dataset_name(workdir)
         seen_dataset: list[str] = []
@@ -145,7 +151,7 @@ class DataDesignerTarget(Target):
             if not seen_dataset:
                 seen_dataset.append(str(path.parent.parent))
                 journal.append({"event": "dataset", "segment": index, "path": seen_dataset[0]})
-            rows = _rows_of_frame(pq.read_table(path).to_pandas(), scenario)
+            rows = _rows_of_frame(pq.read_table(path).to_pandas(), inputs)
             group = int(_BATCH.search(path.name).group(1))  # type: ignore[union-attr]
             journal.append({"event": "checkpoint", "segment": index, "ordinal": injector.checkpoints + 1,
                             "group": group, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
@@ -175,7 +181,7 @@ class DataDesignerTarget(Target):
         for file_path in sorted((dataset_dir / "parquet-files").glob("batch_*.parquet")):
             layout.append((int(_BATCH.search(file_path.name).group(1)),  # type: ignore[union-attr]
                            pq.read_metadata(file_path).num_rows))
-        return _rows_of_frame(frame, scenario), layout
+        return _rows_of_frame(frame, final_inputs(scenario)), layout
 
 
 # ----- rendering a scenario into DataDesigner's config -------------------------------------------
@@ -195,6 +201,8 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
     if scenario.source == "dataframe":
         source = dd.DataFrameSeedSource(df=frame)
     elif scenario.source == "directory":
+        for old in source_dir.glob("*.txt"):  # a re-export: the files of rows now gone go too
+            old.unlink()
         for i, seed in enumerate(scenario.seeds):
             body = "".join(line + "\n" for line in seed.lines)
             (source_dir / f"{i:05d}-{seed.seed_id}-{seed.name}.txt").write_text(body, encoding="utf-8")
@@ -211,7 +219,9 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
     builder = dd.config.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=sampling, selection_strategy=selection)
     copied = "line" if scenario.source == "directory" else "name"
-    builder.add_column(dd.config.ExpressionColumnConfig(name="echo", expr="{{ " + copied + " }}"))
+    builder.add_column(dd.config.ExpressionColumnConfig(name="echo", expr="{{ " + copied + " }}" + scenario.echo_suffix))
+    if scenario.extra_column:
+        builder.add_column(dd.config.ExpressionColumnConfig(name=TAG_COLUMN, expr="{{ '" + scenario.extra_column + "' }}"))
     return builder
 
 
@@ -247,13 +257,15 @@ def _rows_of_frame(frame: Any, scenario: Scenario) -> list[dict[str, Any]]:
     """DataDesigner's output columns -> the harness's comparable columns. For a directory
     source the file name `NNNNN-<seed_id>-<name>.txt` carries the seed row's identity."""
     records = frame.to_dict(orient="records")
+    tag = {TAG_COLUMN} if TAG_COLUMN in frame.columns else set()
     if scenario.source != "directory":
-        return [{"seed_id": r.get("seed_id"), "name": r.get("name"), "echo": r.get("echo")} for r in records]
+        return [{"seed_id": r.get("seed_id"), "name": r.get("name"), "echo": r.get("echo"),
+                 **{c: r.get(c) for c in tag}} for r in records]
     rows = []
     for r in records:
         _, seed_id, name = Path(str(r.get("relative_path"))).stem.split("-", 2)
         rows.append({"seed_id": int(seed_id), "name": name, "line_no": r.get("line_index"),
-                     "line": r.get("line"), "echo": r.get("echo")})
+                     "line": r.get("line"), "echo": r.get("echo"), **{c: r.get(c) for c in tag}})
     return rows
 
 
@@ -323,7 +335,9 @@ def _quiet():  # type: ignore[no-untyped-def]
         logger.handlers[:] = []
         logger.propagate = True
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        # Handlers DataDesigner configures meanwhile (up to 0.7.0 each DataDesigner() does)
+        # bind to the stream of the moment: this one, which nobody reads.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             yield
     finally:
         for logger, (level, kept, propagate) in saved.items():

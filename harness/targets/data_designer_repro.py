@@ -20,9 +20,10 @@ import importlib.metadata
 
 import harness
 from harness.chain import process_groups
+from harness.changes import final_inputs, has_changes, inputs_at
 from harness.fault_kinds import KINDS
-from harness.reference.model import expected_rows, record_stream
-from harness.repro import _docstring, _header, value_column
+from harness.reference.model import expected_rows, output_row, record_stream
+from harness.repro import _docstring, _header, copied_column, value_column
 from harness.scenario import IndexRange, PartitionBlock, Scenario
 
 #: kinds whose stopped segment needs a process of its own (the signal is sent to it)
@@ -54,6 +55,51 @@ def _source_lines(scenario: Scenario) -> list[str]:
         f"    {_seed_table(scenario)}.{writer}",
         "    source = LocalFileSeedSource(path=str(path))",
     ]
+
+
+def _inputs_entry(inputs: Scenario) -> str:
+    """One segment's inputs (a user's changes applied), as a literal the script reads."""
+    sel = inputs.selection
+    selection = None
+    if isinstance(sel, IndexRange):
+        selection = ("index_range", sel.start, sel.end)
+    elif isinstance(sel, PartitionBlock):
+        selection = ("partition_block", sel.index, sel.num_partitions)
+    entry: dict = {"seed_id": [r.seed_id for r in inputs.seeds], "name": [r.name for r in inputs.seeds]}
+    if inputs.source == "directory":
+        entry = {"files": {f"{i:05d}-{r.seed_id}-{r.name}.txt": "".join(line + "\n" for line in r.lines)
+                           for i, r in enumerate(inputs.seeds)}}
+    entry.update({"echo": inputs.echo_suffix, "tag": inputs.extra_column, "buffer_size": inputs.buffer_size,
+                  "selection": selection})
+    return repr(entry)
+
+
+def _changed_run_lines(scenario: Scenario) -> list[str]:
+    """The start of `run()` when the inputs change along the chain: segment `index` reads
+    `INPUTS[index]`, rewriting the seed file at the same path as a user re-exports it."""
+    lines = ["    inputs = INPUTS[index]  # the inputs as the user left them before this segment"]
+    if scenario.source == "dataframe":
+        lines.append('    source = DataFrameSeedSource(df=pd.DataFrame({"seed_id": inputs["seed_id"], '
+                     '"name": inputs["name"]}))')
+    elif scenario.source == "directory":
+        lines += ['    for old in Path(base, "seeds").glob("*.txt"):  # a re-export: files of rows now gone go too',
+                  "        old.unlink()",
+                  '    for name, text in inputs["files"].items():',
+                  '        Path(base, "seeds", name).write_text(text)',
+                  '    source = DirectorySeedSource(path=str(Path(base, "seeds")), file_pattern="*.txt")']
+    else:
+        writer = {"parquet": "to_parquet(path, index=False)", "csv": "to_csv(path, index=False)",
+                  "jsonl": 'to_json(path, orient="records", lines=True)'}[scenario.source]
+        lines += [f'    path = Path(base, "seeds", "seeds.{scenario.source}")  # rewritten in place',
+                  f'    pd.DataFrame({{"seed_id": inputs["seed_id"], "name": inputs["name"]}}).{writer}',
+                  "    source = LocalFileSeedSource(path=str(path))"]
+    lines += [
+        '    kind, *bounds = inputs["selection"] or (None,)',
+        '    selection = {"index_range": lambda s, e: dd.IndexRange(start=s, end=e),',
+        '                 "partition_block": lambda i, k: dd.PartitionBlock(index=i, num_partitions=k),',
+        "                 None: lambda: None}[kind](*bounds)",
+    ]
+    return lines
 
 
 def _selection(scenario: Scenario) -> str:
@@ -189,7 +235,10 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
     gives, one segment's run (config included), the rows read back and, with `work`, the
     checkpoint log that shows work done twice or after a segment had returned."""
     column = value_column(scenario)
-    stream = [row[column] for row in record_stream(scenario)]
+    changed = has_changes(scenario)
+    final = final_inputs(scenario)
+    stream = [output_row(row, final)[column] for row in record_stream(final)]
+    copied = copied_column(scenario)
     sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
     readers = ", seed_readers=[LineFanoutDirectorySeedReader()]" if scenario.source == "directory" else ""
     segments = f"SEGMENTS = {_segments(scenario)}"
@@ -197,6 +246,10 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
     lines = [f"{segments}  {legend}"] if len(segments) + len(legend) < 118 else [legend, segments]
     if _same_process(scenario):
         lines.append(f"PROCESSES = {process_groups(scenario)!r}  # segments that run in one process")
+    if changed:
+        lines.append("INPUTS = [  # per segment: what the user changed before it is applied here")
+        lines += [f"    {_inputs_entry(inputs_at(scenario, i))}," for i in range(len(scenario.segments))]
+        lines.append("]")
     if scenario.engine == "sync" and _actions(scenario) & set(_OWN_PROCESS):
         lines.append(f"OWN_PROCESS = {_OWN_PROCESS!r}  # stops whose signal needs a process of its own")
     if scenario.sampling == "shuffle":
@@ -213,13 +266,21 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
         "",
         "def run(base, index, num_records, mode, stop):",
         *(['    Path(base, "seeds").mkdir(parents=True, exist_ok=True)'] if scenario.source != "dataframe" else []),
-        *_source_lines(scenario),
+        *(_changed_run_lines(scenario) if changed else _source_lines(scenario)),
         "    builder = dd.DataDesignerConfigBuilder()",
-        f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}"
-        f"{_selection(scenario)})",
-        f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {column} }}}}"))',
-        f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
-        f"    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size={scenario.buffer_size}))",
+        *([f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}, "
+           "selection_strategy=selection)",
+           f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {copied} }}}}" + inputs["echo"]))',
+           '    if inputs["tag"]:',
+           """        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{ '" + inputs["tag"] + "' }}"))""",
+           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
+           '    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=inputs["buffer_size"]))']
+          if changed else
+          [f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}"
+           f"{_selection(scenario)})",
+           f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {column} }}}}"))',
+           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
+           f"    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size={scenario.buffer_size}))"]),
         "    seen = []",
         "    def on_checkpoint(path):",
         "        seen.append(path)",
@@ -259,6 +320,11 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
     return lines
 
 
+def _final_index(scenario: Scenario) -> str:
+    """The inputs the straight run reads: the initial ones, or with changes the last ones."""
+    return "len(SEGMENTS) - 1" if has_changes(scenario) else "0"
+
+
 def _groups_expr(scenario: Scenario) -> str:
     return "PROCESSES" if _same_process(scenario) else "[[i] for i in range(len(SEGMENTS))]"
 
@@ -280,7 +346,7 @@ def _trial(scenario: Scenario, indent: str, base: str, work: bool) -> list[str]:
     else:
         loop += ["for i, segment in enumerate(SEGMENTS):", f"    run({resumed}, i, *segment)"]
     loop += [
-        f'run(Path({base}, "straight"), 0, SEGMENTS[-1][0], "NEVER", None)',
+        f'run(Path({base}, "straight"), {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)',
         f'actual, baseline = rows({resumed}), rows(Path({base}, "straight"))',
         *(["waste = wasted(resumed)"] if work else []),
     ]
@@ -416,7 +482,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
             '            subprocess.run([sys.executable, "-c", code])',
             "        else:",
             '            run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])',
-            '    run(tmp_path / "straight", 0, SEGMENTS[-1][0], "NEVER", None)',
+            f'    run(tmp_path / "straight", {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)',
             '    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")',
             *(['    waste = wasted(tmp_path / "resumed")'] if work else []),
         ]
