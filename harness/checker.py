@@ -129,17 +129,18 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         faults_fired=tuple(resumed.faults_fired),
         columns=columns,
         refusal=refusal,
-        warnings=_resume_warnings(scenario, resumed.warnings),
+        warnings=_resume_warnings(scenario, resumed.warnings, straight.warnings),
     )
 
 
-def _resume_warnings(scenario: Scenario, messages: list[str]) -> tuple[str, ...]:
+def _resume_warnings(scenario: Scenario, messages: list[str], straight: list[str]) -> tuple[str, ...]:
     """What the target warned about from the first change on, but for what it says on every
-    run (segment 0's warnings: DataDesigner warns of missing model-provider keys each time)."""
+    run (what the straight run, or segment 0, said: DataDesigner warns of missing
+    model-provider keys, and 0.6's sync engine of its deprecation, each time)."""
     if not has_changes(scenario):
         return ()
     first = first_change(scenario)
-    every_run = {m.split(": ", 1)[1] for m in messages if m.startswith("segment 0: ")}
+    every_run = {m.split(": ", 1)[1] for m in [*messages, *straight] if m.startswith("segment 0: ")}
     out = []
     for m in messages:
         segment, text = m.split(": ", 1)

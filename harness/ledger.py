@@ -29,7 +29,7 @@ from harness.errors import HarnessUsageError
 from harness.names import checked_name
 from harness.scenario import Scenario
 
-SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions")
+SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes")
 
 
 def extensions(scenario: Scenario) -> int:
@@ -63,6 +63,9 @@ class Finding:
         for key, allowed in self.signature.items():
             if key == "min_extensions":
                 if extensions(scenario) < int(allowed[0]):
+                    return False
+            elif key == "changes":  # a change of one of these kinds before some resume
+                if not {c.kind for seg in scenario.segments for c in seg.changes} & set(allowed):
                     return False
             elif getattr(scenario, key) not in allowed:
                 return False
