@@ -199,8 +199,9 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
             raise
     finally:
         elapsed = time.perf_counter() - injector.started
-    if capture.messages:
-        journal.append({"event": "warned", "segment": index, "messages": capture.messages[:20]})
+    said = [m for m in capture.messages if not any(r in m for r in getattr(target, "routine_warnings", ()))]
+    if said:
+        journal.append({"event": "warned", "segment": index, "messages": said[:20]})
     journal.append({"event": "segment_end", "segment": index, "how": how, "detail": detail[:500],
                     "checkpoints": injector.checkpoints, "seconds": elapsed})
     if snapshot_end:

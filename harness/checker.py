@@ -261,8 +261,11 @@ def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...
     sources: list[int | None] = []
     for p, row in enumerate(actual):
         fits = [v for v, rows in enumerate(made) if (row in rows if isinstance(rows, set) else p < len(rows) and rows[p] == row)]
-        sources.append(None if not fits else (len(chain) - 1 if len(chain) - 1 in fits else fits[0]))
-    used = {v for v in sources if v is not None}
+        if len(fits) == len(chain):
+            sources.append(-1)  # the same row under every set of inputs
+        else:
+            sources.append(None if not fits else (len(chain) - 1 if len(chain) - 1 in fits else fits[0]))
+    used = {v for v in sources if v is not None and v >= 0}
     if not used - {len(chain) - 1}:
         return []
     runs: list[tuple[int, int, int | None]] = []
@@ -275,6 +278,8 @@ def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...
     def inputs_name(v: int | None) -> str:
         if v is None:
             return "no run of any of the chain's inputs"
+        if v == -1:
+            return "any of them (the change does not touch it)"
         segment = chain[v][0]
         if v == 0:
             return "the inputs before the first change" + (f" (segment {chain[1][0]})" if len(chain) > 1 else "")
@@ -283,12 +288,13 @@ def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...
     parts = [f"rows {a}-{b} come from {inputs_name(v)}" if a != b else f"row {a} comes from {inputs_name(v)}"
              for a, b, v in runs]
     first_old = next(p for p, v in enumerate(sources) if v is not None and v != len(chain) - 1)
-    if len(used) > 1:
-        detail = f"the dataset mixes rows of {len(used)} different sets of inputs; no uninterrupted run produces it"
+    if len(used) > 1 or (-1 in sources and used):
+        detail = ("the dataset mixes rows made from the inputs before a change with rows made otherwise; "
+                  "no uninterrupted run of any of the chain's inputs produces it")
     else:
         detail = ("every row comes from inputs that were changed before the resume, which reported success: "
                   "the dataset is not what the inputs in force at the end make")
-    return [Anomaly("mixed", "resumed", detail, position=first_old, count=sum(1 for v in sources if v != len(chain) - 1),
+    return [Anomaly("mixed", "resumed", detail, position=first_old, count=sum(1 for v in sources if v is None or 0 <= v < len(chain) - 1),
                     provenance="; ".join(parts))]
 
 

@@ -96,6 +96,10 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
 class DataDesignerTarget(Target):
     """The installed DataDesigner release, one engine per process."""
 
+    #: what DataDesigner warns of on every run here, whatever the run does (no model-provider
+    #: keys; 0.6's sync engine being deprecated): not reported as a segment's warnings
+    routine_warnings = ("default model provider but your API keys are missing", "selects the legacy sync engine")
+
     def __init__(self, engine: str | None = None) -> None:
         version = installed_version()
         if version is None:
