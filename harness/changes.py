@@ -220,7 +220,7 @@ def release_of(scenario: Scenario, index: int) -> str | None:
     """The release segment `index` runs on: the last `release` change up to it (None: the
     target's own)."""
     found = None
-    for segment in scenario.segments[1:index + 1]:
+    for segment in scenario.segments[:index + 1]:
         for change in segment.changes:
             if change.kind == "release":
                 found = change.text

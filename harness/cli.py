@@ -144,6 +144,9 @@ def hunt_command(
     no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
     changes: str | None = typer.Option(None, "--changes", help="Draw only these changes between an interruption "
                                        "and its resume (see 'targets'; 'none' for no change)."),
+    then: str | None = typer.Option(None, "--then", help="Cross-release chains (DataDesigner): the first resume "
+                                    "runs on the first of these releases, the next on the second, and so on "
+                                    "(comma-separated environment names), e.g. --dd-version 0.6.0 --then 0.6.1"),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
     check_output_dir(out_dir, "--out")
@@ -158,6 +161,8 @@ def hunt_command(
         caps = dataclasses.replace(caps, change_kinds=())
     elif changes is not None:
         caps = narrowed(chosen, base=caps, change_kinds=changes)
+    if then is not None:
+        caps = release_chain_caps(chosen, caps, then)
     ledger = load_ledger(known_dir) if known_dir is not None else []
 
     def known(scenario: Scenario, verdict: Verdict) -> str | None:
@@ -382,6 +387,28 @@ def check_output_dir(path: Path | None, option: str) -> None:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise HarnessUsageError(f"{option} {path} cannot be written ({probe} is not writable); "
                                 "name a directory you can write to")
+
+
+def release_chain_caps(target: Any, caps: Capabilities, then: str) -> Capabilities:
+    """`--then R1,R2`: every chain's resumes run on R1, then R2, each release's own environment."""
+    chain = tuple(part.strip() for part in then.split(",") if part.strip())
+    engine = getattr(target, "engine", None)
+    if not target.name.startswith("data_designer") or engine is None:
+        raise HarnessUsageError(f"--then runs resumes on other DataDesigner releases; {target.name} has none "
+                                "(use --target data_designer with --dd-version)")
+    if not chain:
+        raise HarnessUsageError("--then needs at least one release, e.g. --then 0.6.1")
+    from harness.targets.data_designer import engines_for
+
+    versions = dict(environments.ready_envs())
+    for name in chain:
+        environments.env_python(name)  # a usage error naming the command that creates it
+        if engine not in engines_for(versions.get(name, name)):
+            raise HarnessUsageError(f"DataDesigner {name} has no {engine} engine; a {engine} chain cannot resume "
+                                    f"on it (use --target data_designer:async)")
+    kinds = caps.change_kinds if "release" in caps.change_kinds else (*caps.change_kinds, "release")
+    return dataclasses.replace(caps, release_chain=chain, releases=chain, change_kinds=kinds,
+                               max_interruptions=max(caps.max_interruptions, len(chain)))
 
 
 def narrowed(target: Any, base: Capabilities | None = None, **choices: str | None) -> Capabilities:

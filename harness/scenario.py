@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.errors import ScenarioError
-from harness.changes import Change, change_from_dict, final_inputs
+from harness.changes import Change, change_from_dict, final_inputs, release_of
 from harness.fault_kinds import FAULT_ACTIONS, KINDS
 
 SOURCES = ("dataframe", "parquet", "csv", "jsonl", "directory")
@@ -153,7 +153,9 @@ class Scenario:
     def straight(self) -> Scenario:
         """One uninterrupted fresh run of the final num_records, on the inputs in force at
         the end of the chain (`harness.changes.final_inputs`)."""
-        return replace(final_inputs(self), segments=(Segment(num_records=self.num_records),))
+        release = release_of(self, len(self.segments) - 1)
+        on = (Change("release", text=release),) if release is not None else ()
+        return replace(final_inputs(self), segments=(Segment(num_records=self.num_records, changes=on),))
 
     def describe(self) -> str:
         sel = "all rows" if self.selection is None else _selection_text(self.selection)
@@ -328,9 +330,9 @@ def _validate_segments(segments: tuple[Segment, ...]) -> None:
             )
         previous = seg.num_records
         _one_of(seg.resume, RESUME_MODES, f"{where}.resume")
-        if seg.changes and i == 0:
+        if i == 0 and any(c.kind != "release" for c in seg.changes):
             raise ScenarioError(f"{where}.changes", "changes apply between an interruption and a resume: "
-                                "the first segment has none")
+                                "the first segment has none (but the release it runs on)")
         if i == 0 and seg.resume != "never":
             raise ScenarioError(f"{where}.resume", "the first segment starts fresh: use 'never'")
         if i > 0 and seg.resume == "never":
@@ -343,6 +345,9 @@ def _validate_segments(segments: tuple[Segment, ...]) -> None:
             if before is not None and KINDS.get(before.action) is not None and KINDS[before.action].ends_process:
                 raise ScenarioError(f"{where}.process", f"segment {i - 1}'s {before.action} fault ends its process: "
                                     "a resume after it runs in a 'fresh' one")
+        if seg.process == "same" and any(c.kind == "release" for c in seg.changes):
+            raise ScenarioError(f"{where}.process", "a segment on another release runs in that release's "
+                                "environment: use 'fresh'")
         if seg.fault is not None:
             if i == len(segments) - 1:
                 raise ScenarioError(

@@ -147,17 +147,20 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
             n += draw(_ints(0, MAX_EXTENSION))
         resume = "never" if i == 0 else draw(_choice(caps.resume_modes))
         changes: tuple[Change, ...] = ()
-        if i > 0 and (set(caps.change_kinds) - ({"release"} if not caps.releases else set())) and draw(_ints(0, CHANGE_ODDS - 1)) == CHANGE_ODDS - 1:
+        if i > 0 and set(caps.change_kinds) - {"release"} and draw(_ints(0, CHANGE_ODDS - 1)) == CHANGE_ODDS - 1:
             changes = tuple(draw(st.lists(change_strategy(caps), min_size=1, max_size=2)))
             if any(c.kind == "fewer_records" for c in changes):
                 if n > 1:
                     n = draw(_ints(1, n - 1))
                 else:
                     changes = tuple(c for c in changes if c.kind != "fewer_records")
+        if 0 < i <= len(caps.release_chain):  # an upgrade or rollback asked for: on every chain
+            changes = (Change("release", text=caps.release_chain[i - 1]), *changes)
         fault = draw(faults(caps, n, buffer_size)) if i < interruptions else None
         process = "fresh"  # simplest first; after a kill or a SIGTERM there is no process left to resume in
         before = segments[-1].fault if segments else None
-        if i > 0 and not (before is not None and KINDS[before.action].ends_process):
+        switched = any(c.kind == "release" for c in changes)  # another interpreter: a process of its own
+        if i > 0 and not (before is not None and KINDS[before.action].ends_process) and not switched:
             process = draw(_choice(_weighted_processes(caps.processes)))
         segments.append(Segment(n, resume, fault, process, changes))
     return tuple(segments)
@@ -171,7 +174,9 @@ CHANGE_ODDS = 4
 @st.composite
 def change_strategy(draw: st.DrawFn, caps: Capabilities) -> Change:
     """One change a user makes before a resume (`harness.changes`), simplest kind first."""
-    kind = draw(_choice(tuple(k for k in CHANGE_KINDS if k in caps.change_kinds and (k != "release" or caps.releases))))
+    # A release change costs an interpreter start and an import of DataDesigner: it is asked
+    # for (`release_chain`, `hunt --then`), never drawn at random.
+    kind = draw(_choice(tuple(k for k in CHANGE_KINDS if k in caps.change_kinds and k != "release")))
     fields = CHANGE_KINDS[kind].fields
     index = draw(_ints(0, MAX_SEED_ROWS - 1)) if "index" in fields else 0
     value = draw(_ints(0, MAX_BUFFER_SIZE)) if "value" in fields else 0

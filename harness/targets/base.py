@@ -75,6 +75,9 @@ class Capabilities:
     change_kinds: tuple[str, ...] = ()
     #: the other releases a segment may run on (a `release` change), for targets that have them
     releases: tuple[str, ...] = ()
+    #: a chain across releases: resumed segment k (1-based) runs on release_chain[k-1] and on;
+    #: every scenario drawn carries these `release` changes (`hunt --then`)
+    release_chain: tuple[str, ...] = ()
 
     def unsupported(self, scenario: Scenario) -> str | None:
         """Why this target cannot run `scenario`, or None when it can."""

@@ -39,12 +39,13 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from harness import faults
-from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at
+from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at, release_of
 from harness.errors import HarnessUsageError
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.scenario import IndexRange, PartitionBlock, Scenario
 from harness.targets.base import Capabilities, Target
+from harness.targets.data_designer_release import run_on_release
 
 ENGINE_VARIABLE = "DATA_DESIGNER_ASYNC_ENGINE"
 DATASET_PREFIX = "resume_trial"
@@ -89,8 +90,19 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         resume_modes=("always", "if_possible"),
         extension=True,
         repeatable_shuffle=False,  # DuckDB ORDER BY RANDOM(), no seed to set
-        change_kinds=tuple(k for k in CHANGE_KINDS if k != "release"),
+        change_kinds=tuple(CHANGE_KINDS),
+        # an upgrade or rollback can go to any release with a ready environment (`hunt --then`)
+        releases=tuple(name for name, _ in _ready_envs()),
     )
+
+
+def _ready_envs() -> list[tuple[str, str]]:
+    from harness.environments import ready_envs
+
+    try:
+        return ready_envs()
+    except Exception:  # noqa: BLE001 - no environments directory: no release to change to
+        return []
 
 
 class DataDesignerTarget(Target):
@@ -135,8 +147,14 @@ class DataDesignerTarget(Target):
 
     # ----- one segment --------------------------------------------------------------------
     def run_segment(
-        self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal
+        self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal,
+        here: bool = False,
     ) -> None:
+        release = release_of(scenario, index)
+        if release is not None and release != self.version and not here:
+            # an upgrade or a rollback before this segment: it runs on that release's environment
+            run_on_release(release, self.engine, scenario, index, workdir, injector)
+            return
         dd = _data_designer()
         segment = scenario.segments[index]
         # The inputs in force for this segment: a user's changes before it are applied by

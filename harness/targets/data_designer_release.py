@@ -1,0 +1,103 @@
+"""A segment on another DataDesigner release: the upgrade (or rollback) between an
+interruption and its resume.
+
+A scenario's `release` change says the segments from there on run on another release
+(`harness.changes`). Each release lives in its own virtual environment, so such a segment
+runs in a process started from that environment's Python (`python -m
+harness.targets.data_designer_release`), on the same dataset directory and journal: it
+renders the same config, calls that release's `create()` with the same checkpoint callback,
+and its fault fires there. What it did comes back as a small JSON file; the segment in the
+search's process then ends the same way (completes, is interrupted, fails, or dies by the
+same signal), so the chain and the checker see one segment, wherever it ran.
+
+The final dataset is read back by the release the search runs on (parquet files and
+`metadata.json`, which every release reads the same way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.fault_kinds import Interrupted
+from harness.faults import FaultInjector
+from harness.journal import Journal
+from harness.scenario import Scenario
+
+#: what the segment's process says it did
+RESULT = "segment-{index}.release.json"
+
+
+def run_on_release(release: str, engine: str, scenario: Scenario, index: int, workdir: Path,
+                   injector: FaultInjector) -> None:
+    """Run segment `index` on `release` (its environment's Python) and end as it ended."""
+    from harness.environments import env_python
+
+    python = env_python(release)
+    scenario_path = workdir / f"segment-{index}.scenario.json"
+    scenario_path.write_text(scenario.to_json(), encoding="utf-8")
+    result_path = workdir / RESULT.format(index=index)
+    result_path.unlink(missing_ok=True)
+    child = subprocess.Popen([str(python), "-m", "harness.targets.data_designer_release", engine,
+                              str(scenario_path), str(index), str(workdir), str(result_path)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = child.communicate()
+    except BaseException:  # the watchdog, or the harness's own stop: the segment's process goes too
+        child.kill()
+        child.wait()
+        raise
+    code = child.returncode
+    result: dict[str, Any] = {}
+    if result_path.exists():
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+    injector.checkpoints = int(result.get("checkpoints", injector.checkpoints))
+    injector.fired = bool(result.get("fired", injector.fired))
+    if code is not None and code < 0:  # its fault's signal ended it: this process ends the same way
+        os.kill(os.getpid(), -code)
+        signal.pause()
+    if result.get("how") == "interrupted":
+        raise Interrupted(result.get("detail", f"interrupted on {release}"))
+    if result.get("how") == "error":
+        raise ReleaseSegmentError(result.get("detail", "error"))
+    if code != 0 or result.get("how") != "completed":
+        tail = " ".join(err.decode("utf-8", "replace").split())[-300:]
+        raise ReleaseSegmentError(f"the segment's process on DataDesigner {release} exited with code {code}: {tail}")
+
+
+class ReleaseSegmentError(Exception):
+    """The segment failed on the other release (DataDesigner's error, as that release raised it)."""
+
+
+def main(argv: list[str]) -> int:
+    engine, scenario_path, index_text, workdir_text, result_path = argv
+    from harness.targets.data_designer import DataDesignerTarget
+
+    scenario = Scenario.from_json(Path(scenario_path).read_text(encoding="utf-8"))
+    index, workdir = int(index_text), Path(workdir_text)
+    journal = Journal(workdir / "journal.jsonl")
+    injector = FaultInjector(scenario.segments[index].fault, journal, index, in_child=True)
+    target = DataDesignerTarget(engine)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    result: dict[str, Any] = {"how": "completed", "detail": ""}
+    try:
+        target.run_segment(scenario, index, workdir, injector, journal, here=True)
+    except Interrupted as exc:
+        result = {"how": "interrupted", "detail": str(exc)}
+    except KeyboardInterrupt:
+        result = {"how": "interrupted", "detail": "KeyboardInterrupt"}
+    except Exception as exc:  # noqa: BLE001 - the release's refusal or failure, reported as the segment's
+        result = {"how": "error", "detail": f"{type(exc).__name__}: {exc}"}
+    result.update(checkpoints=injector.checkpoints, fired=injector.fired, release=target.version)
+    Path(result_path).write_text(json.dumps(result), encoding="utf-8")
+    sys.stdout.flush()
+    os._exit(0)  # at once: an interrupted async engine's loop must not finish its work at exit
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
