@@ -1,0 +1,92 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["data-designer==0.6.1", "pandas==2.3.3"]
+# ///
+"""Resume reproducer: mixed rows after a resume (resume-harness 0.1.0, data-designer 0.6.1).
+Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here."""
+import inspect
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "0"  # sync engine (0.7.0 and later: async only)
+
+try:
+    import data_designer.config as dd
+    import pandas as pd
+    from data_designer.config.seed_source import LocalFileSeedSource
+    from data_designer.engine.storage.artifact_storage import ArtifactStorage
+    from data_designer.interface import DataDesigner, ResumeMode
+except ImportError as exc:
+    print(f"cannot run here: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+# (num_records, resume mode, stop at (checkpoint, action))
+SEGMENTS = [(3, 'NEVER', (2, 'raise')), (3, 'ALWAYS', None)]
+INPUTS = [  # per segment: what the user changed before it is applied here
+    {'seed_id': [0, 1, 2], 'name': ['alpha', 'beta', 'gamma'], 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},
+    {'seed_id': [0, 1, 2], 'name': ['alpha', 'omega', 'gamma'], 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},
+]
+EXPECTED = ['alpha', 'omega', 'gamma']
+
+
+class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception
+    pass
+
+
+def run(base, index, num_records, mode, stop):
+    Path(base, "seeds").mkdir(parents=True, exist_ok=True)
+    inputs = INPUTS[index]  # the inputs as the user left them before this segment
+    path = Path(base, "seeds", "seeds.csv")  # rewritten in place
+    pd.DataFrame({"seed_id": inputs["seed_id"], "name": inputs["name"]}).to_csv(path, index=False)
+    source = LocalFileSeedSource(path=str(path))
+    kind, *bounds = inputs["selection"] or (None,)
+    selection = {"index_range": lambda s, e: dd.IndexRange(start=s, end=e),
+                 "partition_block": lambda i, k: dd.PartitionBlock(index=i, num_partitions=k),
+                 None: lambda: None}[kind](*bounds)
+    builder = dd.DataDesignerConfigBuilder()
+    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED, selection_strategy=selection)
+    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}" + inputs["echo"]))
+    if inputs["tag"]:
+        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{ '" + inputs["tag"] + "' }}"))
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
+    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=inputs["buffer_size"]))
+    seen = []
+    def on_checkpoint(path):
+        seen.append(path)
+        if stop and len(seen) == stop[0]:
+            raise Stop
+    try:
+        if "on_batch_complete" in inspect.signature(designer.create).parameters:
+            designer.create(builder, num_records=num_records, dataset_name="repro", resume=ResumeMode[mode],
+                            on_batch_complete=on_checkpoint)
+        else:  # 0.6.0 has the callback only on the internal path that create() itself takes
+            provider = designer._create_resource_provider("repro", builder, resume=ResumeMode[mode])
+            dataset_builder = designer._create_dataset_builder(builder.build(), provider)
+            dataset_builder.build(num_records=num_records, on_batch_complete=on_checkpoint, resume=ResumeMode[mode])
+    except Stop:
+        pass
+
+
+def rows(base):
+    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",
+                           resume=ResumeMode.ALWAYS).load_dataset()["echo"].tolist()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, segment in enumerate(SEGMENTS):
+            run(Path(tmp, "resumed"), i, *segment)
+        run(Path(tmp, "straight"), len(SEGMENTS) - 1, SEGMENTS[-1][0], "NEVER", None)
+        actual, baseline = rows(Path(tmp, "resumed")), rows(Path(tmp, "straight"))
+    print(f"resumed:  {actual}\nstraight: {baseline}\nexpected: {EXPECTED}")
+    if actual == baseline == EXPECTED:
+        return 0
+    row = next(i for i in range(len(EXPECTED) + 1) if actual[i:i + 1] != EXPECTED[i:i + 1])
+    print(f"first divergence at row {row}: resumed {actual[row:row + 1]}, expected {EXPECTED[row:row + 1]}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
