@@ -287,7 +287,7 @@ def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...
 
     parts = [f"rows {a}-{b} come from {inputs_name(v)}" if a != b else f"row {a} comes from {inputs_name(v)}"
              for a, b, v in runs]
-    first_old = next(p for p, v in enumerate(sources) if v is not None and v != len(chain) - 1)
+    first_old = next(p for p, v in enumerate(sources) if v is not None and 0 <= v < len(chain) - 1)
     if len(used) > 1 or (-1 in sources and used):
         detail = ("the dataset mixes rows made from the inputs before a change with rows made otherwise; "
                   "no uninterrupted run of any of the chain's inputs produces it")

@@ -148,7 +148,7 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
         resume = "never" if i == 0 else draw(_choice(caps.resume_modes))
         changes: tuple[Change, ...] = ()
         if i > 0 and set(caps.change_kinds) - {"release"} and draw(_ints(0, CHANGE_ODDS - 1)) == CHANGE_ODDS - 1:
-            changes = tuple(draw(st.lists(change_strategy(caps), min_size=1, max_size=2)))
+            changes = tuple(draw(st.lists(change_strategy(caps, buffer_size), min_size=1, max_size=2)))
             if any(c.kind == "fewer_records" for c in changes):
                 if n > 1:
                     n = draw(_ints(1, n - 1))
@@ -167,19 +167,35 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
 
 
 #: one resumed segment in CHANGE_ODDS carries changes (and shrinks to none)
-CHANGE_ODDS = 4
+CHANGE_ODDS = 3
+
+
+@functools.cache
+def _weighted_changes(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The change kinds to draw from, in table order (simplest first), `buffer_size` three
+    times: of all the changes it is the one that alters the row-group plan a resume must
+    reconcile with the groups on disk, and it shows only when it meets a run with partial
+    progress and more groups to go, which few draws give."""
+    return tuple(k for k in CHANGE_KINDS if k in kinds and k != "release"
+                 for _ in range(3 if k == "buffer_size" else 1))
 
 
 @functools.cache
 @st.composite
-def change_strategy(draw: st.DrawFn, caps: Capabilities) -> Change:
-    """One change a user makes before a resume (`harness.changes`), simplest kind first."""
+def change_strategy(draw: st.DrawFn, caps: Capabilities, buffer_size: int = 1) -> Change:
+    """One change a user makes before a resume (`harness.changes`), simplest kind first; a
+    new buffer_size is never the one the run has."""
     # A release change costs an interpreter start and an import of DataDesigner: it is asked
     # for (`release_chain`, `hunt --then`), never drawn at random.
-    kind = draw(_choice(tuple(k for k in CHANGE_KINDS if k in caps.change_kinds and k != "release")))
+    kind = draw(_choice(_weighted_changes(caps.change_kinds)))
     fields = CHANGE_KINDS[kind].fields
     index = draw(_ints(0, MAX_SEED_ROWS - 1)) if "index" in fields else 0
     value = draw(_ints(0, MAX_BUFFER_SIZE)) if "value" in fields else 0
+    if kind == "buffer_size":
+        # Smaller than the run's (when it can be): the resume then has more, smaller groups to
+        # plan next to the ones on disk, where a miscount shows; never the run's own size.
+        value = draw(_ints(1, MAX_BUFFER_SIZE))
+        value = 1 + (value - 1) % (buffer_size - 1) if buffer_size > 1 else value + (value == 1)
     text = ""
     if kind == "release":
         text = draw(_choice(caps.releases))

@@ -238,9 +238,9 @@ class StaleOffsets(ReferenceEngine):
 
 
 class BufferMiscount(ReferenceEngine):
-    """A resume that accepts a changed buffer_size and miscounts: it plans the remaining row
-    groups with the new size but counts every group file on disk as complete, whatever its
-    size, so group ids no longer say where their rows start."""
+    """A resume that accepts a changed buffer_size and miscounts: it counts every group file
+    on disk as complete, whatever its size, and starts each remaining group at its id times
+    the new buffer size, as if every group before it had been generated at that size."""
 
     def accepts_buffer_change(self) -> bool:
         return True
@@ -249,7 +249,16 @@ class BufferMiscount(ReferenceEngine):
         return self.scenario.buffer_size
 
     def completed_groups(self, session: Session) -> dict[int, int]:
+        stored = int((session.metadata or {}).get("buffer_size", session.buffer_size))
+        if stored == session.buffer_size:
+            return super().completed_groups(session)
         return {g: rows for g, rows in storage.scan_groups(session.dataset_dir).items() if rows is not None}
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        stored = int((session.metadata or {}).get("buffer_size", session.buffer_size))
+        if session.resumed and stored != session.buffer_size:
+            return group.id * session.buffer_size
+        return group.offset
 
 
 MUTANTS: dict[str, type[ReferenceEngine]] = {

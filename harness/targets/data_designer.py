@@ -243,7 +243,10 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
     copied = "line" if scenario.source == "directory" else "name"
     builder.add_column(dd.config.ExpressionColumnConfig(name="echo", expr="{{ " + copied + " }}" + scenario.echo_suffix))
     if scenario.extra_column:
-        builder.add_column(dd.config.ExpressionColumnConfig(name=TAG_COLUMN, expr="{{ '" + scenario.extra_column + "' }}"))
+        # A constant, but through a seed column: up to 0.6.1 the async engine fails an expression
+        # column that references no column, even in an uninterrupted run (docs/datadesigner.md).
+        builder.add_column(dd.config.ExpressionColumnConfig(
+            name=TAG_COLUMN, expr="{{ '' if " + copied + " else '' }}" + scenario.extra_column))
     return builder
 
 

@@ -272,7 +272,7 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
            "selection_strategy=selection)",
            f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {copied} }}}}" + inputs["echo"]))',
            '    if inputs["tag"]:',
-           """        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{ '" + inputs["tag"] + "' }}"))""",
+           f"""        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{{{ '' if {copied} else '' }}}}" + inputs["tag"]))""",
            f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
            '    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=inputs["buffer_size"]))']
           if changed else
