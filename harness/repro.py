@@ -223,8 +223,7 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
         script.rstrip(),
         "```",
         "",
-        f"Run it with `python {script_name}` in an environment with DataDesigner installed, or with "
-        f"`uv run {script_name}`, which installs the pinned versions from the header.",
+        _run_words(scenario, script_name),
         "",
         "## Actual vs Expected",
         "",
@@ -258,6 +257,18 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
     return "\n".join(lines) + "\n"
 
 
+def _run_words(scenario: Scenario, script_name: str) -> str:
+    words = (f"Run it with `python {script_name}` in an environment with DataDesigner installed, or with "
+             f"`uv run {script_name}`, which installs the pinned versions from the header.")
+    others = sorted({c.text for seg in scenario.segments for c in seg.changes if c.kind == "release"})
+    if others:
+        flags = " ".join(f"--python {r}=/path/to/dd-{r}/bin/python" for r in others)
+        words += (f" The chain resumes on other releases: add `{flags}`, the Python of an environment with each "
+                  "(the script says how to make one and exits 2 without it). The first segment runs on the "
+                  "interpreter that runs the script, so \"Versions checked\" below names the release a run started on.")
+    return words
+
+
 def _target_words(target_name: str, release: str, scenario: Scenario) -> str:
     if target_name.startswith("data_designer"):
         return f"DataDesigner {release}, {scenario.engine} engine"
@@ -276,12 +287,14 @@ def _summary(scenario: Scenario, verdict: Verdict) -> str:
 
 
 # ----- running scripts in release environments ---------------------------------------------------
-def versions_checked(script_path: Path, releases: list[tuple[str, Path]]) -> list[tuple[str, int]]:
-    """(release, exit code) of the script run by each release environment's Python."""
+def versions_checked(script_path: Path, releases: list[tuple[str, Path]],
+                     extra: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """(release, exit code) of the script run by each release environment's Python (with
+    `extra` arguments: a cross-release chain's `--python RELEASE=PATH`)."""
     results = []
     for release, python in releases:
         try:
-            code = subprocess.run([str(python), str(script_path)], capture_output=True, text=True,
+            code = subprocess.run([str(python), str(script_path), *extra], capture_output=True, text=True,
                                   timeout=SCRIPT_TIMEOUT).returncode
         except subprocess.TimeoutExpired:
             code = 2
@@ -351,5 +364,8 @@ def write_for(out_dir: Path, scenario: Scenario, target: Any, verdict: Verdict, 
             releases = [(target.version, Path(sys.executable))]
     else:
         releases = [(f"{target.name} (resume-harness {harness.__version__})", Path(sys.executable))]
+    extra: list[str] = []
+    for other in sorted({c.text for seg in scenario.segments for c in seg.changes if c.kind == "release"}):
+        extra += ["--python", f"{other}={environments.env_python(other)}"]  # where the chain's other releases live
     say(f"checking the reproducer in {len(releases)} environment(s)")
-    return write(out_dir, reproducer, versions_checked(script, releases), scenario.engine)
+    return write(out_dir, reproducer, versions_checked(script, releases, tuple(extra)), scenario.engine)

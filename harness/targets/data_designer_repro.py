@@ -20,7 +20,7 @@ import importlib.metadata
 
 import harness
 from harness.chain import process_groups
-from harness.changes import final_inputs, has_changes, inputs_at
+from harness.changes import final_inputs, has_changes, inputs_at, release_of
 from harness.fault_kinds import KINDS
 from harness.reference.model import expected_rows, output_row, record_stream
 from harness.repro import _docstring, _header, copied_column, value_column
@@ -145,6 +145,15 @@ def _same_process(scenario: Scenario) -> bool:
     return any(s.process == "same" for s in scenario.segments)
 
 
+def _releases(scenario: Scenario) -> list[str | None]:
+    """The release each segment runs on (None: the script's own), for cross-release chains."""
+    return [release_of(scenario, i) for i in range(len(scenario.segments))]
+
+
+def _cross_release(scenario: Scenario) -> bool:
+    return any(r is not None for r in _releases(scenario))
+
+
 def _separate(scenario: Scenario) -> str | None:
     """Which groups of segments the script runs in a process of its own, as a condition on
     `group` (a list of segment indices), or None when every segment runs in the script's
@@ -153,9 +162,11 @@ def _separate(scenario: Scenario) -> str | None:
     loop is one thread per process, shared by every create(), and an interrupted run's tasks
     would go on into the next segment's run (docs/datadesigner.md)."""
     stops = _actions(scenario)
-    if not stops and not _same_process(scenario):
+    if not stops and not _same_process(scenario) and not _cross_release(scenario):
         return None
     parts = ["len(group) > 1"] if _same_process(scenario) else []
+    if _cross_release(scenario):
+        parts.append("RELEASES[group[0]]")
     if scenario.engine == "async":
         parts.append("SEGMENTS[group[0]][2]")
     elif stops & set(_OWN_PROCESS):
@@ -174,6 +185,8 @@ def _if_separate(scenario: Scenario, indent: str, outer: str = "") -> list[str]:
 
 
 def _separate_comment(scenario: Scenario) -> str:
+    if _cross_release(scenario):
+        return "  # another release, or a process of its own"
     if _same_process(scenario):
         return "  # one process, as a notebook runs a cell again"
     if scenario.engine == "async":
@@ -198,6 +211,23 @@ def _stop_lines(scenario: Scenario, work: bool) -> list[str]:
                   "                return"]
     return lines + ["            raise Stop"]
 
+
+CROSS_RELEASE_LINES = [
+    "def python_for(index):",
+    '    """The interpreter segment `index` runs on: the one with its release installed."""',
+    "    release = RELEASES[index]",
+    "    if release is None:",
+    "        return sys.executable",
+    "    if release not in PYTHONS:",
+    '        print(f"cannot run here: segment {index} runs on data-designer=={release}; pass --python "',
+    '              f"{release}=PATH, the Python of an environment with it (for example: uv venv /tmp/dd-{release} "',
+    '              f"&& uv pip install --python /tmp/dd-{release} data-designer=={release} pandas, then --python "',
+    '              f"{release}=/tmp/dd-{release}/bin/python)", file=sys.stderr)',
+    "        sys.exit(2)",
+    "    return PYTHONS[release]",
+    "",
+    "",
+]
 
 WORK_LINES = [
     "",
@@ -246,6 +276,9 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
     lines = [f"{segments}  {legend}"] if len(segments) + len(legend) < 118 else [legend, segments]
     if _same_process(scenario):
         lines.append(f"PROCESSES = {process_groups(scenario)!r}  # segments that run in one process")
+    if _cross_release(scenario):
+        lines.append(f"RELEASES = {_releases(scenario)!r}  # the release each segment runs on (None: this one's)")
+        lines.append("PYTHONS = {}  # release -> the Python of an environment that has it (--python RELEASE=PATH)")
     if changed:
         lines.append("INPUTS = [  # per segment: what the user changed before it is applied here")
         lines += [f"    {_inputs_entry(inputs_at(scenario, i))}," for i in range(len(scenario.segments))]
@@ -301,6 +334,7 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
         *(['    log(base, f"{index} end")'] if work else []),
         "",
         "",
+        *(CROSS_RELEASE_LINES if _cross_release(scenario) else []),
         "def rows(base):",
         '    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
         f'                           resume=ResumeMode.ALWAYS).load_dataset()["{column}"].tolist()',
@@ -339,14 +373,17 @@ def _trial(scenario: Scenario, indent: str, base: str, work: bool) -> list[str]:
         loop += [
             f"for group in {_groups_expr(scenario)}:",
             *_if_separate(scenario, "    ", indent),
-            '        subprocess.run([sys.executable, __file__, "--segments", ",".join(map(str, group)), str(resumed)])',
+            f'        subprocess.run([{"python_for(group[0])" if _cross_release(scenario) else "sys.executable"}, __file__, '
+            '"--segments", ",".join(map(str, group)), str(resumed)])',
             "    else:",
             "        run(resumed, group[0], *SEGMENTS[group[0]])",
         ]
     else:
         loop += ["for i, segment in enumerate(SEGMENTS):", f"    run({resumed}, i, *segment)"]
     loop += [
-        f'run(Path({base}, "straight"), {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)',
+        *([f'subprocess.run([python_for(len(SEGMENTS) - 1), __file__, "--straight", str(Path({base}, "straight"))])']
+          if _cross_release(scenario) else
+          [f'run(Path({base}, "straight"), {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)']),
         f'actual, baseline = rows({resumed}), rows(Path({base}, "straight"))',
         *(["waste = wasted(resumed)"] if work else []),
     ]
@@ -375,6 +412,16 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
     """The standalone script; with `work`, it also fails on work done twice or late."""
     deps = [f"data-designer=={release}", f"pandas=={_pandas_version()}"]
     main = ["", "", "def main():"]
+    if _cross_release(scenario):
+        main += [
+            '    while sys.argv[1:2] == ["--python"]:  # --python RELEASE=PATH: where each release is installed',
+            '        release, _, path = sys.argv[2].partition("=")',
+            "        PYTHONS[release] = path",
+            "        del sys.argv[1:3]",
+            '    if sys.argv[1:2] == ["--straight"]:  # the uninterrupted run, on the release the chain ends on',
+            '        run(sys.argv[2], len(SEGMENTS) - 1, SEGMENTS[-1][0], "NEVER", None)',
+            "        os._exit(0)",
+        ]
     if _separate(scenario) is not None:
         main += [
             '    if sys.argv[1:2] == ["--segments"]:  # segments that share a process of their own',
