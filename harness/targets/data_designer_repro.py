@@ -496,6 +496,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
 
 def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False) -> str:
     separate = _separate(scenario)
+    cross = _cross_release(scenario)
     waste = " and not waste" if work else ""
     check = (f"    assert actual == baseline == EXPECTED{waste}" if scenario.sampling == "ordered"
              else f"    assert exactly_once(actual) and exactly_once(baseline){waste}")
@@ -514,6 +515,9 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
         _env_line(scenario),
         "",
         *dd_core(scenario, work),
+        *(["", "", "# where each other release is installed: DD_PYTHONS=0.6.0=/path/to/python,0.6.1=/path/to/python",
+           'PYTHONS.update(p.split("=", 1) for p in os.environ.get("DD_PYTHONS", "").split(",") if "=" in p)']
+          if cross else []),
         "",
         "",
         "def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:",
@@ -526,10 +530,15 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
             '            code += f"import {Path(__file__).stem} as t; "',
             "            code += f\"[t.run({str(tmp_path / 'resumed')!r}, i, *t.SEGMENTS[i]) for i in {group!r}]\"",
             '            code += "; import os; os._exit(0)"  # at once, as a crash ends it',
-            '            subprocess.run([sys.executable, "-c", code])',
+            f'            subprocess.run([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code])',
             "        else:",
             '            run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])',
-            f'    run(tmp_path / "straight", {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)',
+            *(['    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
+               '    code += f"import {Path(__file__).stem} as t; "',
+               "    code += f\"t.run({str(tmp_path / 'straight')!r}, len(t.SEGMENTS) - 1, t.SEGMENTS[-1][0], 'NEVER', None)\"",
+               '    subprocess.run([python_for(len(SEGMENTS) - 1), "-c", code])  # on the release the chain ends on']
+              if cross else
+              [f'    run(tmp_path / "straight", {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)']),
             '    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")',
             *(['    waste = wasted(tmp_path / "resumed")'] if work else []),
         ]
