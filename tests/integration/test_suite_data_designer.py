@@ -42,5 +42,7 @@ def test_suite_on_0_6_0_fails_on_the_issue_709_replay(tmp_path):
     assert result.returncode == 1, out[-4000:]
     assert "FAILED" in out and "sampling-ordered" in out
     assert "resume-harness findings" in out
-    assert re.search(r"duplicated \(resumed run\)", out)
+    # a finding of a ledger entry fixed upstream: #709's replay, or (as the draws fall with
+    # changes between segments drawn too) 0.6-0.7's Ctrl-C ghost work
+    assert re.search(r"(duplicated|ghost) \(resumed run\)", out)
     assert "replay:     resume-harness replay" in out
