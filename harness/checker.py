@@ -6,6 +6,11 @@ Oracle tiers, the strongest that applies:
   run is still wrong).
 - `exactly-once` (SHUFFLE): each consecutive pass of `L` rows is a permutation of the
   selection's records, nothing foreign, the count right; for both runs.
+- `exact-shuffle` (SHUFFLE on a target that declares a repeatable shuffle,
+  `Capabilities.repeatable_shuffle`): exactly-once for both runs, and the resumed run's rows
+  == the straight run's rows, row for row (a resume that switches to another valid
+  permutation for a whole pass is wrong). A target without a seeded shuffle gets
+  exactly-once only.
 
 Anomalies have names: `duplicated` (a row replayed), `lost` (rows never written),
 `skipped` (the reader jumped ahead), `reordered`, `unexpected` (a row from outside the
@@ -98,9 +103,12 @@ class Verdict:
         }
 
 
-def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed: Outcome) -> Verdict:
+def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed: Outcome,
+            repeatable_shuffle: bool = False) -> Verdict:
     columns = comparable_columns(scenario)
     tier = "exact" if scenario.sampling == "ordered" else "exactly-once"
+    if scenario.sampling == "shuffle" and repeatable_shuffle:
+        tier = "exact-shuffle"
     refusal = ""
     if has_changes(scenario):
         # resume-or-refuse: a refusal by the resume that met the change passes; otherwise the
@@ -114,7 +122,10 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
     anomalies = [] if refusal else _check_run("resumed", scenario, expected, resumed, columns)
     if has_changes(scenario) and anomalies and resumed.error is None and resumed.load_error is None:
         anomalies = mixed_findings(scenario, resumed, columns) + anomalies
-    anomalies += _check_run("straight", scenario, expected, straight, columns)
+    straight_found = _check_run("straight", scenario, expected, straight, columns)
+    if tier == "exact-shuffle" and not anomalies and not straight_found:
+        anomalies = _same_as_straight(scenario, resumed, straight, columns)
+    anomalies += straight_found
     for run, outcome, chain in (("resumed", resumed, scenario), ("straight", straight, scenario.straight())):
         anomalies += [Anomaly("ghost", run, text, segment=segment)
                       for segment, text in ghost_findings(chain, outcome.events)]
@@ -131,6 +142,21 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         refusal=refusal,
         warnings=_resume_warnings(scenario, resumed.warnings, straight.warnings),
     )
+
+
+def _same_as_straight(scenario: Scenario, resumed: Outcome, straight: Outcome,
+                      columns: tuple[str, ...]) -> list[Anomaly]:
+    """exact-shuffle: the resumed rows against the straight run's, row for row. Both are
+    already exactly-once, so any difference is another permutation: `reordered`."""
+    actual = [_key(r, columns) for r in resumed.rows]
+    wanted = [_key(r, columns) for r in straight.rows]
+    if actual == wanted:
+        return []
+    p = next(i for i, (a, e) in enumerate(zip(actual, wanted)) if a != e)
+    length = len(record_stream(final_inputs(scenario)))
+    found = _Found("reordered", f"from output row {p} (pass {p // length}) the resumed run follows another "
+                                f"permutation than the straight run; the target declares its shuffle repeatable", p)
+    return [_with_provenance("resumed", found, actual, wanted, _Layout(resumed), columns, True)]
 
 
 def _resume_warnings(scenario: Scenario, messages: list[str], straight: list[str]) -> tuple[str, ...]:

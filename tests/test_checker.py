@@ -83,3 +83,27 @@ def test_shuffle_tier_accepts_any_permutation_per_pass_and_catches_a_repeat():
     verdict = compare(scenario, expected, good, _outcome([2, 0, 2, 1, 0]))
     assert verdict.kinds == ("duplicated", "lost")
     assert verdict.tier == "exactly-once"
+
+
+def test_exact_shuffle_tier_catches_a_resume_that_switches_permutation_where_exactly_once_cannot(tmp_path):
+    """pass_reseed finishes the pass it resumed in and draws every later pass from another
+    seed: each pass is still a permutation, so only the exact tier (for a target that
+    declares its shuffle repeatable) sees it."""
+    from harness.scenario import Fault
+    from harness.targets.registry import get_target
+
+    scenario = Scenario(seeds=seeds(2), sampling="shuffle", buffer_size=1, segments=(
+        Segment(3, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")))
+    expected = expected_rows(scenario)
+    runs = {}
+    for name in ("reference", "mutant:pass_reseed"):
+        target = get_target(name)
+        runs[name] = (target.run(scenario.straight(), tmp_path / name / "straight"),
+                      target.run(scenario, tmp_path / name / "resumed"))
+    good = compare(scenario, expected, *runs["reference"], repeatable_shuffle=True)
+    assert good.ok and good.tier == "exact-shuffle"
+    caught = compare(scenario, expected, *runs["mutant:pass_reseed"], repeatable_shuffle=True)
+    assert caught.kinds == ("reordered",) and caught.anomalies[0].position == 2, caught.summary()
+    assert "another permutation" in caught.summary()
+    blind = compare(scenario, expected, *runs["mutant:pass_reseed"], repeatable_shuffle=False)
+    assert blind.ok and blind.tier == "exactly-once"

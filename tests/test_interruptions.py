@@ -206,3 +206,33 @@ def test_each_new_mutant_is_caught_by_a_default_hunt_only_through_the_new_dimens
     worked = {c.segment for c in outcome.checkpoints}
     idle = [i for i in range(len(result.finding.segments) - 1) if i not in fired and i not in worked]
     assert not idle, f"segments {idle} do nothing in {result.finding.describe()}"
+
+
+def test_a_replay_of_a_finding_tries_until_the_kind_it_records_shows(monkeypatch):
+    """A Ctrl-C ghost scenario on 0.6.0 also meets #709 on every try and shows `ghost` on
+    some tries only: replaying the ghost finding must not stop at the first `duplicated`."""
+    from harness import property as prop
+    from harness.checker import Anomaly, Verdict
+
+    def verdict(*kinds: str) -> Verdict:
+        return Verdict("row-for-row", tuple(Anomaly(k, "resumed", k) for k in kinds))
+
+    tries = iter([verdict(), verdict("duplicated"), verdict("duplicated", "ghost"), verdict()])
+    seen: list[int] = []
+
+    def fake(target, scenario, root=None):
+        seen.append(1)
+        return next(tries)
+
+    monkeypatch.setattr(prop, "check_scenario", fake)
+    scenario = chain(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always"))
+    found = prop.check_repeatedly(get_target("reference"), scenario, attempts=4, wanted=("ghost",))
+    assert found.kinds == ("duplicated", "ghost") and len(seen) == 3
+    tries = iter([verdict("duplicated"), verdict("lost"), verdict()])
+    seen.clear()
+    assert prop.check_repeatedly(get_target("reference"), scenario, attempts=3, wanted=("ghost",)).kinds == (
+        "duplicated",), "with the wanted kind never showing, the first failure counts"
+    tries = iter([verdict("duplicated"), verdict("ghost")])
+    seen.clear()
+    assert prop.check_repeatedly(get_target("reference"), scenario, attempts=2).kinds == ("duplicated",)
+    assert len(seen) == 1, "without a wanted kind the first failure ends the tries"

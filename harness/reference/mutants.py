@@ -118,6 +118,20 @@ class ShuffleRestart(ReferenceEngine):
         return None
 
 
+class PassReseed(ReferenceEngine):
+    """A resume draws the permutations of the passes it starts with another seed: the pass it
+    was in is finished correctly, but every later pass is a different, equally valid
+    permutation, so each pass is still exactly-once and only an exact comparison with the
+    straight run shows it."""
+
+    def pass_key(self, session: Session, record: int) -> int | None:
+        length = self.records.length
+        first_of_pass = record // length * length
+        if session.resumed and first_of_pass >= session.rows_at_open:
+            return 2_000_000 * (session.segment_index + 1) + record // length
+        return None
+
+
 class SecondResume(ReferenceEngine):
     """A second resume loses the first resume's position: metadata stores the records
     read *in this process* as the reader position, and resume seeks to it. Correct after
@@ -269,6 +283,7 @@ MUTANTS: dict[str, type[ReferenceEngine]] = {
     "metadata_before_data": MetadataBeforeData,
     "hole_offset": HoleOffset,
     "shuffle_restart": ShuffleRestart,
+    "pass_reseed": PassReseed,
     "second_resume": SecondResume,
     "extension_offset": ExtensionOffset,
     "trust_listing": TrustListing,

@@ -39,10 +39,16 @@ scenario = Scenario(seeds=seeds, engine=engine, buffer_size=1, segments=(
 with tempfile.TemporaryDirectory() as tmp:
     outcome = target.run(scenario, Path(tmp) / "run")
 ends = {e["segment"]: [e["how"], e["detail"].split(":")[0]] for e in outcome.events if e["event"] == "segment_end"}
+end = next((e["t"] for e in outcome.events if e["event"] == "segment_end" and e["segment"] == 0), None)
+# late: checkpoints of the interrupted segment after create() had raised (a row group in flight
+# that completes while 0.8+ waits for the cancelled scheduler is checkpointed before that)
+late = sorted(e["group"] for e in outcome.events
+              if e["event"] == "checkpoint" and e["segment"] == 0 and end is not None and e["t"] > end)
 print(json.dumps({"ends": ends, "error": outcome.error, "ghost": bool(ghost_findings(scenario, outcome.events)),
-                  "late": sorted(c.group for c in outcome.checkpoints if c.segment == 0 and c.group >= 2)}))
+                  "late": late}))
 """
 
+GHOST_TRIES = 5
 CASES = [(release, engine) for release in (OLDEST, "0.6.1", LATEST) for engine in engines_for(release)]
 
 
@@ -73,6 +79,12 @@ def test_after_ctrl_c_only_the_async_engine_before_0_8_goes_on_checkpointing_int
     seen = probe(release, engine, "sigint", "same")
     assert seen["error"] is None, seen
     if engine == "async" and version_tuple(release) < (0, 8):
+        # the ghost races the main thread's return from create(): on a loaded machine the
+        # loop thread may finish every group first; a few tries, one must show it
+        for _ in range(GHOST_TRIES - 1):
+            if seen["ghost"] and seen["late"]:
+                break
+            seen = probe(release, engine, "sigint", "same")
         assert seen["ghost"] and seen["late"], seen
     else:
         assert not seen["ghost"] and not seen["late"], seen
