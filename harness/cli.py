@@ -147,8 +147,13 @@ def hunt_command(
     then: str | None = typer.Option(None, "--then", help="Cross-release chains (DataDesigner): the first resume "
                                     "runs on the first of these releases, the next on the second, and so on "
                                     "(comma-separated environment names), e.g. --dd-version 0.6.0 --then 0.6.1"),
+    stats: str = typer.Option("table", "--stats", help="What the search exercised: 'table' (printed after the "
+                              "verdict), 'json' (one JSON line, last on stdout, and coverage.json in --out) or "
+                              "'none'."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
+    if stats not in STATS_FORMATS:
+        raise HarnessUsageError(f"--stats takes {', '.join(STATS_FORMATS)}, not {stats!r}")
     check_output_dir(out_dir, "--out")
     check_output_dir(workdir, "--workdir")
     if dd_version is not None:
@@ -201,6 +206,7 @@ def hunt_command(
         out.print(f"[green]no {'new ' if result.known_failures else ''}finding[/]: {result.examples} examples in "
                   f"{result.elapsed:.1f}s ({rate:.{1 if rate < 10 else 0}f}/s, {share:.0%} of it inside the target); "
                   f"{known_line or agreed}{'; ' + agreed if known_line else ''}. seed {seed}")
+        _print_coverage(result, caps, stats, out_dir)
         raise typer.Exit(0)
     out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples "
               f"(shrunk in {result.examples} runs, {result.elapsed:.1f}s), seed {seed}")
@@ -217,7 +223,25 @@ def hunt_command(
         written = repro.write_for(out_dir, result.finding, chosen, result.verdict, say=err.print)
         out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}",
                   markup=False)
+    _print_coverage(result, caps, stats, out_dir)
     raise typer.Exit(exits.FINDING)
+
+
+STATS_FORMATS = ("table", "json", "none")
+
+
+def _print_coverage(result: HuntResult, caps: Any, stats: str, out_dir: Path | None) -> None:
+    """The coverage table (`harness.coverage`) after the verdict, or its JSON as the last line."""
+    if stats == "table":
+        for line in result.coverage.lines(caps):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+    elif stats == "json":
+        text = result.coverage.to_json(caps)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "coverage.json").write_text(text, encoding="utf-8")
+        out.print(json.dumps(result.coverage.to_dict(caps), sort_keys=True), markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 def _known_summary(result: HuntResult, known_dir: Path | None) -> str:
@@ -285,7 +309,8 @@ def replay(
     workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go."),
     dd_version: str | None = DD_VERSION,
     attempts: int | None = typer.Option(None, "--attempts", min=1, help="Tries of the scenario; the first failure "
-                                           "counts (default 1, and 4 for SHUFFLE on a target whose shuffle is unseeded)."),
+                                           "counts, or for a finding the first that shows a kind it records "
+                                           "(default 1, and 4 for SHUFFLE on a target whose shuffle is unseeded)."),
     straight: bool = typer.Option(False, "--straight", help="Run only the uninterrupted run (differential check)."),
     out_dir: Path | None = typer.Option(None, "--out", help="On a failure, write the reproducer, issue text and "
                                            "regression test here."),
@@ -307,7 +332,7 @@ def replay(
     scenario = loaded.scenario.straight() if straight else loaded.scenario
     chosen = get_target(name)
     out.print(f"replaying {file} on [bold]{chosen.describe()}[/]{replay_notice(loaded, target, chosen)}")
-    verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts)
+    verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts, wanted=loaded.anomalies)
     render_verdict(out, verdict, scenario)
     if not verdict.ok and out_dir is not None:
         written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, ident=loaded.ident,
@@ -439,6 +464,8 @@ class InputFile:
     #: a ledger entry's id and explanation, for the reproducer
     ident: str | None = None
     explanation: str | None = None
+    #: the anomaly kinds the finding records (a replay tries until one of them shows)
+    anomalies: tuple[str, ...] = ()
 
 
 def read_input(file: Path, limits: Limits | None = None) -> InputFile:
@@ -488,7 +515,9 @@ def read_input(file: Path, limits: Limits | None = None) -> InputFile:
     except HarnessUsageError as exc:
         raise HarnessUsageError(f"{file}: {exc}") from None
     explanation = record.get("explanation") if isinstance(record.get("explanation"), str) else None
-    return InputFile(scenario, target, tuple(releases), ident, explanation)
+    kinds = record.get("anomalies")
+    kinds = tuple(k for k in kinds if isinstance(k, str)) if isinstance(kinds, list) else ()
+    return InputFile(scenario, target, tuple(releases), ident, explanation, kinds)
 
 
 def read_scenario(file: Path, limits: Limits | None = None) -> Scenario:
@@ -534,7 +563,7 @@ def repro_command(
                   "records)", markup=False)
         raise typer.Exit(environments.run_in_env(release_env, [*_arguments_without_dd_version(), "--target", name]))
     chosen = get_target(name)
-    verdict = check_repeatedly(chosen, loaded.scenario, attempts=12)
+    verdict = check_repeatedly(chosen, loaded.scenario, attempts=12, wanted=loaded.anomalies)
     if verdict.ok:
         out.print(f"{file} passes on {chosen.describe()}: nothing to reproduce there")
         raise typer.Exit(exits.OK)

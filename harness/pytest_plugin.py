@@ -26,6 +26,8 @@ import pytest
 
 SEED = pytest.StashKey[int]()
 FINDINGS = pytest.StashKey[list]()
+#: the conformance suite's coverage (`harness.coverage`), as dicts, one per search
+COVERAGE = pytest.StashKey[list]()
 CACHE_KEY = "resume_harness/seed"
 
 
@@ -76,6 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = workerinput["resume_seed"] if workerinput is not None else _choose_seed(config)
     config.stash[SEED] = seed
     config.stash[FINDINGS] = []
+    config.stash[COVERAGE] = []
     cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
     if workerinput is None and cache is not None:
         cache.set(CACHE_KEY, seed)
@@ -93,12 +96,16 @@ class _XdistHooks:
         found = getattr(node, "workeroutput", {}).get("resume_findings")
         if found:
             node.config.stash[FINDINGS].extend(json.loads(found))
+        covered = getattr(node, "workeroutput", {}).get("resume_coverage")
+        if covered:
+            node.config.stash[COVERAGE].extend(json.loads(covered))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["resume_findings"] = json.dumps(session.config.stash[FINDINGS])
+        workeroutput["resume_coverage"] = json.dumps(session.config.stash[COVERAGE])
 
 
 def _release(name: str) -> str:
@@ -118,7 +125,28 @@ def pytest_report_header(config: pytest.Config) -> str:
             f"(reproduce with --resume-seed {config.stash[SEED]})")
 
 
+def record_coverage(config: pytest.Config, target: Any, coverage: Any) -> None:
+    """Add one search's coverage to the session's (the summary prints them merged)."""
+    config.stash[COVERAGE].append({"target": target.name, "coverage": coverage.to_dict()})
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    covered = config.stash[COVERAGE]
+    if covered:
+        from harness.coverage import Coverage
+        from harness.errors import HarnessUsageError
+        from harness.targets.registry import get_target
+
+        merged = Coverage()
+        for item in covered:
+            merged.merge(Coverage.from_dict(item["coverage"]))
+        try:
+            caps = get_target(covered[0]["target"]).capabilities
+        except HarnessUsageError:
+            caps = None
+        terminalreporter.section("resume-harness coverage")
+        for line in merged.lines(caps):
+            terminalreporter.write_line(line)
     found = config.stash[FINDINGS]
     if not found:
         return

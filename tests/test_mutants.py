@@ -61,3 +61,25 @@ def test_reference_passes_the_same_hunt():
 def test_mutant_straight_runs_are_correct_so_only_resume_catches_it(mutant, scenario):
     verdict = check_scenario(get_target(f"mutant:{mutant}"), scenario.straight())
     assert verdict.ok, verdict.summary()
+
+
+def test_a_finding_keeps_no_segment_that_did_nothing(tmp_path):
+    """Segment 1 resumes a complete dataset to the same size (nothing to do, no fault):
+    the shrunk finding drops it; segment 2's extension, which the bug needs, stays."""
+    from helpers import seeds
+
+    from harness.property import drop_idle_segments, idle_segments
+    from harness.scenario import Fault, Scenario, Segment
+
+    target = get_target("mutant:seed_restart")
+    scenario = Scenario(seeds=seeds(3), buffer_size=1, segments=(
+        Segment(1), Segment(1, "always"), Segment(3, "always", fault=Fault("raise", "checkpoint", 1)),
+        Segment(3, "always")))
+    verdict = check_scenario(target, scenario)
+    assert not verdict.ok
+    assert idle_segments(scenario, target.run(scenario, tmp_path / "look")) == [1]
+    shrunk, again = drop_idle_segments(target, scenario, verdict)
+    assert [s.num_records for s in shrunk.segments] == [1, 3, 3] and not again.ok
+    # a segment whose removal makes the failure go away stays, idle or not
+    reference = get_target("reference")
+    assert drop_idle_segments(reference, scenario, verdict)[0] == scenario

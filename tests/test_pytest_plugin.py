@@ -113,3 +113,14 @@ def test_check_resume_fixture_in_a_hand_written_test(pytester):
     failing = pytester.runpytest_subprocess("--resume-target", "mutant:seed_restart")
     failing.assert_outcomes(failed=1)
     assert "duplicated (resumed run)" in failing.stdout.str()
+
+
+def test_the_suites_summary_shows_what_its_searches_exercised_merged_over_workers(pytester):
+    result = suite(pytester, "--resume-target", "reference", "--resume-seed", "3", "-k", "engine", "-n", "2")
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str()
+    assert "resume-harness coverage" in out
+    examples = int(re.search(r"coverage of (\d+) examples:", out).group(1))
+    engines = re.search(r"^  engine +(.*)$", out, flags=re.M).group(1)
+    counts = dict((k, int(n)) for k, n in re.findall(r"(\w+) (\d+)", engines))
+    assert set(counts) == {"sync", "async"} and sum(counts.values()) == examples  # both cases, both workers

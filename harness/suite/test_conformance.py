@@ -9,7 +9,7 @@ import pytest
 from harness.ledger import explaining, load_ledger, packaged_ledger
 from harness.profiles import SUITE_EXAMPLES
 from harness.property import hunt
-from harness.pytest_plugin import SEED, report_finding
+from harness.pytest_plugin import SEED, record_coverage, report_finding
 
 
 def test_resume_matches_uninterrupted_run(capability, resume_target, request, tmp_path_factory):
@@ -29,6 +29,7 @@ def test_resume_matches_uninterrupted_run(capability, resume_target, request, tm
         capabilities=capability.narrow(resume_target.capabilities),
         known=known,
     )
+    record_coverage(config, resume_target, result.coverage)
     if result.finding is not None and result.verdict is not None:
         report_finding(request, resume_target, result.finding, result.verdict, seed)
     if result.known:

@@ -1,0 +1,148 @@
+"""What a search exercised: a record, per dimension, of what was drawn, which faults fired
+and which anomalies were seen (new or explained by the ledger).
+
+A search that never drew a `kill` at a write point, or never extended, says "no finding"
+just as one that did; the coverage table says which it was. `hunt` prints it after every
+search (`--stats json` prints it as JSON and writes `coverage.json` into `--out`), and the
+pytest plugin prints the conformance suite's, merged over its cases and xdist workers.
+
+Dimensions: engine, source, sampling, selection, interruptions (0-3 per scenario),
+extensions, resume (mode of each resumed segment), process (where each resume ran),
+fault drawn and fault fired (`action@point`), change (kinds drawn). A value a target
+declares (`Capabilities`) that no example drew, and a fault action declared but never
+fired, are called out in one line (`unexercised`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.scenario import Scenario
+
+DIMENSIONS = ("engine", "source", "sampling", "selection", "interruptions", "extensions", "resume", "process",
+              "fault drawn", "fault fired", "change")
+
+
+def _selection(scenario: Scenario) -> str:
+    if scenario.selection is None:
+        return "none"
+    return {"IndexRange": "index_range", "PartitionBlock": "partition_block"}.get(
+        type(scenario.selection).__name__, type(scenario.selection).__name__)
+
+
+def _extensions(scenario: Scenario) -> int:
+    sizes = [s.num_records for s in scenario.segments]
+    return sum(1 for before, after in zip(sizes, sizes[1:]) if after > before)
+
+
+@dataclass
+class Coverage:
+    examples: int = 0
+    drawn: dict[str, Counter] = field(default_factory=lambda: {d: Counter() for d in DIMENSIONS})
+    #: anomaly kind -> examples that showed it and were not explained by the ledger
+    anomalies: Counter = field(default_factory=Counter)
+    #: anomaly kind -> examples that showed it and a ledger entry explained
+    known: Counter = field(default_factory=Counter)
+
+    def record(self, scenario: Scenario, fired: tuple[tuple[int, str], ...] | list[tuple[int, str]] = (),
+               kinds: tuple[str, ...] = (), explained: bool = False) -> None:
+        """One example: the scenario drawn, the faults that fired (segment, description) and
+        the anomaly kinds its verdict showed."""
+        self.examples += 1
+        d = self.drawn
+        d["engine"][scenario.engine] += 1
+        d["source"][scenario.source] += 1
+        d["sampling"][scenario.sampling] += 1
+        d["selection"][_selection(scenario)] += 1
+        d["interruptions"][str(scenario.interruptions)] += 1
+        d["extensions"][str(_extensions(scenario))] += 1
+        for segment in scenario.segments[1:]:
+            d["resume"][segment.resume] += 1
+            d["process"][segment.process] += 1
+        for segment in scenario.segments:
+            if segment.fault is not None:
+                d["fault drawn"][f"{segment.fault.action}@{segment.fault.at}"] += 1
+            for change in segment.changes:
+                d["change"][change.kind] += 1
+        for index in dict.fromkeys(s for s, _ in fired):
+            fault = scenario.segments[index].fault if index < len(scenario.segments) else None
+            if fault is not None:
+                d["fault fired"][f"{fault.action}@{fault.at}"] += 1
+        for kind in kinds:
+            (self.known if explained else self.anomalies)[kind] += 1
+
+    def merge(self, other: Coverage) -> None:
+        self.examples += other.examples
+        for dim in DIMENSIONS:
+            self.drawn[dim].update(other.drawn.get(dim, Counter()))
+        self.anomalies.update(other.anomalies)
+        self.known.update(other.known)
+
+    # ----- reading it ---------------------------------------------------------------------------
+    def unexercised(self, caps: Any) -> list[str]:
+        """Each value `caps` (a target's `Capabilities`, as narrowed for the search) declares
+        that no example exercised."""
+        d = self.drawn
+        missing: list[str] = []
+        for dim, declared in (("engine", caps.engines), ("source", caps.sources), ("sampling", caps.samplings),
+                              ("selection", caps.selections), ("resume", caps.resume_modes),
+                              ("process", caps.processes), ("change", caps.change_kinds)):
+            missing += [f"{dim} {v}" for v in declared if not d[dim][v]]
+        missing += [f"{n} interruption{'s' if n > 1 else ''}" for n in range(1, caps.max_interruptions + 1)
+                    if not d["interruptions"][str(n)]]
+        if caps.extension and not any(n for k, n in d["extensions"].items() if k != "0"):
+            missing.append("an extension")
+        fired_actions = {key.split("@")[0] for key, n in d["fault fired"].items() if n}
+        drawn_actions = {key.split("@")[0] for key, n in d["fault drawn"].items() if n}
+        missing += [f"fault {a} (never drawn)" for a in caps.fault_actions if a not in drawn_actions]
+        missing += [f"fault {a} (drawn, never fired)" for a in caps.fault_actions
+                    if a in drawn_actions and a not in fired_actions]
+        fired_points = {key.split("@")[1] for key, n in d["fault fired"].items() if n}
+        missing += [f"a fault at {p}" for p in caps.fault_points if p not in fired_points]
+        return missing
+
+    def lines(self, caps: Any = None) -> list[str]:
+        """The table, one line per dimension, most frequent value first; then what the
+        target declares that the search never exercised."""
+        width = max(len(d) for d in (*DIMENSIONS, "anomalies (new)", "anomalies (known)"))
+        out = [f"coverage of {self.examples} example{'s' if self.examples != 1 else ''}:"]
+
+        def row(name: str, counts: Counter) -> None:
+            text = ", ".join(f"{k} {n}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n)
+            out.append(f"  {name:<{width}}  {text or '-'}")
+
+        for dim in DIMENSIONS:
+            row(dim, self.drawn[dim])
+        row("anomalies (new)", self.anomalies)
+        row("anomalies (known)", self.known)
+        if caps is not None:
+            missing = self.unexercised(caps)
+            out.append("  never exercised: " + "; ".join(missing) if missing
+                       else "  every dimension the target declares was exercised")
+        return out
+
+    def to_dict(self, caps: Any = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "examples": self.examples,
+            "drawn": {dim: dict(sorted(self.drawn[dim].items())) for dim in DIMENSIONS},
+            "anomalies": dict(sorted(self.anomalies.items())),
+            "known": dict(sorted(self.known.items())),
+        }
+        if caps is not None:
+            data["unexercised"] = self.unexercised(caps)
+        return data
+
+    def to_json(self, caps: Any = None) -> str:
+        return json.dumps(self.to_dict(caps), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Coverage:
+        made = cls(examples=int(data.get("examples", 0)))
+        for dim in DIMENSIONS:
+            made.drawn[dim].update({k: int(v) for k, v in data.get("drawn", {}).get(dim, {}).items()})
+        made.anomalies.update(data.get("anomalies", {}))
+        made.known.update(data.get("known", {}))
+        return made
