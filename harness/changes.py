@@ -107,7 +107,7 @@ def _edit_row(s: Scenario, c: Change) -> Scenario:
     row = s.seeds[i]
     name = c.text if c.text and c.text not in {r.name for r in s.seeds} else _new_name(s, (c.text or row.name) + "-fixed")
     lines = tuple(f"{name}-{j}" for j in range(len(row.lines)))
-    return _with_seeds(s, s.seeds[:i] + (SeedRow(row.seed_id, name, lines),) + s.seeds[i + 1:])
+    return _with_seeds(s, s.seeds[:i] + (SeedRow(row.seed_id, name, lines, row.values),) + s.seeds[i + 1:])
 
 
 def _append_rows(s: Scenario, c: Change) -> Scenario:
@@ -118,7 +118,7 @@ def _append_rows(s: Scenario, c: Change) -> Scenario:
     for k in range(max(1, c.value)):
         name = _new_name(replace(s, seeds=tuple(rows)), "appended")
         lines = (f"{name}-0",) if s.source == "directory" else ()
-        rows.append(SeedRow(first + k, name, lines))
+        rows.append(SeedRow(first + k, name, lines, (None,) * len(s.columns)))  # typed values: null
     return _with_seeds(s, tuple(rows))
 
 

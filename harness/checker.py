@@ -32,7 +32,8 @@ from typing import Any
 
 from harness.changes import final_inputs, first_change, has_changes, versions
 from harness.quiescence import ghost_findings, redone_findings
-from harness.reference.model import comparable_columns, output_row, record_stream
+from harness.reference.model import Convert, comparable_columns, output_row, record_stream
+from harness.seed_values import from_key, shown, value_key
 from harness.scenario import Scenario, Segment
 from harness.targets.base import CheckpointEvent, Outcome
 
@@ -104,7 +105,11 @@ class Verdict:
 
 
 def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed: Outcome,
-            repeatable_shuffle: bool = False) -> Verdict:
+            repeatable_shuffle: bool = False, convert: Convert | None = None) -> Verdict:
+    """`expected`: the reference's rows with typed seed values as the target's reader holds
+    them (`convert`, the target's declared conversion; the same `convert` judges which rows
+    belong to the selection). The resumed run is compared with them and with the straight
+    run as they are: `harness.seed_values.value_key` is the only equality."""
     columns = comparable_columns(scenario)
     tier = "exact" if scenario.sampling == "ordered" else "exactly-once"
     if scenario.sampling == "shuffle" and repeatable_shuffle:
@@ -119,10 +124,10 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         failed, first = resumed.error_segment, first_change(scenario)
         if resumed.error is not None and not resumed.hang and failed is not None and failed >= first:
             refusal = f"segment {failed}: {resumed.error}"
-    anomalies = [] if refusal else _check_run("resumed", scenario, expected, resumed, columns)
+    anomalies = [] if refusal else _check_run("resumed", scenario, expected, resumed, columns, convert)
     if has_changes(scenario) and anomalies and resumed.error is None and resumed.load_error is None:
-        anomalies = mixed_findings(scenario, resumed, columns) + anomalies
-    straight_found = _check_run("straight", scenario, expected, straight, columns)
+        anomalies = mixed_findings(scenario, resumed, columns, convert) + anomalies
+    straight_found = _check_run("straight", scenario, expected, straight, columns, convert)
     if tier == "exact-shuffle" and not anomalies and not straight_found:
         anomalies = _same_as_straight(scenario, resumed, straight, columns)
     anomalies += straight_found
@@ -175,7 +180,8 @@ def _resume_warnings(scenario: Scenario, messages: list[str], straight: list[str
     return tuple(dict.fromkeys(out))
 
 
-def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outcome, columns: tuple[str, ...]) -> list[Anomaly]:
+def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outcome, columns: tuple[str, ...],
+               convert: Convert | None = None) -> list[Anomaly]:
     if outcome.hang:
         return [Anomaly("hang", run, outcome.error or "a segment did not finish", segment=outcome.error_segment)]
     if outcome.error is not None:
@@ -186,7 +192,7 @@ def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outco
     actual = [_key(r, columns) for r in outcome.rows]
     wanted = [_key(r, columns) for r in expected]
     final = final_inputs(scenario)
-    valid = {_key(output_row(r, final), columns) for r in record_stream(final)}
+    valid = {_key(output_row(r, final), columns) for r in record_stream(final, convert)}
     if scenario.sampling == "ordered":
         found = _exact(actual, wanted, valid)
     else:
@@ -266,7 +272,8 @@ def _exactly_once(actual: list[Key], wanted: list[Key], valid: set[Key], pass_le
 
 
 # ----- resume-or-refuse: rows of more than one set of inputs --------------------------------------
-def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...]) -> list[Anomaly]:
+def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...],
+                   convert: Convert | None = None) -> list[Anomaly]:
     """`mixed` when some rows of the dataset come from the inputs before a change and others
     from after: per row, which of the chain's inputs make it (at that position when ORDERED,
     anywhere in the selection under SHUFFLE), described as runs of rows."""
@@ -281,9 +288,9 @@ def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...
     for _, inputs in chain:
         if ordered:
             straight = replace(inputs, segments=(Segment(scenario.num_records),))
-            made.append([_key(r, columns) for r in expected_rows(straight)])
+            made.append([_key(r, columns) for r in expected_rows(straight, convert)])
         else:
-            made.append({_key(output_row(r, inputs), columns) for r in record_stream(inputs)})
+            made.append({_key(output_row(r, inputs), columns) for r in record_stream(inputs, convert)})
     sources: list[int | None] = []
     for p, row in enumerate(actual):
         fits = [v for v, rows in enumerate(made) if (row in rows if isinstance(rows, set) else p < len(rows) and rows[p] == row)]
@@ -357,8 +364,8 @@ def _with_provenance(run: str, f: _Found, actual: list[Key], wanted: list[Key], 
     if p is None:
         return Anomaly(f.kind, run, f.detail, count=f.count)
     # Under SHUFFLE no single row is "expected" at a position: any order within a pass is right.
-    exp = dict(zip(columns, wanted[p])) if ordered and p < len(wanted) else None
-    act = dict(zip(columns, actual[p])) if p < len(actual) else None
+    exp = _row_of(wanted[p], columns) if ordered and p < len(wanted) else None
+    act = _row_of(actual[p], columns) if p < len(actual) else None
     group, writer = layout.at(p)
     seed_id = act["seed_id"] if act else None
     segment = writer.segment if writer else None
@@ -368,6 +375,8 @@ def _with_provenance(run: str, f: _Found, actual: list[Key], wanted: list[Key], 
                      + (f", written by segment {writer.segment} (its checkpoint {writer.ordinal})" if writer else ""))
     if exp is not None and f.kind != "duplicated":
         parts.append(f"expected {_show(exp)}")
+        if act is not None and act.get("seed_id") == exp.get("seed_id"):
+            parts += _value_differences(actual[p], wanted[p], columns)
     if f.kind == "duplicated" and act is not None:
         q = actual.index(actual[p])
         earlier, earlier_writer = layout.at(q)
@@ -382,26 +391,29 @@ def _with_provenance(run: str, f: _Found, actual: list[Key], wanted: list[Key], 
                    group=group, segment=segment, provenance="; ".join(parts))
 
 
+def _value_differences(actual: Key, wanted: Key, columns: tuple[str, ...]) -> list[str]:
+    """The seed row is right but a value is not (a typed value read differently): which
+    column holds what, type included (`harness.seed_values.value_key`)."""
+    return [f"column {c} holds {_typed_text(a)} where {_typed_text(w)} was expected"
+            for c, a, w in zip(columns, actual, wanted) if a != w]
+
+
+def _typed_text(key: tuple[Any, ...]) -> str:
+    return "null" if key[0] == "null" else f"{key[0]} {from_key(key)!r}"
+
+
 def _show(row: Row) -> str:
     label = row.get("line", row.get("name"))
     return f"{label!r} (seed_id {row.get('seed_id')})"
 
 
 def _key(row: Row, columns: tuple[str, ...]) -> Key:
-    return tuple(_normal(row.get(c)) for c in columns)
+    return tuple(value_key(row.get(c)) for c in columns)
+
+
+def _row_of(key: Key, columns: tuple[str, ...]) -> Row:
+    return {c: from_key(k) for c, k in zip(columns, key)}
 
 
 def _project(row: Row, columns: tuple[str, ...]) -> Row:
-    return {c: _normal(row.get(c)) for c in columns}
-
-
-def _normal(value: Any) -> Any:
-    """Compare values, not dtypes: numpy scalars become Python ones, NaN becomes None."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float):
-        if value != value:
-            return None
-        if value.is_integer():
-            return int(value)
-    return value
+    return {c: shown(row.get(c)) for c in columns}

@@ -6,7 +6,8 @@ just as one that did; the coverage table says which it was. `hunt` prints it aft
 search (`--stats json` prints it as JSON and writes `coverage.json` into `--out`), and the
 pytest plugin prints the conformance suite's, merged over its cases and xdist workers.
 
-Dimensions: engine, source, sampling, selection, interruptions (0-3 per scenario),
+Dimensions: engine, source, sampling, selection, seed columns (how many typed seed columns,
+`harness.seed_values`) and column type, interruptions (0-3 per scenario),
 extensions, resume (mode of each resumed segment), process (where each resume ran),
 fault drawn and fault fired (`action@point`), change (kinds drawn). A value a target
 declares (`Capabilities`) that no example drew, and a fault action declared but never
@@ -22,8 +23,8 @@ from typing import Any
 
 from harness.scenario import Scenario
 
-DIMENSIONS = ("engine", "source", "sampling", "selection", "interruptions", "extensions", "resume", "process",
-              "fault drawn", "fault fired", "change")
+DIMENSIONS = ("engine", "source", "sampling", "selection", "seed columns", "column type", "interruptions",
+              "extensions", "resume", "process", "fault drawn", "fault fired", "change")
 
 
 def _selection(scenario: Scenario) -> str:
@@ -57,6 +58,9 @@ class Coverage:
         d["source"][scenario.source] += 1
         d["sampling"][scenario.sampling] += 1
         d["selection"][_selection(scenario)] += 1
+        d["seed columns"][str(len(scenario.columns))] += 1
+        for column in scenario.columns:
+            d["column type"][column.type] += 1
         d["interruptions"][str(scenario.interruptions)] += 1
         d["extensions"][str(_extensions(scenario))] += 1
         for segment in scenario.segments[1:]:
@@ -89,7 +93,8 @@ class Coverage:
         missing: list[str] = []
         for dim, declared in (("engine", caps.engines), ("source", caps.sources), ("sampling", caps.samplings),
                               ("selection", caps.selections), ("resume", caps.resume_modes),
-                              ("process", caps.processes), ("change", caps.change_kinds)):
+                              ("process", caps.processes), ("change", caps.change_kinds),
+                              ("column type", getattr(caps, "column_types", ()))):
             missing += [f"{dim} {v}" for v in declared if not d[dim][v]]
         missing += [f"{n} interruption{'s' if n > 1 else ''}" for n in range(1, caps.max_interruptions + 1)
                     if not d["interruptions"][str(n)]]

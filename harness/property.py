@@ -34,11 +34,12 @@ def check_scenario(target: Target, scenario: Scenario, root: Path | None = None)
     problem = target.capabilities.unsupported(scenario)
     if problem is not None:
         raise HarnessUsageError(f"target '{target.name}' cannot run this scenario: {problem}")
-    expected = expected_rows(scenario)
+    convert = target.seed_value_as_read
+    expected = expected_rows(scenario, convert)
     with work_directory(root) as trial:
         straight = target.run(scenario.straight(), trial / "straight")
         resumed = target.run(scenario, trial / "resumed")
-    return compare(scenario, expected, straight, resumed, target.capabilities.repeatable_shuffle)
+    return compare(scenario, expected, straight, resumed, target.capabilities.repeatable_shuffle, convert)
 
 
 #: tries of a SHUFFLE scenario on a target whose shuffle is not repeatable
@@ -202,6 +203,22 @@ def idle_segments(scenario: Scenario, outcome) -> list[int]:
     return [i for i, segment in enumerate(scenario.segments) if i not in busy and not segment.changes]
 
 
+def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict,
+                           root: Path | None = None) -> tuple[Scenario, Verdict]:
+    """Each typed seed column the failure survives without goes (Hypothesis draws a column's
+    values with the rows', and cannot always delete the column alone)."""
+    index = len(scenario.columns) - 1
+    while index >= 0:
+        keep = [k for k in range(len(scenario.columns)) if k != index]
+        candidate = replace(scenario, columns=tuple(scenario.columns[k] for k in keep),
+                            seeds=tuple(replace(r, values=tuple(r.values[k] for k in keep)) for r in scenario.seeds))
+        again = check_repeatedly(target, candidate, root)
+        if not again.ok and set(again.kinds) & set(verdict.kinds):
+            scenario, verdict = candidate, again
+        index -= 1
+    return scenario, verdict
+
+
 def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict,
                        root: Path | None = None) -> tuple[Scenario, Verdict]:
     """The last shrinking step: remove each segment that did nothing (`idle_segments`) as
@@ -209,6 +226,7 @@ def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict,
     cannot always delete a segment on its own (the draw that makes a segment is shared with
     the ones after it); a finding that keeps a do-nothing segment sends a maintainer looking
     for a cause that is not there."""
+    scenario, verdict = _drop_unneeded_columns(target, scenario, verdict, root)
     while True:
         with work_directory(root) as trial:
             outcome = target.run(scenario, trial / "look")

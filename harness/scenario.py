@@ -19,6 +19,9 @@ from typing import Any
 from harness.errors import ScenarioError
 from harness.changes import Change, change_from_dict, final_inputs, release_of
 from harness.fault_kinds import FAULT_ACTIONS, KINDS
+from harness.seed_values import COLUMN_TYPES, RESERVED, SeedColumn, can_hold, check_value
+from harness.seed_values import from_json as value_from_json
+from harness.seed_values import to_json as value_to_json
 
 SOURCES = ("dataframe", "parquet", "csv", "jsonl", "directory")
 SAMPLINGS = ("ordered", "shuffle")
@@ -40,6 +43,8 @@ class SeedRow:
     seed_id: int
     name: str
     lines: tuple[str, ...] = ()
+    #: one value per extra seed column (`Scenario.columns`), in that order
+    values: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ class Scenario:
     echo_suffix: str = ""
     #: config: a constant expression column `tag` ("" when there is none)
     extra_column: str = ""
+    #: typed seed columns next to seed_id and name (`harness.seed_values`)
+    columns: tuple[SeedColumn, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -165,15 +172,16 @@ class Scenario:
             + (f" {{changed: {'; '.join(c.describe() for c in s.changes)}}}" if s.changes else "")
             for s in self.segments
         )
+        typed = f", columns {', '.join(f'{c.name}:{c.type}' for c in self.columns)}" if self.columns else ""
         return (
-            f"{len(self.seeds)} seed rows ({self.source}, {sel}, {self.sampling}), "
+            f"{len(self.seeds)} seed rows ({self.source}, {sel}, {self.sampling}{typed}), "
             f"buffer_size={self.buffer_size}, engine={self.engine}, segments: {chain}"
         )
 
     # ----- JSON ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "seeds": [_seed_to_dict(s) for s in self.seeds],
+            "seeds": [_seed_to_dict(s, self.columns) for s in self.seeds],
             "source": self.source,
             "selection": _selection_to_dict(self.selection),
             "sampling": self.sampling,
@@ -185,6 +193,7 @@ class Scenario:
             # absent when default: scenarios from before these fields read the same
             **({"echo_suffix": self.echo_suffix} if self.echo_suffix else {}),
             **({"extra_column": self.extra_column} if self.extra_column else {}),
+            **({"columns": [{"name": c.name, "type": c.type} for c in self.columns]} if self.columns else {}),
         }
 
     def to_json(self) -> str:
@@ -193,9 +202,11 @@ class Scenario:
     @classmethod
     def from_dict(cls, data: Any) -> Scenario:
         obj = _expect_keys(data, "scenario", required={"seeds", "segments"}, optional=_OPTIONAL)
+        columns = _columns_from_dict(obj.get("columns", []))
         kwargs: dict[str, Any] = {
+            "columns": columns,
             "seeds": tuple(
-                _seed_from_dict(s, f"seeds[{i}]") for i, s in enumerate(_list(obj["seeds"], "seeds"))
+                _seed_from_dict(s, f"seeds[{i}]", columns) for i, s in enumerate(_list(obj["seeds"], "seeds"))
             ),
             "segments": tuple(
                 _segment_from_dict(s, f"segments[{i}]")
@@ -230,7 +241,7 @@ class Scenario:
 
 _OPTIONAL = {
     "source", "selection", "sampling", "shuffle_seed", "buffer_size", "engine", "completion_order",
-    "echo_suffix", "extra_column",
+    "echo_suffix", "extra_column", "columns",
 }
 
 
@@ -241,6 +252,7 @@ _APPLYING: list[bool] = []
 def _validate(s: Scenario) -> None:
     if not s.seeds:
         raise ScenarioError("seeds", "the seed table needs at least one row")
+    _validate_columns(s)
     ids = [row.seed_id for row in s.seeds]
     if len(set(ids)) != len(ids):
         raise ScenarioError("seeds", "seed_id values must be unique")
@@ -251,6 +263,16 @@ def _validate(s: Scenario) -> None:
             raise ScenarioError(f"seeds[{i}].name", "must be a non-empty string")
         if any(not isinstance(x, str) or not x or "\n" in x for x in row.lines):
             raise ScenarioError(f"seeds[{i}].lines", "must be non-empty strings without newlines")
+        if len(row.values) != len(s.columns):
+            raise ScenarioError(f"seeds[{i}].values", f"needs one value per seed column ({len(s.columns)}), "
+                                f"got {len(row.values)}")
+        for column, value in zip(s.columns, row.values):
+            problem = check_value(column, value)
+            if problem is not None:
+                raise ScenarioError(f"seeds[{i}].values", f"column {column.name!r}: {problem}")
+            if not can_hold(s.source, value):
+                raise ScenarioError(f"seeds[{i}].values", f"column {column.name!r}: a {s.source} source cannot "
+                                    f"hold {value!r}")
     _one_of(s.source, SOURCES, "source")
     _one_of(s.sampling, SAMPLINGS, "sampling")
     _one_of(s.engine, ENGINES, "engine")
@@ -283,6 +305,24 @@ def _validate(s: Scenario) -> None:
                                             "source's selected files have no lines (the record stream is empty)")
         finally:
             _APPLYING.pop()
+
+
+def _validate_columns(s: Scenario) -> None:
+    _check_columns(s.columns)
+    if s.columns and s.source == "directory":
+        raise ScenarioError("columns", "a directory source's rows are files: typed seed columns need a table "
+                            "source (dataframe, parquet, csv, jsonl)")
+
+
+def _check_columns(columns: tuple[SeedColumn, ...]) -> None:
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise ScenarioError("columns", "seed column names must be unique")
+    for i, c in enumerate(columns):
+        if not isinstance(c.name, str) or not c.name.isidentifier() or c.name in RESERVED:
+            raise ScenarioError(f"columns[{i}].name", f"{c.name!r} cannot name a seed column (an identifier "
+                                f"other than {', '.join(RESERVED)})")
+        _one_of(c.type, COLUMN_TYPES, f"columns[{i}].type")
 
 
 def _validate_selection(sel: Selection, n: int) -> None:
@@ -383,11 +423,23 @@ def _selection_text(sel: Selection) -> str:
 
 
 # ----- (de)serialisation helpers -------------------------------------------------------------
-def _seed_to_dict(row: SeedRow) -> dict[str, Any]:
+def _seed_to_dict(row: SeedRow, columns: tuple[SeedColumn, ...] = ()) -> dict[str, Any]:
     out: dict[str, Any] = {"seed_id": row.seed_id, "name": row.name}
     if row.lines:
         out["lines"] = list(row.lines)
+    if row.values:
+        out["values"] = [value_to_json(c, v) for c, v in zip(columns, row.values)]
     return out
+
+
+def _columns_from_dict(data: Any) -> tuple[SeedColumn, ...]:
+    out = []
+    for i, item in enumerate(_list(data, "columns")):
+        obj = _expect_keys(item, f"columns[{i}]", required={"name", "type"}, optional=set())
+        out.append(SeedColumn(_typed(obj["name"], str, f"columns[{i}].name"), _typed(obj["type"], str,
+                                                                                     f"columns[{i}].type")))
+    _check_columns(tuple(out))
+    return tuple(out)
 
 
 def _selection_to_dict(sel: Selection) -> dict[str, Any] | None:
@@ -440,15 +492,20 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _seed_from_dict(data: Any, where: str) -> SeedRow:
-    obj = _expect_keys(data, where, required={"seed_id", "name"}, optional={"lines"})
+def _seed_from_dict(data: Any, where: str, columns: tuple[SeedColumn, ...] = ()) -> SeedRow:
+    obj = _expect_keys(data, where, required={"seed_id", "name"}, optional={"lines", "values"})
     lines = tuple(
         _typed(x, str, f"{where}.lines[{i}]") for i, x in enumerate(_list(obj.get("lines", []), f"{where}.lines"))
     )
+    raw = _list(obj.get("values", []), f"{where}.values")
+    if len(raw) != len(columns):
+        raise ScenarioError(f"{where}.values", f"needs one value per seed column ({len(columns)}), got {len(raw)}")
+    values = tuple(value_from_json(c, v, f"{where}.values[{i}]") for i, (c, v) in enumerate(zip(columns, raw)))
     return SeedRow(
         seed_id=_typed(obj["seed_id"], int, f"{where}.seed_id"),
         name=_typed(obj["name"], str, f"{where}.name"),
         lines=lines,
+        values=values,
     )
 
 

@@ -8,6 +8,7 @@ Every strategy draws only inside a target's `Capabilities`. Strategies never tou
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 
@@ -28,6 +29,7 @@ from harness.scenario import (
     Segment,
     Selection,
 )
+from harness.seed_values import ADVERSARIAL_STRINGS, SeedColumn, can_hold
 from harness.targets.base import Capabilities
 
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu")
@@ -68,6 +70,47 @@ def seed_tables(draw: st.DrawFn, max_rows: int = MAX_SEED_ROWS, hydrating: bool 
             lines = tuple(f"{seed_name(i)}-{j}" for j in range(count))
         rows.append(SeedRow(i, seed_name(i), lines))
     return tuple(rows)
+
+
+#: a typed seed column's name: what the values are, then its place
+COLUMN_NAMES = {"int": "count", "float": "score", "bool": "flag", "timestamp": "created", "string": "note"}
+MAX_COLUMNS = 3
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+_MIN_TIME, _MAX_TIME = dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1)
+
+
+@functools.cache
+def column_values(column_type: str, source: str) -> st.SearchStrategy:
+    """Values of one typed seed column, simplest first: a small value, then null, then
+    the adversarial ones (extreme numbers, NaN and infinities where the source can hold
+    them, strings that look like numbers, booleans or NA markers, unicode, long strings)."""
+    finite = source == "jsonl"
+    values = {
+        "int": st.one_of(_ints(0, 3), st.integers(-(2**63), 2**63 - 1)),
+        "float": st.one_of(st.sampled_from((0.5, -0.0)), st.floats(allow_nan=not finite, allow_infinity=not finite)),
+        "bool": st.booleans(),
+        "timestamp": st.datetimes(_MIN_TIME, _MAX_TIME),
+        "string": st.one_of(st.sampled_from(ADVERSARIAL_STRINGS), _TEXT),
+    }[column_type]
+    return st.one_of(values, st.none()).filter(lambda v: can_hold(source, v))
+
+
+@st.composite
+def seed_columns(draw: st.DrawFn, types: tuple[str, ...], source: str) -> tuple[SeedColumn, ...]:
+    """0..3 typed seed columns (none is the simplest seed table: one word column)."""
+    if not types or source == "directory":
+        return ()
+    count = draw(_ints(0, MAX_COLUMNS))
+    return tuple(SeedColumn(f"{COLUMN_NAMES[t]}_{i}", t) for i, t in
+                 enumerate(draw(_choice(types)) for _ in range(count)))
+
+
+@st.composite
+def typed_seed_tables(draw: st.DrawFn, rows: tuple[SeedRow, ...], columns: tuple[SeedColumn, ...],
+                      source: str) -> tuple[SeedRow, ...]:
+    if not columns:
+        return rows
+    return tuple(replace(r, values=tuple(draw(column_values(c.type, source)) for c in columns)) for r in rows)
 
 
 @functools.cache
@@ -230,6 +273,8 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     source = draw(_choice(caps.sources))
     sampling = draw(_choice(caps.samplings))
     seeds = draw(seed_tables(max_rows, hydrating=source == "directory"))
+    columns = draw(seed_columns(caps.column_types, source))
+    seeds = draw(typed_seed_tables(seeds, columns, source))
     selection = draw(selections(len(seeds), caps.selections))
     if _record_count(seeds, selection, source) == 0:
         seeds = _give_first_selected_a_line(seeds, selection)
@@ -241,7 +286,7 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     order: tuple[int, ...] = ()
     if engine == "async":
         order = tuple(draw(_COMPLETION_ORDERS))
-    fields = dict(seeds=seeds, source=source, selection=selection, sampling=sampling,
+    fields = dict(seeds=seeds, columns=columns, source=source, selection=selection, sampling=sampling,
                   shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order)
     try:
         return Scenario(segments=segments, **fields)

@@ -15,30 +15,40 @@ one seed column (`name`, or `line` for hydrated records), as a DataDesigner
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from harness.changes import TAG_COLUMN, final_inputs
 from harness.scenario import Scenario, SeedRow
+from harness.seed_values import SeedColumn
 
 Row = dict[str, Any]
+#: how a target's reader turns a seed value into what its rows hold (source, column, value);
+#: see `harness.targets.base.Target.seed_value_as_read`
+Convert = Callable[[str, SeedColumn, Any], Any]
 
 
-def hydrate(seed: SeedRow, source: str) -> list[Row]:
-    """The records one manifest row turns into: one for a table source; for a directory
-    source, one per line of the row's file (zero lines, zero records)."""
+def hydrate(seed: SeedRow, source: str, columns: tuple[SeedColumn, ...] = (),
+            convert: Convert | None = None) -> list[Row]:
+    """The records one manifest row turns into: one for a table source (its typed seed
+    columns too, as `convert` says the reader holds them); for a directory source, one per
+    line of the row's file (zero lines, zero records)."""
     if source != "directory":
-        return [{"seed_id": seed.seed_id, "name": seed.name}]
+        row: Row = {"seed_id": seed.seed_id, "name": seed.name}
+        for column, value in zip(columns, seed.values):
+            row[column.name] = value if convert is None else convert(source, column, value)
+        return [row]
     return [
         {"seed_id": seed.seed_id, "name": seed.name, "line_no": n, "line": line}
         for n, line in enumerate(seed.lines)
     ]
 
 
-def record_stream(scenario: Scenario) -> list[Row]:
+def record_stream(scenario: Scenario, convert: Convert | None = None) -> list[Row]:
     """`H`: the hydrated records of the selection, in source order (one pass)."""
     stream: list[Row] = []
     for seed in scenario.selected_seeds():
-        stream.extend(hydrate(seed, scenario.source))
+        stream.extend(hydrate(seed, scenario.source, scenario.columns, convert))
     return stream
 
 
@@ -64,8 +74,8 @@ class RecordIndex:
     """Record `i` of a scenario, with the per-pass permutations cached. `stream` is the
     record stream as a reader produced it (default: computed from the scenario)."""
 
-    def __init__(self, scenario: Scenario, stream: list[Row] | None = None) -> None:
-        self.stream = record_stream(scenario) if stream is None else stream
+    def __init__(self, scenario: Scenario, stream: list[Row] | None = None, convert: Convert | None = None) -> None:
+        self.stream = record_stream(scenario, convert) if stream is None else stream
         self.length = len(self.stream)
         self.shuffle = scenario.sampling == "shuffle"
         self.shuffle_seed = scenario.shuffle_seed
@@ -87,12 +97,13 @@ class RecordIndex:
         return output_row(self.stream[self.position(i, pass_key)], self.config)
 
 
-def expected_rows(scenario: Scenario) -> list[Row]:
+def expected_rows(scenario: Scenario, convert: Convert | None = None) -> list[Row]:
     """The rows a correct pipeline produces for `scenario`, in output order: an
-    uninterrupted run of the inputs in force at the end of its chain."""
+    uninterrupted run of the inputs in force at the end of its chain (typed seed values as
+    the target's reader holds them, `convert`)."""
     count = scenario.num_records
     scenario = final_inputs(scenario)
-    index = RecordIndex(scenario)
+    index = RecordIndex(scenario, convert=convert)
     return [index.row(i) for i in range(count)]
 
 
@@ -102,4 +113,4 @@ def comparable_columns(scenario: Scenario) -> tuple[str, ...]:
     tag = (TAG_COLUMN,) if final_inputs(scenario).extra_column else ()
     if scenario.source == "directory":
         return ("echo", "line", "line_no", "name", "seed_id", *tag)
-    return ("echo", "name", "seed_id", *tag)
+    return tuple(sorted(("echo", "name", "seed_id", *tag, *(c.name for c in scenario.columns))))

@@ -12,9 +12,9 @@ import threading
 import time
 
 from harness.faults import Interrupted
-from harness.reference import storage
-from harness.reference.engine import Group, ReferenceEngine, Session, plan_groups
-from harness.reference.model import Row
+from harness.reference import sources, storage
+from harness.reference.engine import Group, ReferenceEngine, Session, config_hash, plan_groups
+from harness.reference.model import RecordIndex, Row
 from harness.scenario import Segment
 
 
@@ -130,6 +130,20 @@ class PassReseed(ReferenceEngine):
         if session.resumed and first_of_pass >= session.rows_at_open:
             return 2_000_000 * (session.segment_index + 1) + record // length
         return None
+
+
+class CsvReinfer(ReferenceEngine):
+    """The resume path re-reads a CSV seed source with type inference and NA markers (as
+    `pandas.read_csv` does by default), where the fresh path reads it with the declared
+    types: after a resume "NA" and "" come back null, "001" as 1, "true" as True, a NaN as
+    null."""
+
+    def open(self, segment: Segment) -> Session:
+        session = super().open(segment)
+        if session.resumed and self.scenario.source == "csv":
+            directory = self.artifact_root / "seed-source" / config_hash(self.scenario)
+            self.records = RecordIndex(self.scenario, sources.read_stream(self.scenario, directory, infer=True))
+        return session
 
 
 class SecondResume(ReferenceEngine):
@@ -284,6 +298,7 @@ MUTANTS: dict[str, type[ReferenceEngine]] = {
     "hole_offset": HoleOffset,
     "shuffle_restart": ShuffleRestart,
     "pass_reseed": PassReseed,
+    "csv_reinfer": CsvReinfer,
     "second_resume": SecondResume,
     "extension_offset": ExtensionOffset,
     "trust_listing": TrustListing,

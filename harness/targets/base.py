@@ -73,6 +73,9 @@ class Capabilities:
     #: what a user may change before a resume (`harness.changes`); `release` needs `releases`.
     #: None by default: an adapter renders the inputs in force (`inputs_at`) to claim any
     change_kinds: tuple[str, ...] = ()
+    #: the types of typed seed columns it carries through to its rows (`harness.seed_values`);
+    #: none by default: a target whose rows hold every seed column opts in
+    column_types: tuple[str, ...] = ()
     #: the other releases a segment may run on (a `release` change), for targets that have them
     releases: tuple[str, ...] = ()
     #: a chain across releases: resumed segment k (1-based) runs on release_chain[k-1] and on;
@@ -101,6 +104,8 @@ class Capabilities:
                 checks.append(("change", change.kind, self.change_kinds))
                 if change.kind == "release":
                     checks.append(("release", change.text, self.releases))
+        for column in scenario.columns:
+            checks.append(("seed column type", column.type, self.column_types))
         for what, value, allowed in checks:
             if value not in allowed:
                 return f"{what} '{value}' is not supported (supported: {', '.join(allowed)})"
@@ -162,6 +167,14 @@ class Target(abc.ABC):
     segment_timeout: float = DEFAULT_SEGMENT_TIMEOUT
     #: seconds spent inside this target's own code over every `run` so far
     spent: float = 0.0
+
+    def seed_value_as_read(self, source: str, column: Any, value: Any) -> Any:
+        """What this target's rows hold for typed seed value `value` of `column`
+        (`harness.seed_values.SeedColumn`) read from a `source`: a target whose reader
+        legitimately converts values (a CSV has no types) declares the conversion here, and
+        the differential check against the reference goes through it. The resumed run is
+        compared with the straight run as it is, never through this. Default: as written."""
+        return value
 
     @abc.abstractmethod
     def run_segment(

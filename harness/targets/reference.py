@@ -11,19 +11,25 @@ from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.reference import storage
 from harness.reference.engine import DATASET_NAME, ReferenceEngine
+from harness.reference.sources import csv_value_as_read
 from harness.scenario import Scenario
+from harness.seed_values import COLUMN_TYPES
 from harness.targets.base import Capabilities, Target
 
 
 class ReferenceTarget(Target):
     """The resume-correct reference: the embedded default target."""
 
-    capabilities = Capabilities(change_kinds=tuple(k for k in CHANGE_KINDS if k != "release"))
+    capabilities = Capabilities(change_kinds=tuple(k for k in CHANGE_KINDS if k != "release"),
+                                column_types=COLUMN_TYPES)
 
     def __init__(self, engine_cls: type[ReferenceEngine] = ReferenceEngine, name: str = "reference") -> None:
         self.engine_cls = engine_cls
         self.name = name
         self.version = harness.__version__
+
+    def seed_value_as_read(self, source: str, column: Any, value: Any) -> Any:
+        return csv_value_as_read(source, column, value)
 
     def run_segment(
         self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal
