@@ -23,20 +23,20 @@ from harness.scenario import Scenario, SeedRow
 from harness.seed_values import SeedColumn
 
 Row = dict[str, Any]
-#: how a target's reader turns a seed value into what its rows hold (source, column, value);
-#: see `harness.targets.base.Target.seed_value_as_read`
-Convert = Callable[[str, SeedColumn, Any], Any]
+#: how a target's reader turns a seed value into what its rows hold (the scenario's inputs,
+#: the seed row, the column, the value); see `harness.targets.base.Target.seed_value_as_read`
+Convert = Callable[[Scenario, SeedRow, SeedColumn, Any], Any]
 
 
 def hydrate(seed: SeedRow, source: str, columns: tuple[SeedColumn, ...] = (),
-            convert: Convert | None = None) -> list[Row]:
+            convert: Callable[[SeedRow, SeedColumn, Any], Any] | None = None) -> list[Row]:
     """The records one manifest row turns into: one for a table source (its typed seed
     columns too, as `convert` says the reader holds them); for a directory source, one per
     line of the row's file (zero lines, zero records)."""
     if source != "directory":
         row: Row = {"seed_id": seed.seed_id, "name": seed.name}
         for column, value in zip(columns, seed.values):
-            row[column.name] = value if convert is None else convert(source, column, value)
+            row[column.name] = value if convert is None else convert(seed, column, value)
         return [row]
     return [
         {"seed_id": seed.seed_id, "name": seed.name, "line_no": n, "line": line}
@@ -47,8 +47,10 @@ def hydrate(seed: SeedRow, source: str, columns: tuple[SeedColumn, ...] = (),
 def record_stream(scenario: Scenario, convert: Convert | None = None) -> list[Row]:
     """`H`: the hydrated records of the selection, in source order (one pass)."""
     stream: list[Row] = []
+    bound = None if convert is None or not scenario.columns else (
+        lambda seed, column, value: convert(scenario, seed, column, value))
     for seed in scenario.selected_seeds():
-        stream.extend(hydrate(seed, scenario.source, scenario.columns, convert))
+        stream.extend(hydrate(seed, scenario.source, scenario.columns, bound))
     return stream
 
 

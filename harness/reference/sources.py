@@ -42,10 +42,10 @@ def schema_of(scenario: Scenario) -> pa.Schema:
     return pa.schema([*SCHEMA, *((c.name, ARROW_TYPES[c.type]) for c in scenario.columns)])
 
 
-def csv_value_as_read(source: str, column: SeedColumn, value: Any) -> Any:
+def csv_value_as_read(scenario: Scenario, seed: Any, column: SeedColumn, value: Any) -> Any:
     """What the reference's readers hold for a seed value: the value itself, but a null
     string in a CSV, which is the same text as an empty one."""
-    if source == "csv" and column.type == "string" and value is None:
+    if scenario.source == "csv" and column.type == "string" and value is None:
         return ""
     return value
 
@@ -63,26 +63,33 @@ def csv_text(scenario: Scenario) -> str:
 def materialize(scenario: Scenario, directory: Path) -> None:
     """Write the seed table where a run will read it (once per work directory)."""
     directory.mkdir(parents=True, exist_ok=True)
-    if scenario.source == "parquet":
-        table = columns_to_table({"seed_id": [s.seed_id for s in scenario.seeds],
-                                  "name": [s.name for s in scenario.seeds],
-                                  **{c.name: [s.values[k] for s in scenario.seeds]
-                                     for k, c in enumerate(scenario.columns)}})
-        table = table.cast(schema_of(scenario))  # an all-null column still has its type
-        write_parquet(directory / _FILES["parquet"], table)
-    elif scenario.source == "csv":
-        (directory / _FILES["csv"]).write_text(csv_text(scenario), encoding="utf-8")
-    elif scenario.source == "jsonl":
-        lines = [json.dumps({"seed_id": s.seed_id, "name": s.name,
-                             **{c.name: to_json(c, v) for c, v in zip(scenario.columns, s.values)}},
-                            allow_nan=False) for s in scenario.seeds]
-        (directory / _FILES["jsonl"]).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if scenario.source in _FILES:
+        write_file(scenario, directory / _FILES[scenario.source])
     elif scenario.source == "directory":
         for i, seed in enumerate(scenario.seeds):
             body = "".join(line + "\n" for line in seed.lines)
             (directory / f"{i:05d}.txt").write_text(body, encoding="utf-8")
         (directory / "manifest.json").write_text(
             json.dumps([{"seed_id": s.seed_id, "name": s.name} for s in scenario.seeds]), encoding="utf-8")
+
+
+def write_file(scenario: Scenario, path: Path) -> None:
+    """The seed table as one parquet, CSV or JSON lines file (also how the DataDesigner
+    adapter writes a typed seed table)."""
+    if scenario.source == "parquet":
+        table = columns_to_table({"seed_id": [s.seed_id for s in scenario.seeds],
+                                  "name": [s.name for s in scenario.seeds],
+                                  **{c.name: [s.values[k] for s in scenario.seeds]
+                                     for k, c in enumerate(scenario.columns)}})
+        table = table.cast(schema_of(scenario))  # an all-null column still has its type
+        write_parquet(path, table)
+    elif scenario.source == "csv":
+        path.write_text(csv_text(scenario), encoding="utf-8")
+    elif scenario.source == "jsonl":
+        lines = [json.dumps({"seed_id": s.seed_id, "name": s.name,
+                             **{c.name: to_json(c, v) for c, v in zip(scenario.columns, s.values)}},
+                            allow_nan=False) for s in scenario.seeds]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def read_stream(scenario: Scenario, directory: Path, infer: bool = False) -> list[Row]:

@@ -168,9 +168,11 @@ class Target(abc.ABC):
     #: seconds spent inside this target's own code over every `run` so far
     spent: float = 0.0
 
-    def seed_value_as_read(self, source: str, column: Any, value: Any) -> Any:
+    def seed_value_as_read(self, scenario: Scenario, seed: Any, column: Any, value: Any) -> Any:
         """What this target's rows hold for typed seed value `value` of `column`
-        (`harness.seed_values.SeedColumn`) read from a `source`: a target whose reader
+        (`harness.seed_values.SeedColumn`) of seed row `seed`, read from the source of
+        `scenario` (the inputs in force; the whole table, for a reader whose types depend
+        on every value of a column, as a CSV sniffer's do): a target whose reader
         legitimately converts values (a CSV has no types) declares the conversion here, and
         the differential check against the reference goes through it. The resumed run is
         compared with the straight run as it is, never through this. Default: as written."""

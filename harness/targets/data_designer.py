@@ -43,7 +43,8 @@ from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at, r
 from harness.errors import HarnessUsageError
 from harness.faults import FaultInjector
 from harness.journal import Journal
-from harness.scenario import IndexRange, PartitionBlock, Scenario
+from harness.scenario import IndexRange, PartitionBlock, Scenario, Segment
+from harness.seed_values import COLUMN_TYPES
 from harness.targets.base import Capabilities, Target
 from harness.targets.data_designer_release import run_on_release
 
@@ -91,6 +92,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         extension=True,
         repeatable_shuffle=False,  # DuckDB ORDER BY RANDOM(), no seed to set
         change_kinds=tuple(CHANGE_KINDS),
+        column_types=COLUMN_TYPES,
         # an upgrade or rollback can go to any release with a ready environment (`hunt --then`)
         releases=tuple(name for name, _ in _ready_envs()),
     )
@@ -144,6 +146,15 @@ class DataDesignerTarget(Target):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["engine"])  # type: ignore[misc]
+
+    def seed_value_as_read(self, scenario: Scenario, seed: Any, column: Any, value: Any) -> Any:
+        """DataDesigner reads a seed source with DuckDB (`SELECT * FROM '<file>'`, the frame
+        registered for a dataframe source), hands the rows on as pandas frames and writes
+        the dataset from them; so a typed value comes back as DuckDB's reader and pandas make
+        it (docs/datadesigner.md, "Typed seed values"). `typed_values_as_read` applies that
+        chain, with those libraries, to the scenario's own seed table; the resumed run is
+        compared with the straight run as it is."""
+        return typed_values_as_read(scenario)[seed.seed_id][column.name]
 
     # ----- one segment --------------------------------------------------------------------
     def run_segment(
@@ -219,6 +230,10 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
         selection = dd.config.PartitionBlock(index=scenario.selection.index,
                                              num_partitions=scenario.selection.num_partitions)
     frame = pd.DataFrame({"seed_id": [s.seed_id for s in scenario.seeds], "name": [s.name for s in scenario.seeds]})
+    if scenario.columns:
+        # a user's frame of typed columns: pandas' own dtypes for what a table holds (an int
+        # column with a null becomes float64 with NaN, as pandas makes it)
+        frame = seed_table(scenario).to_pandas()
     source_dir.mkdir(parents=True, exist_ok=True)
     if scenario.source == "dataframe":
         source = dd.DataFrameSeedSource(df=frame)
@@ -231,7 +246,11 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
         source = dd.DirectorySeedSource(path=str(source_dir), file_pattern="*.txt")
     else:
         path = source_dir / f"seeds.{scenario.source}"
-        if scenario.source == "parquet":
+        if scenario.columns:  # parquet with its schema; CSV and JSON lines as a user writes them by hand
+            from harness.reference import sources as reference_sources
+
+            reference_sources.write_file(scenario, path)
+        elif scenario.source == "parquet":
             frame.to_parquet(path, index=False)
         elif scenario.source == "csv":
             frame.to_csv(path, index=False)
@@ -248,6 +267,63 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
         builder.add_column(dd.config.ExpressionColumnConfig(
             name=TAG_COLUMN, expr="{{ '' if " + copied + " else '' }}" + scenario.extra_column))
     return builder
+
+
+def seed_table(scenario: Scenario) -> Any:
+    """The seed table with its typed columns, with the schema `harness.reference.sources` gives it."""
+    from harness.reference import sources as reference_sources
+    from harness.reference.storage import columns_to_table
+
+    table = columns_to_table({"seed_id": [s.seed_id for s in scenario.seeds], "name": [s.name for s in scenario.seeds],
+                              **{c.name: [s.values[k] for s in scenario.seeds] for k, c in enumerate(scenario.columns)}})
+    return table.cast(reference_sources.schema_of(scenario))
+
+
+@functools.lru_cache(maxsize=64)
+def _read_through_duckdb_and_pandas(scenario_json: str) -> dict[int, dict[str, Any]]:
+    import tempfile
+
+    import duckdb
+    import pyarrow as pa
+
+    from harness.seed_values import plain
+
+    scenario = Scenario.from_json(scenario_json)
+    with tempfile.TemporaryDirectory(prefix="resume-harness-seed-") as tmp:
+        connection = duckdb.connect()
+        try:
+            if scenario.source == "dataframe":
+                connection.register("seed_frame", seed_table(scenario).to_pandas())
+                query = "SELECT * FROM seed_frame"
+            else:
+                from harness.reference import sources as reference_sources
+
+                path = Path(tmp) / f"seeds.{scenario.source}"
+                reference_sources.write_file(scenario, path)
+                query = f"SELECT * FROM '{path}'"
+            result = connection.execute(query).arrow()  # a Table, or a RecordBatchReader in newer DuckDB
+            frame = (result.read_all() if hasattr(result, "read_all") else result).to_pandas()
+        finally:
+            connection.close()
+    # the dataset is written from pandas frames and read back with pandas, where a NaN, a
+    # None and a NaT are all "missing": DataDesigner's rows hold null for each of them
+    import pandas as pd
+
+    frame = pa.Table.from_pandas(frame, preserve_index=False).to_pandas()
+    names = [c.name for c in scenario.columns]
+
+    def held(value: Any) -> Any:
+        return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
+
+    return {int(plain(r["seed_id"])): {n: held(r.get(n)) for n in names} for r in frame.to_dict(orient="records")}
+
+
+def typed_values_as_read(scenario: Scenario) -> dict[int, dict[str, Any]]:
+    """seed_id -> typed column -> the value DataDesigner's rows hold for it (see
+    `DataDesignerTarget.seed_value_as_read`), once per seed table."""
+    key = Scenario(seeds=scenario.seeds, columns=scenario.columns, source=scenario.source,
+                   segments=(Segment(1),)).to_json()
+    return _read_through_duckdb_and_pandas(key)
 
 
 def run_config(buffer_size: int) -> Any:
@@ -278,14 +354,19 @@ def has_public_callback() -> bool:
     return "on_batch_complete" in inspect.signature(_data_designer().DataDesigner.create).parameters
 
 
+#: a typed seed column DataDesigner's output does not have
+MISSING = "<column missing from the dataset>"
+
+
 def _rows_of_frame(frame: Any, scenario: Scenario) -> list[dict[str, Any]]:
     """DataDesigner's output columns -> the harness's comparable columns. For a directory
     source the file name `NNNNN-<seed_id>-<name>.txt` carries the seed row's identity."""
     records = frame.to_dict(orient="records")
     tag = {TAG_COLUMN} if TAG_COLUMN in frame.columns else set()
     if scenario.source != "directory":
+        typed = [c.name for c in scenario.columns]
         return [{"seed_id": r.get("seed_id"), "name": r.get("name"), "echo": r.get("echo"),
-                 **{c: r.get(c) for c in tag}} for r in records]
+                 **{c: r.get(c) for c in tag}, **{c: r.get(c, MISSING) for c in typed}} for r in records]
     rows = []
     for r in records:
         _, seed_id, name = Path(str(r.get("relative_path"))).stem.split("-", 2)

@@ -28,8 +28,8 @@ class ReferenceTarget(Target):
         self.name = name
         self.version = harness.__version__
 
-    def seed_value_as_read(self, source: str, column: Any, value: Any) -> Any:
-        return csv_value_as_read(source, column, value)
+    def seed_value_as_read(self, scenario: Scenario, seed: Any, column: Any, value: Any) -> Any:
+        return csv_value_as_read(scenario, seed, column, value)
 
     def run_segment(
         self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal
