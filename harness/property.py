@@ -187,7 +187,8 @@ def hunt(
         result.finding, result.verdict = failures[-1]
         if stopped_by is None and not note:
             try:
-                result.finding, result.verdict = drop_idle_segments(target, result.finding, result.verdict, root)
+                result.finding, result.verdict = drop_idle_segments(target, result.finding, result.verdict, root,
+                                                                    known)
             except tuple(STOPS) as exc:
                 result.stopped_by = signal_name(exc)
         result.elapsed = time.perf_counter() - started
@@ -203,8 +204,18 @@ def idle_segments(scenario: Scenario, outcome) -> list[int]:
     return [i for i, segment in enumerate(scenario.segments) if i not in busy and not segment.changes]
 
 
-def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict,
-                           root: Path | None = None) -> tuple[Scenario, Verdict]:
+def _still_the_failure(again: Verdict, verdict: Verdict, candidate: Scenario,
+                       known: Callable[[Scenario, Verdict], str | None] | None) -> bool:
+    """A smaller candidate keeps the finding: it fails with the finding's first anomaly kind,
+    and no ledger entry explains it (a smaller scenario must not trade a new bug for a known one)."""
+    if again.ok or verdict.kinds[0] not in again.kinds:
+        return False
+    return known is None or known(candidate, again) is None
+
+
+def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
+                           known: Callable[[Scenario, Verdict], str | None] | None = None,
+                           ) -> tuple[Scenario, Verdict]:
     """Each typed seed column the failure survives without goes (Hypothesis draws a column's
     values with the rows', and cannot always delete the column alone)."""
     index = len(scenario.columns) - 1
@@ -213,20 +224,21 @@ def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict,
         candidate = replace(scenario, columns=tuple(scenario.columns[k] for k in keep),
                             seeds=tuple(replace(r, values=tuple(r.values[k] for k in keep)) for r in scenario.seeds))
         again = check_repeatedly(target, candidate, root)
-        if not again.ok and set(again.kinds) & set(verdict.kinds):
+        if _still_the_failure(again, verdict, candidate, known):
             scenario, verdict = candidate, again
         index -= 1
     return scenario, verdict
 
 
-def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict,
-                       root: Path | None = None) -> tuple[Scenario, Verdict]:
+def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
+                       known: Callable[[Scenario, Verdict], str | None] | None = None,
+                       ) -> tuple[Scenario, Verdict]:
     """The last shrinking step: remove each segment that did nothing (`idle_segments`) as
     long as the failure, with one of its anomaly kinds, survives without it. Hypothesis
     cannot always delete a segment on its own (the draw that makes a segment is shared with
     the ones after it); a finding that keeps a do-nothing segment sends a maintainer looking
     for a cause that is not there."""
-    scenario, verdict = _drop_unneeded_columns(target, scenario, verdict, root)
+    scenario, verdict = _drop_unneeded_columns(target, scenario, verdict, root, known)
     while True:
         with work_directory(root) as trial:
             outcome = target.run(scenario, trial / "look")
@@ -238,7 +250,7 @@ def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict,
             if target.capabilities.unsupported(candidate) is not None:
                 continue
             again = check_repeatedly(target, candidate, root)
-            if not again.ok and set(again.kinds) & set(verdict.kinds):
+            if _still_the_failure(again, verdict, candidate, known):
                 scenario, verdict = candidate, again
                 break
         else:

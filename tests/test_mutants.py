@@ -83,3 +83,18 @@ def test_a_finding_keeps_no_segment_that_did_nothing(tmp_path):
     # a segment whose removal makes the failure go away stays, idle or not
     reference = get_target("reference")
     assert drop_idle_segments(reference, scenario, verdict)[0] == scenario
+
+
+def test_shrinking_never_trades_a_new_failure_for_one_the_ledger_explains():
+    from helpers import seeds
+
+    from harness.property import drop_idle_segments
+    from harness.scenario import Fault, Scenario, Segment
+
+    target = get_target("mutant:seed_restart")
+    scenario = Scenario(seeds=seeds(3), buffer_size=1, segments=(
+        Segment(1), Segment(1, "always"), Segment(3, "always", fault=Fault("raise", "checkpoint", 1)),
+        Segment(3, "always")))
+    verdict = check_scenario(target, scenario)
+    explained_when_smaller = lambda s, v: "known-entry" if len(s.segments) < 4 else None  # noqa: E731
+    assert drop_idle_segments(target, scenario, verdict, known=explained_when_smaller)[0] == scenario

@@ -17,6 +17,7 @@ checkpoints after its run has returned (`ghost`) is reported and fails the scrip
 from __future__ import annotations
 
 import importlib.metadata
+import json
 
 import harness
 from harness.chain import process_groups
@@ -25,6 +26,7 @@ from harness.fault_kinds import KINDS
 from harness.reference.model import expected_rows, output_row, record_stream
 from harness.repro import _docstring, _header, copied_column, value_column
 from harness.scenario import IndexRange, PartitionBlock, Scenario
+from harness.seed_values import to_json
 
 #: kinds whose stopped segment needs a process of its own (the signal is sent to it)
 _OWN_PROCESS = tuple(name for name, kind in KINDS.items() if kind.in_child)
@@ -36,8 +38,82 @@ def _seed_table(scenario: Scenario) -> str:
     return f'pd.DataFrame({{"seed_id": {ids}, "name": {names!r}}})'
 
 
+_ARROW = {"int": "pa.int64()", "float": "pa.float64()", "bool": "pa.bool_()", "timestamp": 'pa.timestamp("us")',
+          "string": "pa.string()"}
+
+
+def _literal(value: object) -> str:
+    """A typed seed value as Python source (NaN and infinities as float("...") calls)."""
+    import datetime as dt
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value!r}")'
+    if isinstance(value, dt.datetime):
+        return repr(value)  # datetime.datetime(...)
+    if type(value).__name__ == "Decimal":
+        return f"decimal.{value!r}"
+    return repr(value)
+
+
+def typed_seed(inputs: Scenario) -> str:
+    """The seed table of a scenario with typed seed columns, as a literal `typed_source`
+    writes: a CSV's or a JSON lines file's exact text, else the columns and their types."""
+    from harness.reference import sources as reference_sources
+
+    if inputs.source == "csv":
+        return repr(reference_sources.csv_text(inputs))
+    if inputs.source == "jsonl":
+        path_text = "\n".join(json.dumps({"seed_id": r.seed_id, "name": r.name,
+                                           **{c.name: to_json(c, v) for c, v in zip(inputs.columns, r.values)}},
+                                          allow_nan=False) for r in inputs.seeds) + "\n"
+        return repr(path_text)
+    columns = {"seed_id": [r.seed_id for r in inputs.seeds], "name": [r.name for r in inputs.seeds],
+               **{c.name: [r.values[k] for r in inputs.seeds] for k, c in enumerate(inputs.columns)}}
+    body = ", ".join(f"{n!r}: [{', '.join(_literal(v) for v in values)}]" for n, values in columns.items())
+    schema = ", ".join([f'("seed_id", pa.int64())', '("name", pa.string())',
+                        *(f"({c.name!r}, {_ARROW[c.type]})" for c in inputs.columns)])
+    return f"pa.table({{{body}}}, schema=pa.schema([{schema}]))"
+
+
+def _typed_source_function(scenario: Scenario) -> list[str]:
+    """`typed_source(base, seed)`: the seed source as the user's file (or frame) holds it."""
+    if scenario.source in ("csv", "jsonl"):
+        return ["def typed_source(base, seed):  # the seed file, byte for byte as the user wrote it",
+                f'    path = Path(base, "seeds", "seeds.{scenario.source}")',
+                "    path.write_text(seed)",
+                "    return LocalFileSeedSource(path=str(path))"]
+    if scenario.source == "parquet":
+        return ["def typed_source(base, seed):  # the seed file: parquet with its schema",
+                '    path = Path(base, "seeds", "seeds.parquet")',
+                "    pq.write_table(seed, path)",
+                "    return LocalFileSeedSource(path=str(path))"]
+    return ["def typed_source(base, seed):  # the seed frame, with the dtypes pandas gives the table",
+            "    return DataFrameSeedSource(df=seed.to_pandas())"]
+
+
+def _dd_convert(scenario: Scenario, seed: object, column: object, value: object) -> object:
+    """DataDesigner's declared conversion of typed seed values (`DataDesignerTarget.seed_value_as_read`)."""
+    from harness.targets.data_designer import typed_values_as_read
+
+    return typed_values_as_read(scenario)[seed.seed_id][column.name]  # type: ignore[attr-defined]
+
+
+def _typed_rows(rows: list[dict], column: str, typed: list[str]) -> list[tuple]:
+    from harness.seed_values import plain
+
+    return [tuple(plain(r.get(c)) for c in (column, *typed)) for r in rows]
+
+
+def _rows_literal(rows: list[tuple]) -> str:
+    return "[" + ", ".join("(" + ", ".join(_literal(v) for v in row) + ("," if len(row) == 1 else "") + ")"
+                           for row in rows) + "]"
+
+
 def _source_lines(scenario: Scenario) -> list[str]:
     """Lines of `run(base, ...)` that make the seed source."""
+    if scenario.columns:
+        return ["    source = typed_source(base, SEED)"]
     if scenario.source == "dataframe":
         return [f"    source = DataFrameSeedSource(df={_seed_table(scenario)})"]
     if scenario.source == "directory":
@@ -66,6 +142,8 @@ def _inputs_entry(inputs: Scenario) -> str:
     elif isinstance(sel, PartitionBlock):
         selection = ("partition_block", sel.index, sel.num_partitions)
     entry: dict = {"seed_id": [r.seed_id for r in inputs.seeds], "name": [r.name for r in inputs.seeds]}
+    if inputs.columns:
+        entry = {"seed": _Source(typed_seed(inputs))}
     if inputs.source == "directory":
         entry = {"files": {f"{i:05d}-{r.seed_id}-{r.name}.txt": "".join(line + "\n" for line in r.lines)
                            for i, r in enumerate(inputs.seeds)}}
@@ -74,11 +152,20 @@ def _inputs_entry(inputs: Scenario) -> str:
     return repr(entry)
 
 
+class _Source(str):
+    """Python source that `repr` leaves as it is (inside an INPUTS literal)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _changed_run_lines(scenario: Scenario) -> list[str]:
     """The start of `run()` when the inputs change along the chain: segment `index` reads
     `INPUTS[index]`, rewriting the seed file at the same path as a user re-exports it."""
     lines = ["    inputs = INPUTS[index]  # the inputs as the user left them before this segment"]
-    if scenario.source == "dataframe":
+    if scenario.columns:
+        lines.append('    source = typed_source(base, inputs["seed"])  # rewritten in place')
+    elif scenario.source == "dataframe":
         lines.append('    source = DataFrameSeedSource(df=pd.DataFrame({"seed_id": inputs["seed_id"], '
                      '"name": inputs["name"]}))')
     elif scenario.source == "directory":
@@ -117,6 +204,10 @@ def _imports(scenario: Scenario) -> list[str]:
     straight = ["import data_designer.config as dd"]
     if scenario.source != "directory":
         straight.append("import pandas as pd")
+    if scenario.columns and scenario.source in ("parquet", "dataframe"):
+        straight.append("import pyarrow as pa")
+    if scenario.columns and scenario.source == "parquet":
+        straight.append("import pyarrow.parquet as pq")
     froms = ["from data_designer.engine.storage.artifact_storage import ArtifactStorage",
              "from data_designer.interface import DataDesigner, ResumeMode"]
     if scenario.source == "dataframe":
@@ -268,6 +359,9 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
     changed = has_changes(scenario)
     final = final_inputs(scenario)
     stream = [output_row(row, final)[column] for row in record_stream(final)]
+    typed = [c.name for c in final.columns]
+    if typed:  # rows are (value column, typed seed columns...), as DataDesigner holds them
+        stream = _typed_rows([output_row(r, final) for r in record_stream(final, _dd_convert)], column, typed)
     copied = copied_column(scenario)
     sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
     readers = ", seed_readers=[LineFanoutDirectorySeedReader()]" if scenario.source == "directory" else ""
@@ -285,8 +379,15 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
         lines.append("]")
     if scenario.engine == "sync" and _actions(scenario) & set(_OWN_PROCESS):
         lines.append(f"OWN_PROCESS = {_OWN_PROCESS!r}  # stops whose signal needs a process of its own")
+    if typed and not changed:
+        lines.append(f"SEED = {typed_seed(scenario)}")
+    if typed:
+        lines.append(f"COLUMNS = {[column, *typed]!r}  # compared: the copied column and the typed seed columns")
     if scenario.sampling == "shuffle":
-        lines.append(f"SELECTION = {stream!r}  # one pass over the selected seed records")
+        lines.append(f"SELECTION = {_Source(_rows_literal(stream)) if typed else stream!r}  "
+                     "# one pass over the selected seed records")
+    elif typed:
+        lines.append(f"EXPECTED = {_rows_literal(_typed_rows(expected_rows(scenario, _dd_convert), column, typed))}")
     else:
         lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
     lines += [
@@ -335,9 +436,21 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
         "",
         "",
         *(CROSS_RELEASE_LINES if _cross_release(scenario) else []),
+        *(_typed_source_function(scenario) + ["", ""] if typed else []),
         "def rows(base):",
-        '    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
-        f'                           resume=ResumeMode.ALWAYS).load_dataset()["{column}"].tolist()',
+        *(['    frame = ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
+           "                            resume=ResumeMode.ALWAYS).load_dataset()",
+           "    return [tuple(cell(v) for v in row) for row in frame[COLUMNS].itertuples(index=False)]",
+           "",
+           "",
+           "def cell(value):  # pandas' missing values (NaN, None, NaT) are null; numpy scalars Python values",
+           "    if pd.api.types.is_scalar(value) and pd.isna(value):",
+           "        return None",
+           "    if isinstance(value, pd.Timestamp):",
+           "        return value.to_pydatetime()",
+           '    return value.item() if hasattr(value, "item") else value'] if typed else
+          ['    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
+           f'                           resume=ResumeMode.ALWAYS).load_dataset()["{column}"].tolist()']),
         *(WASTED if work else []),
     ]
     if scenario.sampling == "shuffle":
@@ -348,7 +461,7 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
             '    """Each pass of len(SELECTION) rows shows every seed record once; the count is right."""',
             "    n = len(SELECTION)",
             "    passes = [values[i:i + n] for i in range(0, len(values), n)]",
-            "    whole = all(sorted(p) == sorted(SELECTION) for p in passes if len(p) == n)",
+            "    whole = all(sorted(p, key=repr) == sorted(SELECTION, key=repr) for p in passes if len(p) == n)",
             "    return whole and all(len(set(p)) == len(p) for p in passes) and len(values) == SEGMENTS[-1][0]",
         ]
     return lines
@@ -399,10 +512,25 @@ def _pandas_version() -> str:
     return importlib.metadata.version("pandas")
 
 
+def _typed_literals(scenario: Scenario) -> str:
+    """Every typed value literal a script holds (to know which modules they need)."""
+    if not scenario.columns:
+        return ""
+    final = final_inputs(scenario)
+    column, typed = value_column(scenario), [c.name for c in final.columns]
+    texts = [typed_seed(inputs_at(scenario, i)) for i in range(len(scenario.segments))]
+    texts.append(_rows_literal(_typed_rows(expected_rows(scenario, _dd_convert), column, typed)))
+    texts.append(_rows_literal(_typed_rows([output_row(r, final) for r in record_stream(final, _dd_convert)],
+                                           column, typed)))
+    return "\n".join(texts)
+
+
 def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[str]:
     separate = _separate(scenario) is not None
     signals = bool(_actions(scenario) & set(_OWN_PROCESS))
-    names = ["inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
+    literals = _typed_literals(scenario)
+    names = [*(["datetime"] if "datetime." in literals else []), *(["decimal"] if "decimal." in literals else []),
+             "inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
              *(["sys"] if separate or not test else []), *(["tempfile"] if not test else []),
              *(["time"] if work and separate and not test else [])]
     return [f"import {n}" for n in names] + ["from pathlib import Path"]
