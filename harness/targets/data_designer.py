@@ -280,13 +280,10 @@ def seed_table(scenario: Scenario) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _read_through_duckdb_and_pandas(scenario_json: str) -> dict[int, dict[str, Any]]:
+def _read_through_duckdb(scenario_json: str) -> dict[int, dict[str, Any]]:
     import tempfile
 
     import duckdb
-    import pyarrow as pa
-
-    from harness.seed_values import plain
 
     scenario = Scenario.from_json(scenario_json)
     with tempfile.TemporaryDirectory(prefix="resume-harness-seed-") as tmp:
@@ -302,20 +299,31 @@ def _read_through_duckdb_and_pandas(scenario_json: str) -> dict[int, dict[str, A
                 reference_sources.write_file(scenario, path)
                 query = f"SELECT * FROM '{path}'"
             result = connection.execute(query).arrow()  # a Table, or a RecordBatchReader in newer DuckDB
-            frame = (result.read_all() if hasattr(result, "read_all") else result).to_pandas()
+            table = result.read_all() if hasattr(result, "read_all") else result
         finally:
             connection.close()
-    # the dataset is written from pandas frames and read back with pandas, where a NaN, a
-    # None and a NaT are all "missing": DataDesigner's rows hold null for each of them
-    import pandas as pd
+    # The rows go on through pandas frames, where a NaN, a None and a NaT are all "missing":
+    # DataDesigner's rows hold null for each. And pandas makes an int batch with a null floats
+    # (pandas 3, 0.9.7's environment, for the batch the seed reader hands over, so it depends on
+    # which rows share a batch): the adapter reads an int seed column back as ints
+    # (`_rows_of_frame`), and so does this.
+    out: dict[int, dict[str, Any]] = {}
+    for r in table.to_pylist():
+        out[int(r["seed_id"])] = {c.name: _as_held(c.type, r[c.name]) for c in scenario.columns}
+    return out
 
-    frame = pa.Table.from_pandas(frame, preserve_index=False).to_pandas()
-    names = [c.name for c in scenario.columns]
 
-    def held(value: Any) -> Any:
-        return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
+def _as_held(column_type: str, value: Any) -> Any:
+    """A typed seed value as the adapter reads DataDesigner's rows: pandas' missing values
+    are null, and an integral float in an int seed column is the int (see above)."""
+    from harness.seed_values import plain
 
-    return {int(plain(r["seed_id"])): {n: held(r.get(n)) for n in names} for r in frame.to_dict(orient="records")}
+    value = plain(value)
+    if isinstance(value, float) and value != value:
+        return None
+    if column_type == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def typed_values_as_read(scenario: Scenario) -> dict[int, dict[str, Any]]:
@@ -323,7 +331,7 @@ def typed_values_as_read(scenario: Scenario) -> dict[int, dict[str, Any]]:
     `DataDesignerTarget.seed_value_as_read`), once per seed table."""
     key = Scenario(seeds=scenario.seeds, columns=scenario.columns, source=scenario.source,
                    segments=(Segment(1),)).to_json()
-    return _read_through_duckdb_and_pandas(key)
+    return _read_through_duckdb(key)
 
 
 def run_config(buffer_size: int) -> Any:
@@ -364,9 +372,10 @@ def _rows_of_frame(frame: Any, scenario: Scenario) -> list[dict[str, Any]]:
     records = frame.to_dict(orient="records")
     tag = {TAG_COLUMN} if TAG_COLUMN in frame.columns else set()
     if scenario.source != "directory":
-        typed = [c.name for c in scenario.columns]
         return [{"seed_id": r.get("seed_id"), "name": r.get("name"), "echo": r.get("echo"),
-                 **{c: r.get(c) for c in tag}, **{c: r.get(c, MISSING) for c in typed}} for r in records]
+                 **{c: r.get(c) for c in tag},
+                 **{c.name: _as_held(c.type, r[c.name]) if c.name in r else MISSING for c in scenario.columns}}
+                for r in records]
     rows = []
     for r in records:
         _, seed_id, name = Path(str(r.get("relative_path"))).stem.split("-", 2)
