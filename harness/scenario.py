@@ -13,6 +13,7 @@ scenario is one fault-free fresh segment of the final `num_records`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -45,6 +46,13 @@ class SeedRow:
     lines: tuple[str, ...] = ()
     #: one value per extra seed column (`Scenario.columns`), in that order
     values: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        # one NaN object for every NaN, so that equal rows are equal (NaN != NaN, but a tuple
+        # holding the same object twice compares equal); all NaNs are one value here
+        if any(isinstance(v, float) and v != v for v in self.values):
+            object.__setattr__(self, "values", tuple(math.nan if isinstance(v, float) and v != v else v
+                                                     for v in self.values))
 
 
 @dataclass(frozen=True)
