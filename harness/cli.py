@@ -28,7 +28,7 @@ from harness.errors import HarnessUsageError
 from harness.ledger import explaining, load_ledger
 from harness.limits import MAX_FILE_BYTES, Limits
 from harness.names import checked_name
-from harness.property import DEFAULT_MAX_EXAMPLES, HuntResult, check_repeatedly, hunt, new_seed
+from harness.property import DEFAULT_MAX_EXAMPLES, DEFAULT_SHRINK_SECONDS, HuntResult, check_repeatedly, hunt, new_seed
 from harness.render import render_verdict
 from harness.scenario import Scenario
 from harness.targets.base import Capabilities
@@ -147,6 +147,9 @@ def hunt_command(
     then: str | None = typer.Option(None, "--then", help="Cross-release chains (DataDesigner): the first resume "
                                     "runs on the first of these releases, the next on the second, and so on "
                                     "(comma-separated environment names), e.g. --dd-version 0.6.0 --then 0.6.1"),
+    shrink_seconds: float = typer.Option(DEFAULT_SHRINK_SECONDS, "--shrink-seconds", min=0,
+                                         help="Time budget for shrinking a finding; past it the smallest failing "
+                                         "scenario so far is reported, said to be maybe not minimal."),
     stats: str = typer.Option("table", "--stats", help="What the search exercised: 'table' (printed after the "
                               "verdict), 'json' (one JSON line, last on stdout, and coverage.json in --out) or "
                               "'none'."),
@@ -192,7 +195,7 @@ def hunt_command(
 
         try:
             result = hunt(chosen, max_examples=max_examples, seed=seed, on_example=tick, root=workdir,
-                          capabilities=caps, known=known if ledger else None)
+                          capabilities=caps, known=known if ledger else None, shrink_seconds=shrink_seconds)
         finally:
             set_hypothesis_home_dir(None)
     if result.stopped_by is not None:

@@ -95,7 +95,9 @@ class Coverage:
                               ("selection", caps.selections), ("resume", caps.resume_modes),
                               ("process", caps.processes), ("change", caps.change_kinds),
                               ("column type", getattr(caps, "column_types", ()))):
-            missing += [f"{dim} {v}" for v in declared if not d[dim][v]]
+            missing += [f"{dim} {v}" + (" (drawn only with --then)" if dim == "change" and v == "release"
+                                        and not getattr(caps, "release_chain", ()) else "")
+                        for v in declared if not d[dim][v]]
         missing += [f"{n} interruption{'s' if n > 1 else ''}" for n in range(1, caps.max_interruptions + 1)
                     if not d["interruptions"][str(n)]]
         if caps.extension and not any(n for k, n in d["extensions"].items() if k != "0"):

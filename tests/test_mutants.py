@@ -98,3 +98,12 @@ def test_shrinking_never_trades_a_new_failure_for_one_the_ledger_explains():
     verdict = check_scenario(target, scenario)
     explained_when_smaller = lambda s, v: "known-entry" if s != scenario else None  # noqa: E731
     assert drop_idle_segments(target, scenario, verdict, known=explained_when_smaller)[0] == scenario
+
+
+def test_a_shrink_budget_ends_shrinking_with_the_smallest_failure_so_far_and_says_so():
+    unbounded = hunt(get_target("mutant:seed_restart"), seed=HUNT_SEED)
+    bounded = hunt(get_target("mutant:seed_restart"), seed=HUNT_SEED, shrink_seconds=0)
+    assert bounded.finding is not None and "may not be minimal" in bounded.note and "--shrink-seconds" in bounded.note
+    assert not check_scenario(get_target("mutant:seed_restart"), bounded.finding).ok
+    assert bounded.examples < unbounded.examples and unbounded.note == ""
+    assert len(bounded.finding.to_json()) >= len(unbounded.finding.to_json())
