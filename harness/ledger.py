@@ -29,7 +29,20 @@ from harness.errors import HarnessUsageError
 from harness.names import checked_name
 from harness.scenario import Scenario
 
-SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes")
+SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values")
+
+
+def large_nullable_ints(scenario: Scenario) -> bool:
+    """An int seed column that holds a null and an int a double cannot hold exactly."""
+    for k, column in enumerate(scenario.columns):
+        values = [row.values[k] for row in scenario.seeds]
+        if column.type == "int" and None in values and any(v is not None and abs(v) > 2**53 for v in values):
+            return True
+    return False
+
+
+#: `signature.seed_values`: what the seed values must hold for the entry to apply
+SEED_VALUE_SIGNATURES = {"large_nullable_ints": large_nullable_ints}
 
 
 def extensions(scenario: Scenario) -> int:
@@ -63,6 +76,9 @@ class Finding:
         for key, allowed in self.signature.items():
             if key == "min_extensions":
                 if extensions(scenario) < int(allowed[0]):
+                    return False
+            elif key == "seed_values":
+                if not any(SEED_VALUE_SIGNATURES[name](scenario) for name in allowed):
                     return False
             elif key == "changes":  # a change of one of these kinds before some resume
                 if not {c.kind for seg in scenario.segments for c in seg.changes} & set(allowed):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,11 +26,39 @@ from harness.exits import STOPS, signal_name, stop_requested
 from harness.reference.model import expected_rows
 from harness.scenario import Scenario
 from harness.strategies import scenarios
-from harness.targets.base import Capabilities, Target
+from harness.targets.base import Capabilities, Outcome, Target
 from harness.workdirs import work_directory
 
 DEFAULT_MAX_EXAMPLES = 300
-def check_scenario(target: Target, scenario: Scenario, root: Path | None = None) -> Verdict:
+class StraightRuns:
+    """A search's straight runs, paid once per straight scenario: shrink candidates that
+    differ only in their faults or resumes share one (most of them do). A run that erred,
+    hung or cannot be read back is not kept, so a flake is not repeated."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._runs: OrderedDict[str, Outcome] = OrderedDict()
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+
+    def run(self, target: Target, straight: Scenario, directory: Path) -> Outcome:
+        key = f"{target.name} {target.version}\n{straight.to_json()}"
+        kept = self._runs.get(key)
+        if kept is not None:
+            self._runs.move_to_end(key)
+            self.hits += 1
+            return kept
+        self.misses += 1
+        outcome = target.run(straight, directory)
+        if outcome.error is None and not outcome.hang and outcome.load_error is None:
+            self._runs[key] = outcome
+            while len(self._runs) > self.size:
+                self._runs.popitem(last=False)
+        return outcome
+
+
+def check_scenario(target: Target, scenario: Scenario, root: Path | None = None,
+                   straight_runs: StraightRuns | None = None) -> Verdict:
     """Run `scenario` interrupted and straight on `target`; judge both against the reference."""
     problem = target.capabilities.unsupported(scenario)
     if problem is not None:
@@ -37,7 +66,10 @@ def check_scenario(target: Target, scenario: Scenario, root: Path | None = None)
     convert = target.seed_value_as_read
     expected = expected_rows(scenario, convert)
     with work_directory(root) as trial:
-        straight = target.run(scenario.straight(), trial / "straight")
+        if straight_runs is not None:
+            straight = straight_runs.run(target, scenario.straight(), trial / "straight")
+        else:
+            straight = target.run(scenario.straight(), trial / "straight")
         resumed = target.run(scenario, trial / "resumed")
     return compare(scenario, expected, straight, resumed, target.capabilities.repeatable_shuffle, convert)
 
@@ -52,7 +84,8 @@ SHUFFLE_ATTEMPTS = 4
 
 
 def check_repeatedly(target: Target, scenario: Scenario, root: Path | None = None,
-                     attempts: int | None = None, wanted: tuple[str, ...] = ()) -> Verdict:
+                     attempts: int | None = None, wanted: tuple[str, ...] = (),
+                     straight_runs: StraightRuns | None = None) -> Verdict:
     """`check_scenario`, tried up to `attempts` times, the first failing verdict counting
     (else the last one). By default a scenario is tried once, and SHUFFLE_ATTEMPTS times
     where the target's randomness is not under the scenario's control (an unseeded shuffle);
@@ -68,7 +101,7 @@ def check_repeatedly(target: Target, scenario: Scenario, root: Path | None = Non
         attempts = SHUFFLE_ATTEMPTS if unseeded else 1
     first_failure: Verdict | None = None
     for _ in range(attempts):
-        verdict = check_scenario(target, scenario, root)
+        verdict = check_scenario(target, scenario, root, straight_runs)
         if verdict.ok:
             continue
         if first_failure is None:
@@ -103,6 +136,8 @@ class HuntResult:
     #: what the search drew and what fired, up to and including its first new failure (the
     #: shrinking runs after it are not a search's coverage)
     coverage: Coverage = field(default_factory=Coverage)
+    #: straight runs a search did not pay again (`StraightRuns`)
+    straight_runs_kept: int = 0
 
     @property
     def known_failures(self) -> int:
@@ -141,6 +176,7 @@ def hunt(
     shrink_deadline: list[float] = []
     known_counts: dict[str, int] = {}
     coverage = Coverage()
+    straight_runs = StraightRuns()
     started, spent = time.perf_counter(), target.spent
 
     @settings(
@@ -166,7 +202,7 @@ def hunt(
             counter["examples"] = examples = (counter["examples"] or 0) + 1
             if on_example is not None:
                 on_example(examples)
-            verdict = check_repeatedly(target, scenario, root)
+            verdict = check_repeatedly(target, scenario, root, straight_runs=straight_runs)
             explained = known(scenario, verdict) if not verdict.ok and known is not None else None
             if counter["first_failure"] is None:
                 coverage.record(scenario, verdict.faults_fired, verdict.kinds, explained is not None)
@@ -206,13 +242,14 @@ def hunt(
                 "failing scenario so far, which may not be minimal")
     result = HuntResult(seed=seed, examples=counter["examples"] or 0, elapsed=time.perf_counter() - started,
                         note=note, examples_to_first_failure=counter["first_failure"], known=known_counts,
-                        target_seconds=target.spent - spent, stopped_by=stopped_by, coverage=coverage)
+                        target_seconds=target.spent - spent, stopped_by=stopped_by, coverage=coverage,
+                        straight_runs_kept=straight_runs.hits)
     if failures:
         result.finding, result.verdict = failures[-1]
         if stopped_by is None and not note:
             try:
                 result.finding, result.verdict = drop_idle_segments(target, result.finding, result.verdict, root,
-                                                                    known)
+                                                                    straight_runs, known)
             except tuple(STOPS) as exc:
                 result.stopped_by = signal_name(exc)
         result.elapsed = time.perf_counter() - started
@@ -238,6 +275,7 @@ def _still_the_failure(again: Verdict, verdict: Verdict, candidate: Scenario,
 
 
 def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
+                           straight_runs: StraightRuns | None = None,
                            known: Callable[[Scenario, Verdict], str | None] | None = None,
                            ) -> tuple[Scenario, Verdict]:
     """Each typed seed column the failure survives without goes (Hypothesis draws a column's
@@ -247,7 +285,7 @@ def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict,
         keep = [k for k in range(len(scenario.columns)) if k != index]
         candidate = replace(scenario, columns=tuple(scenario.columns[k] for k in keep),
                             seeds=tuple(replace(r, values=tuple(r.values[k] for k in keep)) for r in scenario.seeds))
-        again = check_repeatedly(target, candidate, root)
+        again = check_repeatedly(target, candidate, root, straight_runs=straight_runs)
         if _still_the_failure(again, verdict, candidate, known):
             scenario, verdict = candidate, again
         index -= 1
@@ -255,6 +293,7 @@ def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict,
 
 
 def _drop_unneeded_seed_rows(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
+                             straight_runs: StraightRuns | None = None,
                              known: Callable[[Scenario, Verdict], str | None] | None = None,
                              ) -> tuple[Scenario, Verdict]:
     """Each seed row the failure survives without goes, the last first (the selection, the
@@ -267,7 +306,7 @@ def _drop_unneeded_seed_rows(target: Target, scenario: Scenario, verdict: Verdic
         except ScenarioError:
             index -= 1
             continue
-        again = check_repeatedly(target, candidate, root)
+        again = check_repeatedly(target, candidate, root, straight_runs=straight_runs)
         if _still_the_failure(again, verdict, candidate, known):
             scenario, verdict = candidate, again
         index -= 1
@@ -275,6 +314,7 @@ def _drop_unneeded_seed_rows(target: Target, scenario: Scenario, verdict: Verdic
 
 
 def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
+                       straight_runs: StraightRuns | None = None,
                        known: Callable[[Scenario, Verdict], str | None] | None = None,
                        ) -> tuple[Scenario, Verdict]:
     """The last shrinking step: remove each segment that did nothing (`idle_segments`) as
@@ -282,8 +322,8 @@ def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, roo
     cannot always delete a segment on its own (the draw that makes a segment is shared with
     the ones after it); a finding that keeps a do-nothing segment sends a maintainer looking
     for a cause that is not there."""
-    scenario, verdict = _drop_unneeded_columns(target, scenario, verdict, root, known)
-    scenario, verdict = _drop_unneeded_seed_rows(target, scenario, verdict, root, known)
+    scenario, verdict = _drop_unneeded_columns(target, scenario, verdict, root, straight_runs, known)
+    scenario, verdict = _drop_unneeded_seed_rows(target, scenario, verdict, root, straight_runs, known)
     while True:
         with work_directory(root) as trial:
             outcome = target.run(scenario, trial / "look")
@@ -294,7 +334,7 @@ def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, roo
                 continue
             if target.capabilities.unsupported(candidate) is not None:
                 continue
-            again = check_repeatedly(target, candidate, root)
+            again = check_repeatedly(target, candidate, root, straight_runs=straight_runs)
             if _still_the_failure(again, verdict, candidate, known):
                 scenario, verdict = candidate, again
                 break

@@ -107,3 +107,32 @@ def test_a_shrink_budget_ends_shrinking_with_the_smallest_failure_so_far_and_say
     assert not check_scenario(get_target("mutant:seed_restart"), bounded.finding).ok
     assert bounded.examples < unbounded.examples and unbounded.note == ""
     assert len(bounded.finding.to_json()) >= len(unbounded.finding.to_json())
+
+
+def test_a_search_pays_each_straight_run_once_and_never_keeps_a_failed_one(tmp_path):
+    from helpers import seeds
+
+    from harness.property import StraightRuns
+    from harness.scenario import Fault, Scenario, Segment
+    from harness.targets.base import Outcome
+    from harness.targets.reference import ReferenceTarget
+
+    result = hunt(get_target("mutant:seed_restart"), seed=HUNT_SEED)
+    assert result.finding is not None and result.straight_runs_kept > 0, "shrink candidates share straight runs"
+    runs = StraightRuns()
+    target = get_target("reference")
+    straight = Scenario(seeds=seeds(2), segments=(Segment(3),))
+    first = runs.run(target, straight, tmp_path / "a")
+    assert runs.run(target, straight, tmp_path / "b") is first and (runs.hits, runs.misses) == (1, 1)
+
+    class Erring(ReferenceTarget):
+        def run(self, scenario, workdir):
+            return Outcome(error="boom")
+
+    erring = Erring(name="erring")
+    runs.run(erring, straight, tmp_path / "c")
+    runs.run(erring, straight, tmp_path / "d")
+    assert runs.misses == 3, "a straight run that erred is run again"
+    scenario = Scenario(seeds=seeds(3), buffer_size=1,
+                        segments=(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")))
+    assert check_scenario(target, scenario, straight_runs=runs).ok

@@ -315,13 +315,15 @@ def _read_through_duckdb(scenario_json: str) -> dict[int, dict[str, Any]]:
 
 def _as_held(column_type: str, value: Any) -> Any:
     """A typed seed value as the adapter reads DataDesigner's rows: pandas' missing values
-    are null, and an integral float in an int seed column is the int (see above)."""
+    are null, and an integral float in an int seed column (or in a string column DuckDB's CSV
+    sniffer typed as numbers) is the int (see above)."""
     from harness.seed_values import plain
 
     value = plain(value)
     if isinstance(value, float) and value != value:
         return None
-    if column_type == "int" and isinstance(value, float) and value.is_integer():
+    # an int column, or a string column a CSV sniffer read as numbers ("0", "001")
+    if column_type in ("int", "string") and isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 

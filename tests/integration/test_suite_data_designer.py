@@ -14,9 +14,9 @@ from harness.ledger import load_ledger, packaged_ledger
 pytestmark = pytest.mark.datadesigner
 
 
-def run_suite(release: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
+def run_suite(release: str, tmp_path, *args: str, profile: str = "dev") -> subprocess.CompletedProcess:
     command = [str(python_of(release)), "-m", "pytest", "--pyargs", "harness.suite", "-n", "auto", "-p", "no:cacheprovider",
-               "--resume-profile", "dev", "--resume-seed", "1", "--resume-artifacts", str(tmp_path / "artifacts"),
+               "--resume-profile", profile, "--resume-seed", "1", "--resume-artifacts", str(tmp_path / "artifacts"),
                "-rxXf", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
 
@@ -37,7 +37,9 @@ def test_suite_on_the_latest_release_reports_only_ledger_findings(tmp_path):
 
 
 def test_suite_on_0_6_0_fails_on_the_issue_709_replay(tmp_path):
-    result = run_suite(OLDEST, tmp_path, "-k", "sampling-ordered")
+    # the ci profile: with typed seed columns drawn too, 15 examples do not always reach an
+    # ORDERED async resume interrupted at checkpoint 2 or later, which #709 needs there
+    result = run_suite(OLDEST, tmp_path, "-k", "sampling-ordered", profile="ci")
     out = result.stdout
     assert result.returncode == 1, out[-4000:]
     assert "FAILED" in out and "sampling-ordered" in out
