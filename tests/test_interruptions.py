@@ -220,7 +220,7 @@ def test_a_replay_of_a_finding_tries_until_the_kind_it_records_shows(monkeypatch
     tries = iter([verdict(), verdict("duplicated"), verdict("duplicated", "ghost"), verdict()])
     seen: list[int] = []
 
-    def fake(target, scenario, root=None):
+    def fake(target, scenario, root=None, straight_runs=None):
         seen.append(1)
         return next(tries)
 
