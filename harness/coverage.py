@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.ledger import extensions
 from harness.scenario import Scenario
 
 DIMENSIONS = ("engine", "source", "sampling", "selection", "seed columns", "column type", "interruptions",
@@ -32,11 +33,6 @@ def _selection(scenario: Scenario) -> str:
         return "none"
     return {"IndexRange": "index_range", "PartitionBlock": "partition_block"}.get(
         type(scenario.selection).__name__, type(scenario.selection).__name__)
-
-
-def _extensions(scenario: Scenario) -> int:
-    sizes = [s.num_records for s in scenario.segments]
-    return sum(1 for before, after in zip(sizes, sizes[1:]) if after > before)
 
 
 @dataclass
@@ -62,7 +58,7 @@ class Coverage:
         for column in scenario.columns:
             d["column type"][column.type] += 1
         d["interruptions"][str(scenario.interruptions)] += 1
-        d["extensions"][str(_extensions(scenario))] += 1
+        d["extensions"][str(extensions(scenario))] += 1
         for segment in scenario.segments[1:]:
             d["resume"][segment.resume] += 1
             d["process"][segment.process] += 1
