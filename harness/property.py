@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -148,6 +149,34 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(2**32)
 
 
+@contextmanager
+def _no_local_constants() -> Iterator[None]:
+    """Hypothesis also draws, now and then, constants it reads from the source of the
+    local modules loaded at that moment; which are loaded depends on what ran before in
+    the process (a pytest worker's earlier tests, a plugin), so the same seed drew
+    different scenarios in a worker and in a fresh process. A hunt draws none of them:
+    its draws depend on its seed alone. (An internal of Hypothesis; where it is absent,
+    there is nothing to switch off.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if original is None or cache is None or not hasattr(providers, "Constants"):
+        yield
+        return
+    empty = providers.Constants()
+    cache.cache.clear()
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
+
+
 def hunt(
     target: Target,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
@@ -220,7 +249,8 @@ def hunt(
 
     note, stopped_by = "", None
     try:
-        resumed_equals_straight()
+        with _no_local_constants():
+            resumed_equals_straight()
     except ResumeMismatch:
         pass
     except tuple(STOPS) as exc:

@@ -4,6 +4,7 @@ source's reader exact (but for what it declares), and the mutant only typed valu
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 
 import pytest
@@ -111,3 +112,30 @@ def test_a_resume_that_rereads_the_csv_with_inference_is_caught_by_a_default_hun
     assert result.finding.source == "csv" and len(result.finding.columns) == 1
     assert "column " in result.verdict.summary() and "was expected" in result.verdict.summary()
     assert check_scenario(get_target("reference"), result.finding).ok
+
+
+def test_a_hunt_draws_the_same_scenarios_whatever_local_modules_are_loaded(tmp_path, monkeypatch):
+    # Hypothesis draws constants from the source of loaded local modules; a pytest worker
+    # that had imported other test modules drew other scenarios for the same seed
+    import harness.property as prop
+
+    def drawn() -> list[str]:
+        seen: list[str] = []
+        real = prop.check_repeatedly
+
+        def recording(target, scenario, *args, **kwargs):
+            seen.append(scenario.to_json())
+            return real(target, scenario, *args, **kwargs)
+
+        monkeypatch.setattr(prop, "check_repeatedly", recording)
+        hunt(get_target("reference"), max_examples=25, seed=7)
+        monkeypatch.setattr(prop, "check_repeatedly", real)
+        return seen
+
+    before = drawn()
+    module = tmp_path / "many_constants_for_hypothesis.py"
+    names = "', '".join(f"constant-{k}-\\u00e9" for k in range(300))
+    module.write_text(f"INTS = {list(range(3, 3000, 7))}\nSTRS = ['{names}']\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("many_constants_for_hypothesis")
+    assert drawn() == before
