@@ -230,12 +230,14 @@ class ProcessCache(ReferenceEngine):
     the cached position plus what it generates. A fresh process has no cache and is right;
     a notebook that runs the cell again skips records. The cache is kept only in a process
     of the segment's own (the harness runs in-process segments one after another in its own
-    process, standing for fresh processes)."""
+    process, standing for fresh processes). The cache is read once, when a segment begins:
+    what the segment itself caches counts only for a later segment in the same process."""
 
     def seed_position(self, session: Session, group: Group) -> int:
-        cached = _READER_CACHE.get(str(session.dataset_dir)) if self.injector.in_child else None
-        if session.resumed and cached is not None:
-            return cached + session.records_generated
+        if not hasattr(self, "_cached"):  # what the process held when this segment began
+            self._cached = _READER_CACHE.get(str(session.dataset_dir)) if self.injector.in_child else None
+        if session.resumed and self._cached is not None:
+            return self._cached + session.records_generated
         return group.offset
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
