@@ -22,17 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.ledger import extensions
-from harness.scenario import Scenario
+from harness.scenario import Scenario, selection_kind
 
 DIMENSIONS = ("engine", "source", "sampling", "selection", "seed columns", "column type", "interruptions",
               "extensions", "resume", "process", "fault drawn", "fault fired", "change")
-
-
-def _selection(scenario: Scenario) -> str:
-    if scenario.selection is None:
-        return "none"
-    return {"IndexRange": "index_range", "PartitionBlock": "partition_block"}.get(
-        type(scenario.selection).__name__, type(scenario.selection).__name__)
 
 
 @dataclass
@@ -53,7 +46,7 @@ class Coverage:
         d["engine"][scenario.engine] += 1
         d["source"][scenario.source] += 1
         d["sampling"][scenario.sampling] += 1
-        d["selection"][_selection(scenario)] += 1
+        d["selection"][selection_kind(scenario.selection)] += 1
         d["seed columns"][str(len(scenario.columns))] += 1
         for column in scenario.columns:
             d["column type"][column.type] += 1

@@ -304,43 +304,39 @@ def _still_the_failure(again: Verdict, verdict: Verdict, candidate: Scenario,
     return known is None or known(candidate, again) is None
 
 
-def _drop_unneeded_columns(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
-                           straight_runs: StraightRuns | None = None,
-                           known: Callable[[Scenario, Verdict], str | None] | None = None,
-                           ) -> tuple[Scenario, Verdict]:
-    """Each typed seed column the failure survives without goes (Hypothesis draws a column's
-    values with the rows', and cannot always delete the column alone)."""
-    index = len(scenario.columns) - 1
-    while index >= 0:
-        keep = [k for k in range(len(scenario.columns)) if k != index]
-        candidate = replace(scenario, columns=tuple(scenario.columns[k] for k in keep),
-                            seeds=tuple(replace(r, values=tuple(r.values[k] for k in keep)) for r in scenario.seeds))
-        again = check_repeatedly(target, candidate, root, straight_runs=straight_runs)
-        if _still_the_failure(again, verdict, candidate, known):
-            scenario, verdict = candidate, again
-        index -= 1
-    return scenario, verdict
-
-
-def _drop_unneeded_seed_rows(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
-                             straight_runs: StraightRuns | None = None,
-                             known: Callable[[Scenario, Verdict], str | None] | None = None,
-                             ) -> tuple[Scenario, Verdict]:
-    """Each seed row the failure survives without goes, the last first (the selection, the
-    record counts and the fault plan are all drawn from the number of rows, so Hypothesis
-    often cannot delete one)."""
-    index = len(scenario.seeds) - 1
-    while index >= 0 and len(scenario.seeds) > 1:
+def _drop_each(target: Target, scenario: Scenario, verdict: Verdict, count: Callable[[Scenario], int],
+               without: Callable[[Scenario, int], Scenario | None], root: Path | None,
+               straight_runs: StraightRuns | None, known: Callable[[Scenario, Verdict], str | None] | None,
+               ) -> tuple[Scenario, Verdict]:
+    """Each part (`count` of them, the last first) the failure survives without goes:
+    `without(scenario, k)` is the scenario without part k, or None where it cannot go."""
+    for index in reversed(range(count(scenario))):
         try:
-            candidate = replace(scenario, seeds=scenario.seeds[:index] + scenario.seeds[index + 1:])
+            candidate = without(scenario, index)
         except ScenarioError:
-            index -= 1
+            candidate = None
+        if candidate is None:
             continue
         again = check_repeatedly(target, candidate, root, straight_runs=straight_runs)
         if _still_the_failure(again, verdict, candidate, known):
             scenario, verdict = candidate, again
-        index -= 1
     return scenario, verdict
+
+
+def _without_column(scenario: Scenario, index: int) -> Scenario:
+    """Typed seed column `index` gone (Hypothesis draws a column's values with the rows',
+    and cannot always delete the column alone)."""
+    keep = [k for k in range(len(scenario.columns)) if k != index]
+    return replace(scenario, columns=tuple(scenario.columns[k] for k in keep),
+                   seeds=tuple(replace(r, values=tuple(r.values[k] for k in keep)) for r in scenario.seeds))
+
+
+def _without_seed_row(scenario: Scenario, index: int) -> Scenario | None:
+    """Seed row `index` gone, the last row kept (the selection, the record counts and the
+    fault plan are all drawn from the number of rows, so Hypothesis often cannot delete one)."""
+    if len(scenario.seeds) <= 1:
+        return None
+    return replace(scenario, seeds=scenario.seeds[:index] + scenario.seeds[index + 1:])
 
 
 def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
@@ -352,8 +348,10 @@ def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, roo
     cannot always delete a segment on its own (the draw that makes a segment is shared with
     the ones after it); a finding that keeps a do-nothing segment sends a maintainer looking
     for a cause that is not there."""
-    scenario, verdict = _drop_unneeded_columns(target, scenario, verdict, root, straight_runs, known)
-    scenario, verdict = _drop_unneeded_seed_rows(target, scenario, verdict, root, straight_runs, known)
+    scenario, verdict = _drop_each(target, scenario, verdict, lambda s: len(s.columns), _without_column,
+                                   root, straight_runs, known)
+    scenario, verdict = _drop_each(target, scenario, verdict, lambda s: len(s.seeds), _without_seed_row,
+                                   root, straight_runs, known)
     while True:
         with work_directory(root) as trial:
             outcome = target.run(scenario, trial / "look")

@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.errors import ScenarioError
 from harness.changes import Change, change_from_dict, final_inputs, release_of
+from harness.errors import ScenarioError
 from harness.fault_kinds import FAULT_ACTIONS, KINDS
 from harness.seed_values import COLUMN_TYPES, RESERVED, SeedColumn, can_hold, check_value
 from harness.seed_values import from_json as value_from_json
@@ -448,6 +448,14 @@ def _columns_from_dict(data: Any) -> tuple[SeedColumn, ...]:
                                                                                      f"columns[{i}].type")))
     _check_columns(tuple(out))
     return tuple(out)
+
+
+def selection_kind(sel: Selection) -> str:
+    """The selection's name as scenario files and capabilities spell it: `none`,
+    `index_range` or `partition_block`."""
+    if sel is None:
+        return "none"
+    return "index_range" if isinstance(sel, IndexRange) else "partition_block"
 
 
 def _selection_to_dict(sel: Selection) -> dict[str, Any] | None:

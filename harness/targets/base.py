@@ -45,7 +45,7 @@ from harness.chain import (
 from harness.fault_kinds import KINDS
 from harness.faults import DEFAULT_SEGMENT_TIMEOUT, TIMEOUT_VARIABLE, FaultInjector, run_in_child
 from harness.journal import Journal
-from harness.scenario import FAULT_ACTIONS, FAULT_POINTS, PROCESSES, SAMPLINGS, SOURCES, Scenario
+from harness.scenario import FAULT_ACTIONS, FAULT_POINTS, PROCESSES, SAMPLINGS, SOURCES, Scenario, selection_kind
 
 SELECTION_KINDS = ("none", "index_range", "partition_block")
 
@@ -84,8 +84,7 @@ class Capabilities:
 
     def unsupported(self, scenario: Scenario) -> str | None:
         """Why this target cannot run `scenario`, or None when it can."""
-        sel = "none" if scenario.selection is None else type(scenario.selection).__name__
-        sel = {"IndexRange": "index_range", "PartitionBlock": "partition_block"}.get(sel, sel)
+        sel = selection_kind(scenario.selection)
         checks = [
             ("engine", scenario.engine, self.engines),
             ("source", scenario.source, self.sources),
