@@ -139,3 +139,20 @@ def test_a_hunt_draws_the_same_scenarios_whatever_local_modules_are_loaded(tmp_p
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.import_module("many_constants_for_hypothesis")
     assert drawn() == before
+
+
+def test_a_csv_seed_value_of_a_lone_carriage_return_is_quoted_and_read_back():
+    """Python's csv writer (3.11), with "\\n" as its line terminator, left a lone "\\r"
+    unquoted; readers took it for a line break (found by a 2000-example reference hunt)."""
+    from harness.reference.sources import csv_text
+    from harness.scenario import Scenario
+
+    scenario = Scenario.from_dict({
+        "source": "csv", "buffer_size": 1, "engine": "sync", "sampling": "ordered",
+        "columns": [{"name": "note_0", "type": "string"}, {"name": "count_1", "type": "int"}],
+        "seeds": [{"name": "delta", "seed_id": 3, "values": ["\r", 0]}],
+        "segments": [{"num_records": 2, "resume": "never", "fault": {"action": "raise", "at": "checkpoint", "index": 1}},
+                     {"num_records": 2, "resume": "always", "fault": None}]})
+    assert '"\r"' in csv_text(scenario)
+    verdict = check_scenario(get_target("reference"), scenario)
+    assert verdict.ok, verdict.summary()

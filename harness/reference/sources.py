@@ -16,8 +16,6 @@ format and reads it back, so a source kind is a different code path, not a label
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -52,12 +50,20 @@ def csv_value_as_read(scenario: Scenario, seed: Any, column: SeedColumn, value: 
 
 def csv_text(scenario: Scenario) -> str:
     """The seed table as a user's hand-written CSV."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["seed_id", "name", *(c.name for c in scenario.columns)])
+    # as csv's QUOTE_MINIMAL writes it, but with "\r" quoted too: with "\n" as the line
+    # terminator, Python's writer (3.11) leaves a lone "\r" unquoted, which every reader
+    # takes for a line break
+    lines = [["seed_id", "name", *(c.name for c in scenario.columns)]]
     for s in scenario.seeds:
-        writer.writerow([s.seed_id, s.name, *(to_csv_text(c, v) for c, v in zip(scenario.columns, s.values))])
-    return buffer.getvalue()
+        lines.append([str(s.seed_id), s.name, *(to_csv_text(c, v) for c, v in zip(scenario.columns, s.values))])
+    return "".join(",".join(_quoted(field) for field in line) + "\n" for line in lines)
+
+
+def _quoted(text: str) -> str:
+    """A field as QUOTE_MINIMAL writes it, "\r" counted as a line terminator too."""
+    if any(ch in text for ch in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def materialize(scenario: Scenario, directory: Path) -> None:
