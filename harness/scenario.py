@@ -462,8 +462,8 @@ def _selection_to_dict(sel: Selection) -> dict[str, Any] | None:
     if sel is None:
         return None
     if isinstance(sel, IndexRange):
-        return {"kind": "index_range", "start": sel.start, "end": sel.end}
-    return {"kind": "partition_block", "index": sel.index, "num_partitions": sel.num_partitions}
+        return {"kind": selection_kind(sel), "start": sel.start, "end": sel.end}
+    return {"kind": selection_kind(sel), "index": sel.index, "num_partitions": sel.num_partitions}
 
 
 def _segment_to_dict(seg: Segment) -> dict[str, Any]:
