@@ -77,6 +77,12 @@ class Verdict:
     refusal: str = ""
     #: the warnings the target gave in the resumed chain (Python warnings, log records at WARNING+)
     warnings: tuple[str, ...] = ()
+    #: the resumed run's and the straight run's rows as the checker tells values apart
+    #: (`value_key` over `columns`): what a known bug's model is held to (`harness.ledger`)
+    keys: tuple[tuple[Key, ...], tuple[Key, ...]] = ((), ())
+    #: the resumed run's and the straight run's checkpoints, (segment, row group) in the order
+    #: they landed: a model follows the target's own scheduling where the scenario does not fix it
+    orders: tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] = ((), ())
 
     @property
     def ok(self) -> bool:
@@ -146,6 +152,9 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         columns=columns,
         refusal=refusal,
         warnings=_resume_warnings(scenario, resumed.warnings, straight.warnings),
+        keys=(tuple(_key(r, columns) for r in resumed.rows), tuple(_key(r, columns) for r in straight.rows)),
+        orders=(tuple((c.segment, c.group) for c in resumed.checkpoints),
+                tuple((c.segment, c.group) for c in straight.checkpoints)),
     )
 
 

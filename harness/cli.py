@@ -23,9 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import harness
 from harness import environments, exits, repro
-from harness.checker import Verdict
 from harness.errors import HarnessUsageError
-from harness.ledger import explaining, load_ledger
+from harness.ledger import KnownBugs, load_ledger
 from harness.limits import MAX_FILE_BYTES, Limits
 from harness.names import checked_name
 from harness.property import DEFAULT_MAX_EXAMPLES, DEFAULT_SHRINK_SECONDS, HuntResult, check_repeatedly, hunt, new_seed
@@ -134,8 +133,9 @@ def hunt_command(
     workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go (default: "
                                         "$RESUME_HARNESS_WORKDIR, else /dev/shm, else the system temp directory)."),
     dd_version: str | None = DD_VERSION,
-    known_dir: Path | None = typer.Option(None, "--known", help="A findings directory: failures its entries "
-                                             "explain for this target and release are counted, not reported."),
+    known_dir: Path | None = typer.Option(None, "--known", help="A findings directory: failures that the models "
+                                             "of its open entries for this target and release reproduce exactly "
+                                             "are counted, not reported."),
     sources: str | None = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
     samplings: str | None = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
     faults: str | None = typer.Option(None, "--faults", help="Draw only these fault actions "
@@ -173,8 +173,7 @@ def hunt_command(
         caps = release_chain_caps(chosen, caps, then)
     ledger = load_ledger(known_dir) if known_dir is not None else []
 
-    def known(scenario: Scenario, verdict: Verdict) -> str | None:
-        return explaining(ledger, chosen.name, chosen.version, scenario, verdict)
+    known = KnownBugs(ledger, chosen)
 
     seed = new_seed() if seed is None else seed
     out.print(f"resume-harness {harness.__version__}: hunting on [bold]{chosen.describe()}[/] "
@@ -315,6 +314,9 @@ def replay(
                                            "counts, or for a finding the first that shows a kind it records "
                                            "(default 1, and 4 for SHUFFLE on a target whose shuffle is unseeded)."),
     straight: bool = typer.Option(False, "--straight", help="Run only the uninterrupted run (differential check)."),
+    known_dir: Path | None = typer.Option(None, "--known", help="A findings directory: on a failure, say whether "
+                                          "the models of its open entries for this target and release reproduce "
+                                          "it exactly (known, and which entries) or not (new)."),
     out_dir: Path | None = typer.Option(None, "--out", help="On a failure, write the reproducer, issue text and "
                                            "regression test here."),
     max_records: int = MAX_RECORDS,
@@ -335,8 +337,14 @@ def replay(
     scenario = loaded.scenario.straight() if straight else loaded.scenario
     chosen = get_target(name)
     out.print(f"replaying {file} on [bold]{chosen.describe()}[/]{replay_notice(loaded, target, chosen)}")
+    ledger = load_ledger(known_dir) if known_dir is not None else None
     verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts, wanted=loaded.anomalies)
     render_verdict(out, verdict, scenario)
+    if ledger is not None and not verdict.ok:
+        entries = KnownBugs(ledger, chosen, workdir)(scenario, verdict)
+        out.print(f"known: {entries} (the models of {chosen.describe()}'s open entries reproduce it exactly)"
+                  if entries else f"new: no composition of the models of {chosen.describe()}'s open entries in "
+                  f"{known_dir} reproduces it", markup=False)
     if not verdict.ok and out_dir is not None:
         written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, ident=loaded.ident,
                                   explanation=loaded.explanation)
@@ -574,6 +582,44 @@ def repro_command(
                               explanation=loaded.explanation)
     out.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
     raise typer.Exit(exits.FINDING)
+
+
+@app.command("models")
+def models_command(
+    target: str = typer.Option("data_designer", "--target", "-t", help="The release's target (see 'targets')."),
+    examples: int = typer.Option(50, "--examples", "-n", min=1, help="Scenarios drawn within each entry's signature."),
+    seed: int = typer.Option(0, "--seed", help="Draw seed."),
+    known_dir: Path | None = typer.Option(None, "--known", help="The findings directory (default: the ledger "
+                                          "shipped with resume-harness)."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go."),
+    dd_version: str | None = DD_VERSION,
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the agreements here, as JSON."),
+) -> None:
+    """Hold each open ledger entry's model to the installed release, on scenarios drawn within
+    the entry's signature: how often the composition of the release's models gives its rows."""
+    from harness.ledger import packaged_ledger
+    from harness.model_check import check_models
+
+    check_output_dir(workdir, "--workdir")
+    if dd_version is not None:
+        raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
+    chosen = get_target(target)
+    ledger = load_ledger(known_dir if known_dir is not None else packaged_ledger())
+    out.print(f"resume-harness {harness.__version__}: the models of {chosen.describe()}'s open ledger entries, "
+              f"{examples} scenarios each within its signature, seed {seed}", markup=False)
+    results = check_models(ledger, chosen, examples, seed, workdir)
+    if not results:
+        out.print(f"no open ledger entry names {chosen.describe()}", markup=False)
+    for agreement in results:
+        out.print(f"{agreement.entry}: the model agreed on {agreement.agreed} of {agreement.drawn} "
+                  f"({agreement.failed} failed on the release)", markup=False)
+        for scenario in agreement.disagreements[:1]:
+            out.print(f"  first disagreement: {' '.join(scenario.split())}", markup=False)
+    if json_path is not None:
+        json_path.write_text(json.dumps({"target": chosen.name, "release": chosen.version, "examples": examples,
+                                         "seed": seed, "entries": [a.to_dict() for a in results]}, indent=2) + "\n",
+                             encoding="utf-8")
+    raise typer.Exit(exits.FINDING if any(a.agreed < a.drawn for a in results) else exits.OK)
 
 
 def _one_line_usage(exc: ClickException) -> str:

@@ -10,24 +10,34 @@ The conformance suite (`pytest --pyargs harness.suite`) marks failures explained
 entry that is still open (no newer release passes it) as expected failures, each named;
 a finding fixed upstream stays a failure, so a fork learns it should take the fix.
 
-A search can be told which failures are already known (`hunt --known DIR`): a failing
-scenario that matches a ledger entry for this target and release (same signature, an
-anomaly in common) is counted as known and the search goes on. This does not narrow what
-is drawn; it only stops a known bug from hiding the next one.
+Each entry names its *model* (`harness.reference.known_bugs`): the reference with that bug
+seeded in, composable with the others. What a release is expected to do is the reference
+with the models of all its open entries composed, and a failure counts as known (in
+`hunt --known DIR` and in the conformance suite, `KnownBugs`) only when that composition
+reproduces it exactly: the same rows, row for row, in the resumed and the straight run, and
+the same anomalies. Any other deviation is a new finding, whatever capability it shows in
+and whichever entry's signature it matches. This does not narrow what is drawn; it only
+stops a known bug from hiding the next one.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.checker import Verdict
+from harness.changes import inputs_at
+from harness.checker import Verdict, _key, compare
 from harness.errors import HarnessUsageError
 from harness.names import checked_name
+from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, model_target, variants
+from harness.reference.model import expected_rows, output_row, record_stream
 from harness.scenario import Scenario
+from harness.targets.base import Outcome, Target
+from harness.workdirs import work_directory
 
 SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values")
 
@@ -63,6 +73,8 @@ class Finding:
     explanation: str
     scenario: Scenario
     path: Path
+    #: the name of its model in `harness.reference.known_bugs.MODELS`
+    model: str = ""
 
     @property
     def fixed_upstream(self) -> bool:
@@ -70,9 +82,8 @@ class Finding:
         newest_failing = max(_version(v) for v in self.fails_on)
         return any(_version(v) > newest_failing for v in self.passes_on)
 
-    def explains(self, target_name: str, target_version: str, scenario: Scenario, verdict: Verdict) -> bool:
-        if target_name != self.target or target_version not in self.fails_on:
-            return False
+    def in_signature(self, scenario: Scenario) -> bool:
+        """Whether `scenario` is of the kind the entry's bug shows in (its signature)."""
         for key, allowed in self.signature.items():
             if key == "min_extensions":
                 if extensions(scenario) < int(allowed[0]):
@@ -85,21 +96,179 @@ class Finding:
                     return False
             elif getattr(scenario, key) not in allowed:
                 return False
-        return bool(set(verdict.kinds) & set(self.anomalies))
+        return True
+
+    def open_on(self, target_name: str, target_version: str) -> bool:
+        """Whether the entry says this target and release have the bug."""
+        return target_name == self.target and target_version in self.fails_on
 
 
-def explaining(ledger: list[Finding], target_name: str, target_version: str, scenario: Scenario,
-               verdict: Verdict) -> str | None:
-    """Which entries of `ledger` explain this failure ('+'-joined ids), or None: the entries
-    whose target, release and signature match must between them name every anomaly kind the
-    failure shows, so a known bug never hides a new kind of failure in the same scenario."""
-    kinds = set(verdict.kinds)
-    matching = [f for f in ledger if f.explains(target_name, target_version, scenario, verdict)]
-    covered = set().union(*(set(f.anomalies) for f in matching)) if matching else set()
-    if not matching or not kinds <= covered:
+#: permutations of its own a model tries for a target whose shuffle is unseeded
+SHUFFLE_DRAWS = 8
+
+#: anomalies of the work and the run rather than of the rows: a model must show the same
+#: ones even where it cannot give the rows themselves (an unseeded shuffle)
+RUN_KINDS = frozenset({"error", "hang", "torn", "ghost", "redone"})
+
+
+class KnownBugs:
+    """`hunt(known=...)` for a target and release: a failure is known when the composition of
+    the models of every open ledger entry of that target and release reproduces it exactly
+    (`reproduces`); it is then attributed to the entries whose models changed what the
+    reference would have done in that run (each model records when it does). Returns the
+    '+'-joined entry ids, or None: a new finding.
+
+    The model runs on the reference, in a work directory of its own, a few milliseconds a
+    run; the runs of one failure are kept for its shrink candidates' sake (`size` kept)."""
+
+    def __init__(self, ledger: list[Finding], target: Target, root: Path | None = None, size: int = 64) -> None:
+        self.target = target
+        self.entries = [f for f in ledger if f.open_on(target.name, target.version)]
+        self.root = root
+        self._models: OrderedDict[str, tuple[Verdict, Outcome, Outcome]] = OrderedDict()
+        self._size = size
+        self._convert = target.seed_value_as_read
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.model for f in self.entries))
+
+    def __call__(self, scenario: Scenario, verdict: Verdict) -> str | None:
+        if verdict.ok or not self.entries:
+            return None
+        return self._attribute(scenario, verdict)
+
+    def agrees(self, scenario: Scenario, verdict: Verdict) -> bool:
+        """Whether the composition reproduces what the target did, failing or not."""
+        return self._attribute(scenario, verdict, attribute=False) is not None
+
+    def _attribute(self, scenario: Scenario, verdict: Verdict, attribute: bool = True) -> str | None:
+        exact = scenario.sampling == "ordered" or self.target.capabilities.repeatable_shuffle
+        valid = None if exact else self.valid_rows(scenario, verdict.columns)
+        models = self.models
+
+        # where the target's shuffle is its own, which rows a group holds is its draw, and
+        # what follows from them (a group with a null in an int column) may be too: the
+        # model is run with a few permutations of its own, any of which may stand for it
+        drawn = [scenario] if exact else [replace(scenario, shuffle_seed=scenario.shuffle_seed + k)
+                                          for k in range(SHUFFLE_DRAWS)]
+
+        own = scenario.engine == "async" and self.target.capabilities.own_scheduling
+        orders = (_by_segment(verdict.orders[0]), _by_segment(verdict.orders[1])) if own else ({}, {})
+        for candidate in drawn:
+            for variant in variants(models, candidate):
+                run = self.run(models, candidate, variant, orders)
+                if reproduces(run, verdict, valid):
+                    return "" if not attribute else self._named(run, scenario, verdict)
         return None
-    needed = [f.id for f in matching if kinds & set(f.anomalies)]
-    return "+".join(dict.fromkeys(needed))
+
+    def _named(self, run: tuple[Verdict, Outcome, Outcome], scenario: Scenario, verdict: Verdict) -> str:
+        """The entries whose models changed what the reference would have done in the run
+        that reproduced the failure, those that share an anomaly kind with it first."""
+        fired = {e["model"] for outcome in run[1:] for e in outcome.events if e.get("event") == "model"}
+        candidates = [f for f in self.entries if f.model in fired] or [
+            f for f in self.entries if f.in_signature(scenario)] or self.entries
+        named = [f for f in candidates if set(f.anomalies) & set(verdict.kinds)] or candidates
+        return "+".join(dict.fromkeys(f.id for f in named))
+
+    def valid_rows(self, scenario: Scenario, columns: tuple[str, ...]) -> set[tuple[Any, ...]]:
+        """Every row the inputs of any segment of the chain can give."""
+        valid = set()
+        for index in range(len(scenario.segments)):
+            inputs = inputs_at(scenario, index)
+            valid |= {_key(output_row(r, inputs), columns) for r in record_stream(inputs, self._convert)}
+        return valid
+
+    def run(self, models: tuple[str, ...], scenario: Scenario, variant: int | None = None,
+            orders: tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]] = ({}, {}),
+            ) -> tuple[Verdict, Outcome, Outcome]:
+        """The composition of `models`, run on `scenario` (straight and resumed) and judged;
+        `orders`: the resumed and the straight run's async completion order, per segment."""
+        key = f"{'+'.join(models)} {variant} {orders}\n{scenario.to_json()}"
+        kept = self._models.get(key)
+        if kept is not None:
+            self._models.move_to_end(key)
+            return kept
+        with work_directory(self.root) as trial:
+            straight = model_target(models, self.target, variant, orders[1]).run(scenario.straight(),
+                                                                                 trial / "straight")
+            resumed = model_target(models, self.target, variant, orders[0]).run(scenario, trial / "resumed")
+        expected = expected_rows(scenario, self._convert)
+        verdict = compare(scenario, expected, straight, resumed, self.target.capabilities.repeatable_shuffle,
+                          self._convert)
+        kept = self._models[key] = (verdict, straight, resumed)
+        while len(self._models) > self._size:
+            self._models.popitem(last=False)
+        return kept
+
+
+def _by_segment(order: tuple[tuple[int, int], ...]) -> dict[int, tuple[int, ...]]:
+    found: dict[int, list[int]] = {}
+    for segment, group in order:
+        found.setdefault(segment, []).append(group)
+    return {segment: tuple(groups) for segment, groups in found.items()}
+
+
+def _run_kinds(verdict: Verdict) -> set[tuple[str, str]]:
+    return {(a.kind, a.run) for a in verdict.anomalies}
+
+
+def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
+               valid: set[tuple[Any, ...]] | None = None) -> bool:
+    """Whether a model's runs are the target's: the same anomalies, run by run, and the same
+    rows, row for row; or, where the target's shuffle is its own (`valid`: the rows its
+    inputs can give), rows of `valid` that fit the model's permutations (`fits_chunks`) and
+    the same anomalies of the run and the work."""
+    judged, straight, resumed = model
+    exact = valid is None
+    kinds, wanted = _run_kinds(judged), _run_kinds(verdict)
+    if exact and kinds != wanted:
+        return False
+    if not exact and {k for k in kinds if k[0] in RUN_KINDS} != {k for k in wanted if k[0] in RUN_KINDS}:
+        return False
+    columns = verdict.columns
+    for run, outcome, rows in (("resumed", resumed, verdict.keys[0]), ("straight", straight, verdict.keys[1])):
+        if any(k == ("error", run) or k == ("hang", run) for k in wanted):
+            continue  # the rows of a run that failed are whatever it left
+        if run == "resumed" and (judged.refusal or verdict.refusal):
+            # a resume that met a change, refused by one of them: the checker accepts a refusal
+            # or the right rows (any other rows show as anomalies, compared above), and which
+            # of the two a release chooses is its own (DataDesigner starts fresh under
+            # IF_POSSIBLE where the reference refuses the buffer size)
+            continue
+        if exact:
+            if [_key(r, columns) for r in outcome.rows] != list(rows):
+                return False
+        elif not fits_chunks(outcome.rows, list(rows), columns) or any(r not in valid for r in rows):
+            return False
+    return True
+
+
+def fits_chunks(model_rows: list[dict[str, Any]], rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> bool:
+    """Whether `rows` are what the model's rows stand for when each permutation is the
+    target's own: row for row, a place in a permutation (`CHUNK_KEY`, `CHUNK_POS`) always
+    holds the same row, and two places of one permutation never hold the same row. A model
+    row without a place (ORDERED) must be equal. `rows`: the target's, as `Verdict.keys`."""
+    if len(model_rows) != len(rows):
+        return False
+    placed: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+    used: dict[Any, set[tuple[Any, ...]]] = {}
+    for mine, row in zip(model_rows, rows):
+        if CHUNK_KEY not in mine or mine.get(CHUNK_KEY) is None:
+            if _key(mine, columns) != row:
+                return False
+            continue
+        place = (mine[CHUNK_KEY], mine[CHUNK_POS])
+        if place in placed:
+            if placed[place] != row:
+                return False
+            continue
+        seen = used.setdefault(place[0], set())
+        if row in seen:
+            return False
+        placed[place] = row
+        seen.add(row)
+    return True
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -123,10 +292,17 @@ def load_finding(path: Path) -> Finding:
             title=data["title"], target=data["target"],
             fails_on=tuple(data["fails_on"]), passes_on=tuple(data.get("passes_on", ())),
             anomalies=tuple(data["anomalies"]), signature=signature, explanation=data["explanation"],
-            scenario=Scenario.from_dict(data["scenario"]), path=path,
+            scenario=Scenario.from_dict(data["scenario"]), path=path, model=_model_name(data),
         )
     except (OSError, ValueError, KeyError, TypeError, RecursionError, HarnessUsageError) as exc:
         raise HarnessUsageError(f"ledger entry {path} is unusable: {exc}") from None
+
+
+def _model_name(data: dict[str, Any]) -> str:
+    name = data.get("model")
+    if name not in MODELS:
+        raise ValueError(f"its model {name!r} is not one of {sorted(MODELS)} (harness.reference.known_bugs)")
+    return str(name)
 
 
 def load_ledger(directory: Path) -> list[Finding]:

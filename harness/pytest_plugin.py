@@ -41,6 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="search seed; 'last' reuses the previous run's (default: a new one, printed)")
     group.addoption("--resume-artifacts", default=None, metavar="DIR",
                     help="where findings and reproducers go (default: .resume-harness/ under the rootdir)")
+    group.addoption("--resume-shrink-seconds", default=None, type=float, metavar="S",
+                    help="time budget for shrinking each finding (default: none); past it the smallest "
+                         "failing scenario so far is reported, said to be maybe not minimal")
 
 
 def default_target() -> str:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.checker import Anomaly, Verdict
 from harness.errors import HarnessUsageError
 from harness.ledger import extensions, load_finding, load_ledger
 from harness.property import check_scenario
@@ -28,17 +27,14 @@ def test_reference_passes_every_ledger_scenario(finding):
     assert check_scenario(get_target("reference"), finding.scenario).ok
 
 
-def test_a_finding_explains_only_its_own_target_release_and_signature():
+def test_an_entry_is_open_on_its_own_target_and_releases_and_has_a_signature():
     finding = next(f for f in LEDGER if f.id == "dd-ordered-resume-replays-seed-rows-sync")
-
-    verdict = Verdict(tier="exact", anomalies=(Anomaly("duplicated", "resumed", "x"),))
-    assert finding.explains("data_designer:sync", "0.6.0", finding.scenario, verdict)
-    assert not finding.explains("data_designer:sync", "0.6.1", finding.scenario, verdict)
-    assert not finding.explains("data_designer:async", "0.6.0", finding.scenario, verdict)
+    assert finding.open_on("data_designer:sync", "0.6.0")
+    assert not finding.open_on("data_designer:sync", "0.6.1")
+    assert not finding.open_on("data_designer:async", "0.6.0")
+    assert finding.in_signature(finding.scenario)
     shuffled = finding.scenario.__class__.from_dict({**finding.scenario.to_dict(), "sampling": "shuffle"})
-    assert not finding.explains("data_designer:sync", "0.6.0", shuffled, verdict)
-    short = Verdict(tier="exact", anomalies=(Anomaly("short", "resumed", "x"),))
-    assert not finding.explains("data_designer:sync", "0.6.0", finding.scenario, short)
+    assert not finding.in_signature(shuffled)
 
 
 def test_extension_count_drives_the_min_extensions_signature():

@@ -109,6 +109,8 @@ def _array(values: list[Any]) -> pa.Array:
     if issubclass(kind, datetime.datetime):
         micros = (0 if v is None else (v - _EPOCH) // datetime.timedelta(microseconds=1) for v in values)
         return pa.Array.from_buffers(pa.timestamp("us"), n, [validity, pa.py_buffer(array("q", micros))])
+    if kind is not str:  # what a target's reader may hold (DuckDB's decimals): pyarrow's own conversion
+        return pa.array(values)
     encoded = [b"" if v is None else v.encode("utf-8") for v in values]
     offsets = array("i", accumulate((len(b) for b in encoded), initial=0))
     return pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])

@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from harness.ledger import explaining, load_ledger, packaged_ledger
+from harness.ledger import KnownBugs, load_ledger, packaged_ledger
 from harness.profiles import SUITE_EXAMPLES
 from harness.property import hunt
 from harness.pytest_plugin import SEED, record_coverage, report_finding
@@ -15,11 +15,10 @@ from harness.pytest_plugin import SEED, record_coverage, report_finding
 def test_resume_matches_uninterrupted_run(capability, resume_target, request, tmp_path_factory):
     config = request.config
     seed = (config.stash[SEED] + zlib.crc32(capability.id.encode())) % 2**32
-    # Expected failures: ledger findings still open upstream. One fixed upstream stays a failure.
+    # Expected failures: ledger findings still open upstream, and only where the composition of
+    # their models reproduces the failure exactly. One fixed upstream stays a failure.
     findings = [f for f in load_ledger(packaged_ledger()) if not f.fixed_upstream]
-
-    def known(scenario, verdict) -> str | None:
-        return explaining(findings, resume_target.name, resume_target.version, scenario, verdict)
+    known = KnownBugs(findings, resume_target, root=tmp_path_factory.mktemp("models"))
 
     result = hunt(
         resume_target,
@@ -28,6 +27,7 @@ def test_resume_matches_uninterrupted_run(capability, resume_target, request, tm
         root=tmp_path_factory.mktemp("trials"),
         capabilities=capability.narrow(resume_target.capabilities),
         known=known,
+        shrink_seconds=config.getoption("--resume-shrink-seconds"),
     )
     record_coverage(config, resume_target, result.coverage)
     if result.finding is not None and result.verdict is not None:

@@ -70,6 +70,10 @@ class Capabilities:
     #: DuckDB `ORDER BY RANDOM()`): a shuffle bug then shows only on some runs, so each
     #: shuffle scenario is tried several times.
     repeatable_shuffle: bool = True
+    #: True when the async engine schedules its row groups itself (the scenario's
+    #: completion_order does not decide which completes first): a known bug's model then
+    #: completes them in the order the target's run checkpointed them
+    own_scheduling: bool = False
     #: what a user may change before a resume (`harness.changes`); `release` needs `releases`.
     #: None by default: an adapter renders the inputs in force (`inputs_at`) to claim any
     change_kinds: tuple[str, ...] = ()

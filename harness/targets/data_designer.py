@@ -91,6 +91,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         resume_modes=("always", "if_possible"),
         extension=True,
         repeatable_shuffle=False,  # DuckDB ORDER BY RANDOM(), no seed to set
+        own_scheduling=True,  # the async scheduler's, not the scenario's completion_order
         change_kinds=tuple(CHANGE_KINDS),
         column_types=COLUMN_TYPES,
         # an upgrade or rollback can go to any release with a ready environment (`hunt --then`)

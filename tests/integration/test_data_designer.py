@@ -75,11 +75,17 @@ def shown_kinds(output: str) -> set[str]:
 @pytest.mark.parametrize(("finding", "release", "fails"), LEDGER_CASES)
 def test_ledger_finding_still_fails_where_named(finding, release, fails):
     result = harness_in(release, "replay", str(finding.path), "--target", finding.target,
-                        "--attempts", REPLAY_ATTEMPTS)
+                        "--attempts", REPLAY_ATTEMPTS, "--known", str(FINDINGS))
     shown = shown_kinds(result.stdout)
+    # a failure is known only when the composition of the release's open entries' models
+    # reproduces it exactly; the entries named are among those open on that release
+    known = re.search(r"^known: (\S+)", result.stdout, flags=re.M)
+    open_here = {f.id for f in LEDGER if f.target == finding.target and release in f.fails_on}
     if fails:
         assert result.returncode == 1, f"{finding.id} on {release}: expected it to fail\n{result.stdout}{result.stderr}"
         assert shown & set(finding.anomalies), (finding.anomalies, shown)
+        assert known, f"{finding.id} on {release}: the release's models do not reproduce it\n{result.stdout}"
+        assert set(known.group(1).split("+")) <= open_here, (known.group(1), open_here)
         return
     # Where the entry's bug is absent its scenario may still show another entry's bug on that
     # release (an async resume after checkpoint 1 regenerates group 0 on every release): the
@@ -90,6 +96,7 @@ def test_ledger_finding_still_fails_where_named(finding, release, fails):
     if result.returncode == 1:
         assert shown and shown <= others, (
             f"{finding.id} on {release}: expected it to pass; {shown - others} is no other entry's\n{result.stdout}")
+        assert known and set(known.group(1).split("+")) <= open_here - {finding.id}, result.stdout
     else:
         assert result.returncode == 0, result.stdout + result.stderr
 

@@ -1,0 +1,135 @@
+"""Holding each known bug's model to the release it stands for.
+
+For every open ledger entry of a target and release, scenarios are drawn *within the
+entry's signature* (its source, sampling, changes, extensions or seed values; free
+otherwise), each is run on the release and on the composition of the release's open
+entries' models (`harness.ledger.KnownBugs`), and the model *agrees* when it reproduces
+what the release did, failing or not: the same rows, row for row, in the resumed and the
+straight run, and the same anomalies (or, for an unseeded shuffle, rows that fit the
+model's permutations). `resume-harness models` reports, per entry, how many scenarios were
+drawn, how many failed on the release, and how many the model agreed on, with the first
+disagreement as a scenario to replay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from harness.ledger import Finding, KnownBugs
+from harness.property import _no_local_constants, check_scenario
+from harness.scenario import Scenario
+from harness.seed_values import SeedColumn
+from harness.strategies import scenarios
+from harness.targets.base import Capabilities, Target
+
+#: a large int a double cannot hold, for the `large_nullable_ints` signature
+_LARGE = 2**53 + 1
+
+
+@dataclass
+class Agreement:
+    entry: str
+    drawn: int = 0
+    failed: int = 0
+    agreed: int = 0
+    #: scenarios on which the model and the release disagreed (first few), as JSON
+    disagreements: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.agreed / self.drawn if self.drawn else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"entry": self.entry, "drawn": self.drawn, "failed_on_release": self.failed, "agreed": self.agreed,
+                "disagreements": self.disagreements}
+
+
+def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities:
+    """`caps` narrowed to what the entry's signature names (what a filter cannot reach)."""
+    narrowing: dict[str, Any] = {}
+    for key, allowed in finding.signature.items():
+        if key == "source":
+            narrowing["sources"] = tuple(s for s in caps.sources if s in allowed)
+        elif key == "sampling":
+            narrowing["samplings"] = tuple(s for s in caps.samplings if s in allowed)
+        elif key == "changes":
+            narrowing["change_kinds"] = tuple(k for k in caps.change_kinds if k in allowed)
+        elif key == "min_extensions":
+            narrowing["extension"] = True
+        elif key == "seed_values":
+            narrowing["column_types"] = ("int",)
+            narrowing["sources"] = tuple(s for s in narrowing.get("sources", caps.sources) if s in ("parquet", "csv"))
+    return dataclasses.replace(caps, **narrowing)
+
+
+def _with_large_nullable_ints(scenario: Scenario) -> Scenario:
+    """The drawn seed table with its first int column holding a null and an int above 2**53."""
+    column = next((c for c in scenario.columns if c.type == "int"), None)
+    if column is None:
+        scenario = replace(scenario, columns=(*scenario.columns, SeedColumn("count_9", "int")),
+                           seeds=tuple(replace(s, values=(*s.values, 1)) for s in scenario.seeds))
+        column = scenario.columns[-1]
+    k = scenario.columns.index(column)
+    seeds = list(scenario.seeds)
+    if len(seeds) < 2:
+        return scenario
+    for i, value in ((0, _LARGE + seeds[0].seed_id), (1, None)):
+        values = list(seeds[i].values)
+        values[k] = value
+        seeds[i] = replace(seeds[i], values=tuple(values))
+    return replace(scenario, seeds=tuple(seeds))
+
+
+def within_signature(finding: Finding, caps: Capabilities) -> st.SearchStrategy[Scenario]:
+    strategy = scenarios(signature_capabilities(finding, caps))
+    if "seed_values" in finding.signature:
+        strategy = strategy.map(_with_large_nullable_ints)
+    return strategy.filter(finding.in_signature)
+
+
+def drawn(finding: Finding, caps: Capabilities, examples: int, seed: int) -> list[Scenario]:
+    """`examples` scenarios within the entry's signature, the same ones for the same seed."""
+    found: list[Scenario] = []
+
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
+              suppress_health_check=list(HealthCheck), phases=(Phase.generate,))
+    @hypothesis_seed(seed)
+    @given(within_signature(finding, caps))
+    def collect(scenario: Scenario) -> None:
+        if scenario not in found:
+            found.append(scenario)
+
+    with _no_local_constants():
+        collect()
+    return found[:examples]
+
+
+def check_models(ledger: list[Finding], target: Target, examples: int = 50, seed: int = 0,
+                 root: Path | None = None, on_scenario: Any = None) -> list[Agreement]:
+    """Each open entry of `target`'s release, its model held to the release on `examples`
+    scenarios drawn within its signature."""
+    known = KnownBugs(ledger, target, root)
+    results = []
+    for finding in known.entries:
+        agreement = Agreement(finding.id)
+        for scenario in drawn(finding, target.capabilities, examples, seed):
+            if target.capabilities.unsupported(scenario) is not None:
+                continue
+            verdict = check_scenario(target, scenario, root)
+            agreement.drawn += 1
+            agreement.failed += not verdict.ok
+            if known.agrees(scenario, verdict):
+                agreement.agreed += 1
+            elif len(agreement.disagreements) < 3:
+                agreement.disagreements.append(scenario.to_json())
+            if on_scenario is not None:
+                on_scenario(finding.id, agreement)
+        results.append(agreement)
+    return results

@@ -1,0 +1,409 @@
+"""Known bugs as models: each ledger entry's behaviour, as a composable variant of the reference.
+
+A model is a mixin over `ReferenceEngine` that changes one decision the way the release
+gets it wrong, only where the entry says the bug shows (an engine, a sampling, a resume),
+and defers to the next class otherwise (`super()`), so any set of models composes: the
+expected behaviour of a release is `composed(<its open entries' models>)`. A failure on a
+real release is known only when that composition reproduces it exactly (`harness.ledger`,
+`KnownBugs`); anything else is a new finding.
+
+Where a release's randomness is not under the scenario's control (DataDesigner's SHUFFLE
+is unseeded), a model cannot give the release's rows, only the shape they must have: the
+model marks each row with the permutation it comes from and its place in it
+(`CHUNK_KEY`, `CHUNK_POS`), and a release's rows fit the model when one row per place
+and distinct rows per permutation account for them (`harness.ledger.fits_chunks`).
+
+Each model is one table entry in `MODELS`, named by the ledger entries it stands for
+(`"model"` in the entry's JSON).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from harness.reference import storage
+from harness.reference.engine import Group, ReferenceEngine, Session, config_hash, plan_groups
+from harness.reference.model import Convert, Row, record_stream
+from harness.scenario import Segment
+
+#: the columns a model adds to each row, for SHUFFLE: which permutation, which place in it
+CHUNK_KEY, CHUNK_POS = "_model_chunk", "_model_pos"
+
+
+class Modelled(ReferenceEngine):
+    """The root of every composition: the reference, reading its seed records as the target's
+    reader holds them (`convert`, the target's declared conversion), its rows marked with
+    where in which permutation they come from."""
+
+    convert: Convert | None = None
+    #: for a model whose release's rows depend on its threads' timing: which of the outcomes
+    #: that timing allows this run stands for (None: the model's default; see `variants`)
+    variant: int | None = None
+    #: segment -> the row groups in the order the target checkpointed them (its async
+    #: scheduling, which the scenario's completion_order does not fix for it); empty: the scenario's
+    observed_order: dict[int, tuple[int, ...]] = {}
+
+    def read_seed_stream(self) -> list[Row]:
+        return record_stream(self.scenario, type(self).convert)
+
+    def fired(self, model: type) -> None:
+        """Record, once per segment, that `model` changed what the reference would have done:
+        which known bugs a failure needed (`harness.ledger.KnownBugs`)."""
+        done = self.__dict__.setdefault("_fired", set())
+        if model not in done:
+            done.add(model)
+            self.journal.append({"event": "model", "segment": self.segment_index, "model": NAMES[model]})
+
+    def sequential(self, session: Session, group: Group) -> int:
+        """Where `group` starts for a reader that reads the groups this segment has to do one
+        after another, from the start: computed at the segment's first group, before any
+        group of its own is complete."""
+        starts = getattr(self, "_sequential", None)
+        if starts is None:
+            starts = self._sequential = {}
+            position = 0
+            for planned in session.plan:
+                if planned.id not in session.completed:
+                    starts[planned.id] = position
+                    position += planned.size
+        return starts[group.id]
+
+    def run_async(self, session: Session, todo: list[Group]) -> None:
+        observed = type(self).observed_order.get(self.segment_index)
+        if not observed:
+            return super().run_async(session, todo)
+        rank: dict[int, int] = {}
+        for k, group in enumerate(observed):
+            rank.setdefault(group, k)
+        for group in sorted(todo, key=lambda g: (rank.get(g.id, len(rank)), g.id)):
+            self.complete_group(session, group)
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        start = self.seed_position(session, group)
+        rows = []
+        for r in range(group.size):
+            self.injector.at_row(group.id, r)
+            rows.append(self.record(session, start + r))
+        session.records_generated += len(rows)
+        return rows
+
+    def record(self, session: Session, i: int) -> Row:
+        key = self.pass_key(session, i)
+        row = self.records.row(i, key)
+        if self.records.shuffle:
+            row[CHUNK_KEY] = i // self.records.length if key is None else key
+            row[CHUNK_POS] = i % self.records.length
+        return row
+
+
+class OrderedReaderRestarts(ReferenceEngine):
+    """dd-ordered-resume-replays-seed-rows (#709, 0.6.0): a resumed process reads ORDERED
+    seed rows from the start of the selection, one group after another."""
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        if session.resumed and self.scenario.sampling == "ordered":
+            position = self.sequential(session, group)
+            if position != group.offset:
+                self.fired(OrderedReaderRestarts)
+            return position
+        return super().seed_position(session, group)
+
+
+class ShuffleReaderRestarts(ReferenceEngine):
+    """dd-shuffle-resume-restarts-permutation: a resumed process draws fresh permutations,
+    the first starting at its first group: the rows it reads are those of a new run."""
+
+    def seed_position(self, session: Session, group: Group) -> int:
+        if session.resumed and self.scenario.sampling == "shuffle":
+            self.fired(ShuffleReaderRestarts)
+            return self.sequential(session, group)
+        return super().seed_position(session, group)
+
+    def pass_key(self, session: Session, record: int) -> int | None:
+        if session.resumed and self.scenario.sampling == "shuffle":
+            return 3_000_000 * (self.segment_index + 1) + record // self.records.length
+        return super().pass_key(session, record)
+
+
+class ManifestOffset(ReferenceEngine):
+    """dd-ordered-hydrating-*: a directory source's group reads from the manifest row whose
+    index is the group's *record* offset modulo the number of selected manifest rows, and
+    on from there to the end of the selection (the async engine on 0.6.1 and later for every
+    group; the sync engine on resume only, 0.6.1). Manifest rows that hydrate into no
+    records raise (sync) or drop the group (async)."""
+
+    def _applies(self, session: Session) -> bool:
+        if self.scenario.source != "directory" or self.scenario.sampling != "ordered":
+            return False
+        if session.resumed and isinstance(self, OrderedReaderRestarts):
+            return False  # a reader that starts over is not positioned at all (0.6.0)
+        return self.scenario.engine == "async" or session.resumed
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        if not self._applies(session):
+            return super().generate_group(session, group)
+        seeds = self.scenario.selected_seeds()
+        manifest = group.offset % len(seeds) if seeds else 0
+        # the reader of manifest rows `manifest`.. (all of them at offset 0), then, when it
+        # runs out, the whole selection again and again (SeedDatasetColumnGenerator._sample_records)
+        start = sum(len(_hydrated(self, seed)) for seed in seeds[:manifest])
+        if start != group.offset % max(1, self.records.length) or start >= self.records.length:
+            self.fired(ManifestOffset)
+        if start >= self.records.length:
+            raise ManifestRowsEmpty(
+                f"Selected manifest rows for seed source at index range {manifest}..{len(seeds) - 1} "
+                "did not produce any rows after hydration")
+        rows = []
+        for r in range(group.size):
+            self.injector.at_row(group.id, r)
+            first = self.records.length - start  # records left in the positioned reader
+            i = start + r if r < first else r - first
+            rows.append(self.record(session, i))
+        session.records_generated += len(rows)
+        return rows
+
+    def complete_group(self, session: Session, group: Group) -> None:
+        try:
+            super().complete_group(session, group)
+        except ManifestRowsEmpty:
+            if self.scenario.engine != "async":
+                raise
+            # the async engine drops a row group whose seed rows cannot be read; the run goes on
+
+
+class ManifestRowsEmpty(Exception):
+    """DataDesigner's SeedReaderError for manifest rows that hydrate into nothing."""
+
+
+def _hydrated(engine: ReferenceEngine, seed: Any) -> list[Row]:
+    return [r for r in engine.records.stream if r["seed_id"] == seed.seed_id]
+
+
+class NoMetadataStartsOver(ReferenceEngine):
+    """dd-async-resume-before-first-metadata-redoes-group: the async engine, resuming a
+    dataset that has no metadata.json, clears it and runs afresh in the same directory,
+    though a row group of the interrupted run may be complete on disk. (A Ctrl-C is not such
+    an interruption: the checkpoint callbacks run on the engine's event-loop thread and the
+    KeyboardInterrupt lands in the main thread, waiting in `_await_async_scheduler_result`,
+    so the checkpoint in progress finishes and writes metadata.json before the call raises.)"""
+
+    def open(self, segment: Segment) -> Session:
+        path = self.artifact_root / "resume_trial"
+        if (self.scenario.engine == "async" and segment.resume != "never" and path.is_dir()
+                and any(path.iterdir()) and not (path / storage.METADATA).exists()):
+            if storage.scan_groups(path):
+                self.fired(NoMetadataStartsOver)
+            self._session = self.fresh(path, segment)
+        else:
+            self._session = super().open(segment)
+        return self._session
+
+    def run_segment(self, segment: Segment) -> None:
+        try:
+            super().run_segment(segment)
+        except KeyboardInterrupt:
+            session = getattr(self, "_session", None)
+            if self.scenario.engine == "async" and session is not None and session.completed:
+                storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
+            raise
+
+
+class CtrlCGoesOn(ReferenceEngine):
+    """dd-async-ctrl-c-leaves-the-run-going (0.6.0 to 0.7.0): on the async engine a Ctrl-C
+    ends the call and not the run: the groups not yet done are generated and checkpointed,
+    and metadata written, after the call has raised. How many of them land before the
+    process ends is the release's threads' timing: `variant` k stands for the first k
+    (default: all of them)."""
+
+    @staticmethod
+    def variants(scenario: Any) -> list[int]:
+        if scenario.engine != "async" or not any(s.fault is not None and s.fault.action == "sigint"
+                                                 for s in scenario.segments):
+            return []
+        return list(range(1, max(s.num_records for s in scenario.segments) // scenario.buffer_size + 2))
+
+    def open(self, segment: Segment) -> Session:
+        self.session = super().open(segment)
+        return self.session
+
+    def run_segment(self, segment: Segment) -> None:
+        try:
+            super().run_segment(segment)
+        except KeyboardInterrupt:
+            if self.scenario.engine != "async":
+                raise
+            session = self.session
+            todo = [g for g in session.plan if g.id not in session.completed]
+            if todo:
+                self.fired(CtrlCGoesOn)
+            threading.Thread(target=self._go_on, args=(session, todo), name="model-ctrl-c").start()
+            raise
+
+    def _go_on(self, session: Session, todo: list[Group]) -> None:
+        time.sleep(0.02)  # once the interrupted call has returned
+        variant = type(self).variant
+        for group in todo if variant is None else todo[:variant]:
+            rows = [self.record(session, self.seed_position(session, group) + r) for r in range(group.size)]
+            storage.write_group(session.dataset_dir, group.id, rows)
+            session.completed[group.id] = len(rows)
+            self.journal.append({"event": "checkpoint", "segment": self.segment_index, "ordinal": 0,
+                                 "group": group.id, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
+        storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
+
+
+class PlanFromTwoTargets(ReferenceEngine):
+    """dd-second-extension-reuses-shorter-group: the resume plan is rebuilt from the first
+    run's target and the current one only, and a group file on disk counts as complete
+    whatever its row count."""
+
+    def plan(self, history: list[int], buffer_size: int) -> list[Group]:
+        return plan_groups([history[0], history[-1]] if len(history) > 1 else history, buffer_size)
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        sizes = {g.id: g.size for g in session.plan}
+        found = {g: n for g, n in storage.scan_groups(session.dataset_dir).items() if n is not None and g in sizes}
+        if any(n != sizes[g] for g, n in found.items()) or session.plan != plan_groups(session.history,
+                                                                                      session.buffer_size):
+            self.fired(PlanFromTwoTargets)
+        return found
+
+
+class FingerprintMissesContent(ReferenceEngine):
+    """dd-resume-after-seed-file-edit-mixes-rows: the resume fingerprint covers where the seed
+    table is read from, not what it holds; a resume after an edit goes on with the new rows."""
+
+    def fingerprinted(self) -> tuple[str, ...]:
+        return tuple(f for f in super().fingerprinted() if f != "seeds")
+
+    def metadata(self, session: Session) -> dict[str, Any]:
+        return {**super().metadata(session), "model_seed_content": config_hash(self.scenario, ("seeds",))}
+
+    def open(self, segment: Segment) -> Session:
+        session = super().open(segment)
+        stored = (session.metadata or {}).get("model_seed_content")
+        if session.resumed and stored is not None and stored != config_hash(self.scenario, ("seeds",)):
+            self.fired(FingerprintMissesContent)
+        return session
+
+
+class NullableIntsThroughDoubles(ReferenceEngine):
+    """dd-int-seed-column-with-null-rounds-large-ints: in a group whose seed rows hold a null
+    in an int column, that column goes through a double (pandas' float64 for an int column
+    with a null) and is written as one: ints above 2**53 come back rounded. At the end of
+    `create()` the dataset is read back with the files' schemas unified (float64), and an
+    int above 2**53 in a file that kept int64 cannot be cast: the run fails
+    (`read_parquet_dataset`, "Failed to load generated dataset")."""
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        rows = super().generate_group(session, group)
+        if self.scenario.source not in ("parquet", "csv"):
+            return rows
+        for column in self.scenario.columns:
+            if column.type != "int" or not any(row.get(column.name) is None for row in rows):
+                continue
+            self.fired(NullableIntsThroughDoubles)
+            for row in rows:
+                value = row.get(column.name)
+                if value is not None:
+                    row[column.name] = float(value)
+        return rows
+
+    def run_segment(self, segment: Segment) -> None:
+        super().run_segment(segment)
+        if self.scenario.source not in ("parquet", "csv"):
+            return
+        dataset = self.artifact_root / "resume_trial"
+        for path in sorted(self.journal_paths(dataset)):
+            rows, _layout = storage.load_dataset(path)
+            for column in self.scenario.columns:
+                values = [r.get(column.name) for r in rows]
+                if column.type == "int" and any(isinstance(v, float) for v in values):
+                    big = next((v for v in values if isinstance(v, int) and abs(v) > 2**53), None)
+                    if big is not None:
+                        raise ModelRunError(
+                            "Failed to load generated dataset — all records may have been dropped due to "
+                            f"generation failures. Original error: Integer value {big} not in range: "
+                            "-9007199254740992 to 9007199254740992")
+
+    def journal_paths(self, dataset: Any) -> list[Any]:
+        """The dataset directories this run wrote (the trial journal's `dataset` events)."""
+        return [dataset.parent / name for name in {p.name for p in dataset.parent.iterdir()
+                                                   if p.name.startswith("resume_trial")}]
+
+
+class ModelRunError(Exception):
+    """A run a model's release fails at its end."""
+
+
+#: model name -> the mixin; a ledger entry names its model
+MODELS: dict[str, type[ReferenceEngine]] = {
+    "ordered_reader_restarts": OrderedReaderRestarts,
+    "shuffle_reader_restarts": ShuffleReaderRestarts,
+    "manifest_offset": ManifestOffset,
+    "no_metadata_starts_over": NoMetadataStartsOver,
+    "ctrl_c_goes_on": CtrlCGoesOn,
+    "plan_from_two_targets": PlanFromTwoTargets,
+    "fingerprint_misses_content": FingerprintMissesContent,
+    "nullable_ints_through_doubles": NullableIntsThroughDoubles,
+}
+
+
+#: the mixin -> its name
+NAMES = {cls: name for name, cls in MODELS.items()}
+
+
+def variants(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | None]:
+    """The outcomes a composition allows on `scenario` where a release's timing decides
+    (`variant`): None, the default, first."""
+    found: list[int | None] = [None]
+    for name in names:
+        found += getattr(MODELS[name], "variants", lambda _s: [])(scenario)
+    return list(dict.fromkeys(found))
+
+
+def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
+             variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None) -> type[ReferenceEngine]:
+    """The reference with the named models, in `MODELS`' order (the first decides first)."""
+    names = [n for n in MODELS if n in names]
+    bases = tuple(MODELS[n] for n in names)
+    return type("Model_" + "_".join(names) if names else "Model", (*bases, Modelled),
+                {"convert": staticmethod(convert) if convert is not None else None, "variant": variant,
+                 "observed_order": dict(order or {})})
+
+
+def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
+                 order: dict[int, tuple[int, ...]] | None = None) -> Any:
+    """The composition of `names` as a target, reading typed seed values as `reader` (a
+    `Target`) declares its reader holds them (default: as written), its async row groups
+    completing in `order` (segment -> groups) where given."""
+    from harness.targets.reference import ReferenceTarget
+
+    class ModelTarget(ReferenceTarget):
+        def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
+            return model_target, (tuple(names), reader, variant, order)
+
+        def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
+            return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
+
+        def load(self, scenario: Any, workdir: Any) -> Any:
+            # the dataset as read back with the files' schemas unified: an int column any file
+            # holds as doubles is doubles, and an integral double is the int it stands for
+            rows, layout = super().load(scenario, workdir)
+            for column in scenario.columns:
+                if column.type == "int" and any(isinstance(r.get(column.name), float) for r in rows):
+                    for r in rows:
+                        v = r.get(column.name)
+                        if v is not None:
+                            r[column.name] = int(float(v)) if float(v).is_integer() else float(v)
+            return rows, layout
+
+    convert = None if reader is None else reader.seed_value_as_read
+    target = ModelTarget(composed(names, convert, variant, order), name="model:" + "+".join(names))
+    if reader is not None:
+        target.capabilities = reader.capabilities
+    return target
+
+
+__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "composed", "model_target", "variants"]

@@ -1,0 +1,121 @@
+"""Known bugs as models: every ledger entry has one, the models compose, and a failure is
+known only when the composition of a release's open entries reproduces it exactly, so a
+new bug that shares a known one's signature and anomaly kinds is still a finding."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from helpers import issue_709_scenario, seeds
+
+from harness.ledger import KnownBugs, fits_chunks, load_ledger, packaged_ledger
+from harness.property import check_scenario, hunt
+from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, composed, model_target
+from harness.reference.mutants import MUTANTS
+from harness.scenario import Fault, Scenario, Segment
+from harness.targets.reference import ReferenceTarget
+
+LEDGER = load_ledger(packaged_ledger())
+LATEST_ASYNC = ("data_designer:async", "0.9.7")
+
+
+def as_release(target, name: str, version: str, repeatable_shuffle: bool = True):
+    """`target` standing for a release: the ledger matches entries by target name and release."""
+    target.name, target.version = name, version
+    target.capabilities = dataclasses.replace(target.capabilities, repeatable_shuffle=repeatable_shuffle)
+    return target
+
+
+def open_models(name: str, version: str) -> list[str]:
+    return [f.model for f in LEDGER if f.open_on(name, version) and not f.fixed_upstream]
+
+
+def test_every_ledger_entry_has_a_model_and_every_model_an_entry():
+    assert all(f.model in MODELS for f in LEDGER)
+    assert {f.model for f in LEDGER} == set(MODELS)
+
+
+@pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
+def test_an_entry_s_model_alone_fails_its_scenario_as_the_entry_says(finding):
+    verdict = check_scenario(model_target([finding.model]), finding.scenario)
+    assert not verdict.ok and set(verdict.kinds) & set(finding.anomalies), verdict.summary()
+
+
+def test_models_compose_in_one_order_whatever_order_they_are_named_in():
+    assert composed(["plan_from_two_targets", "ordered_reader_restarts"]).__mro__[1:3] == (
+        MODELS["ordered_reader_restarts"], MODELS["plan_from_two_targets"])
+    assert composed([]).__mro__[1].__name__ == "Modelled"
+
+
+def test_a_release_that_has_exactly_its_open_bugs_has_no_new_finding():
+    """The composition of 0.9.7's open async entries, standing for 0.9.7: every failure a
+    search meets is known, and named."""
+    target = as_release(model_target(open_models(*LATEST_ASYNC)), *LATEST_ASYNC)
+    result = hunt(target, max_examples=120, seed=3, known=KnownBugs(LEDGER, target))
+    assert result.finding is None, result.verdict.summary()
+    assert result.known and set("+".join(result.known).split("+")) <= {f.id for f in LEDGER}
+
+
+def test_a_new_bug_with_a_known_bug_s_signature_and_anomalies_is_a_finding():
+    """#709 reintroduced on the async engine of 0.9.7 (the ledger has it on 0.6.0 only): its
+    failures show `duplicated` and `lost` on ORDERED scenarios, as several open 0.9.7 entries
+    do, and no composition of 0.9.7's models gives its rows, so it is never counted known."""
+    names = ["ordered_reader_restarts", *open_models(*LATEST_ASYNC)]
+    fork = as_release(model_target(names), *LATEST_ASYNC)
+    known = KnownBugs(LEDGER, fork)
+    scenario = dataclasses.replace(issue_709_scenario("async"), segments=(
+        Segment(3, fault=Fault("raise", "checkpoint", 2)), Segment(3, "always")))
+    verdict = check_scenario(fork, scenario)
+    assert {"duplicated", "lost"} <= set(verdict.kinds)
+    assert known(scenario, verdict) is None
+    result = hunt(fork, seed=3, known=known)
+    assert result.finding is not None and result.finding.sampling == "ordered"
+    assert known(result.finding, result.verdict) is None
+
+
+def test_a_failure_the_composition_reproduces_is_named_after_the_entries_it_needs():
+    entry = next(f for f in LEDGER if f.id == "dd-ordered-resume-replays-seed-rows-sync")
+    release = as_release(model_target([f.model for f in LEDGER if f.open_on(entry.target, "0.6.0")]),
+                         entry.target, "0.6.0")
+    verdict = check_scenario(release, entry.scenario)
+    assert KnownBugs(LEDGER, release)(entry.scenario, verdict) == entry.id
+    # the same rows on another release, whose entries do not include #709: new
+    later = as_release(model_target([f.model for f in LEDGER if f.open_on(entry.target, "0.6.0")]),
+                       entry.target, "0.6.1")
+    assert KnownBugs(LEDGER, later)(entry.scenario, verdict) is None
+
+
+def test_a_mutant_that_is_not_a_model_is_never_explained_by_the_models():
+    release = as_release(ReferenceTarget(MUTANTS["wrap_offset"]), "data_designer:sync", "0.6.0")
+    known = KnownBugs(LEDGER, release)
+    result = hunt(release, seed=5, known=known)
+    assert result.finding is not None and known(result.finding, result.verdict) is None
+
+
+def test_an_unseeded_shuffle_fits_a_model_by_its_permutations_not_its_rows():
+    shuffle = Scenario(seeds=seeds(3), sampling="shuffle", buffer_size=1,
+                       segments=(Segment(4, fault=Fault("raise", "checkpoint", 2)), Segment(4, "always")))
+    entry = next(f for f in LEDGER if f.id == "dd-shuffle-resume-restarts-permutation-sync")
+    # a target whose shuffle is its own: the model with other seeds stands for its runs
+    other = dataclasses.replace(shuffle, shuffle_seed=7)
+    release = as_release(model_target(["shuffle_reader_restarts"]), entry.target, "0.6.1", repeatable_shuffle=False)
+    known = KnownBugs(LEDGER, release)
+    for candidate in (other, dataclasses.replace(shuffle, shuffle_seed=11), dataclasses.replace(shuffle, shuffle_seed=2)):
+        verdict = check_scenario(release, candidate)
+        if not verdict.ok:
+            assert known(dataclasses.replace(candidate, shuffle_seed=0), verdict) == entry.id
+            break
+    else:
+        pytest.fail("no seed made the restarted permutation show")
+
+
+def test_fitting_permutations():
+    model = [{CHUNK_KEY: 0, CHUNK_POS: 0}, {CHUNK_KEY: 0, CHUNK_POS: 1}, {CHUNK_KEY: 9, CHUNK_POS: 0}]
+    a, b = ("a",), ("b",)
+    assert fits_chunks(model, [a, b, a], ("x",))  # a new permutation may repeat an old one's row
+    assert fits_chunks(model, [b, a, b], ("x",))
+    assert not fits_chunks(model, [a, a, b], ("x",))  # one permutation holds a row once
+    assert not fits_chunks(model, [a, b], ("x",))
+    twice = [{CHUNK_KEY: 0, CHUNK_POS: 0}, {CHUNK_KEY: 0, CHUNK_POS: 0}]
+    assert fits_chunks(twice, [a, a], ("x",)) and not fits_chunks(twice, [a, b], ("x",))  # one place, one row
