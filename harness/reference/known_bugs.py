@@ -78,7 +78,23 @@ class Modelled(ReferenceEngine):
         for k, group in enumerate(observed):
             rank.setdefault(group, k)
         for group in sorted(todo, key=lambda g: (rank.get(g.id, len(rank)), g.id)):
-            self.complete_group(session, group)
+            try:
+                self.complete_group(session, group)
+            except KeyboardInterrupt:
+                if not isinstance(self, CtrlCGoesOn):
+                    self._finish_in_flight(session, [g for g in todo if g.id in rank and g.id not in session.completed])
+                raise
+
+    def _finish_in_flight(self, session: Session, groups: list[Group]) -> None:
+        """A Ctrl-C lands in the main thread while the row groups in flight finish on the
+        engine's loop thread (from 0.8.0 the scheduler is then cancelled): those the target's
+        run checkpointed in this segment after the Ctrl-C land here too."""
+        for group in groups:
+            rows = [self.record(session, self.seed_position(session, group) + r) for r in range(group.size)]
+            storage.write_group(session.dataset_dir, group.id, rows)
+            session.completed[group.id] = len(rows)
+            self.journal.append({"event": "checkpoint", "segment": self.segment_index, "ordinal": 0,
+                                 "group": group.id, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         start = self.seed_position(session, group)

@@ -101,6 +101,8 @@ def _array(values: list[Any]) -> pa.Array:
     validity = _bitmap([v is not None for v in values]) if nulls else None
     if kind is bool:
         return pa.Array.from_buffers(pa.bool_(), n, [validity, _bitmap([bool(v) for v in values])])
+    if kind is int and any(not -2**63 <= v < 2**63 for v in present):  # what a reader made of a large int
+        return pa.array(values, type=pa.uint64() if min(present) >= 0 else pa.float64())
     if kind is int:
         return pa.Array.from_buffers(pa.int64(), n, [validity, pa.py_buffer(array("q", (v or 0 for v in values)))])
     if kind is float:
