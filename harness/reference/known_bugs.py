@@ -48,6 +48,20 @@ class Modelled(ReferenceEngine):
     def read_seed_stream(self) -> list[Row]:
         return record_stream(self.scenario, type(self).convert)
 
+    def open(self, segment: Segment) -> Session:
+        self.session = super().open(segment)  # what an interruption's handler works on
+        return self.session
+
+    def land(self, session: Session, groups: list[Group]) -> None:
+        """Generate and checkpoint `groups` outside the fault injector: work that lands after
+        an interruption (a Ctrl-C's in-flight groups, or the run going on behind the call)."""
+        for group in groups:
+            rows = [self.record(session, self.seed_position(session, group) + r) for r in range(group.size)]
+            storage.write_group(session.dataset_dir, group.id, rows)
+            session.completed[group.id] = len(rows)
+            self.journal.append({"event": "checkpoint", "segment": self.segment_index, "ordinal": 0,
+                                 "group": group.id, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
+
     def fired(self, model: type) -> None:
         """Record, once per segment, that `model` changed what the reference would have done:
         which known bugs a failure needed (`harness.ledger.KnownBugs`)."""
@@ -82,19 +96,10 @@ class Modelled(ReferenceEngine):
                 self.complete_group(session, group)
             except KeyboardInterrupt:
                 if not isinstance(self, CtrlCGoesOn):
-                    self._finish_in_flight(session, [g for g in todo if g.id in rank and g.id not in session.completed])
+                    # the groups in flight finish on the engine's loop thread (from 0.8.0 the
+                    # scheduler is then cancelled): those the target checkpointed land here too
+                    self.land(session, [g for g in todo if g.id in rank and g.id not in session.completed])
                 raise
-
-    def _finish_in_flight(self, session: Session, groups: list[Group]) -> None:
-        """A Ctrl-C lands in the main thread while the row groups in flight finish on the
-        engine's loop thread (from 0.8.0 the scheduler is then cancelled): those the target's
-        run checkpointed in this segment after the Ctrl-C land here too."""
-        for group in groups:
-            rows = [self.record(session, self.seed_position(session, group) + r) for r in range(group.size)]
-            storage.write_group(session.dataset_dir, group.id, rows)
-            session.completed[group.id] = len(rows)
-            self.journal.append({"event": "checkpoint", "segment": self.segment_index, "ordinal": 0,
-                                 "group": group.id, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         start = self.seed_position(session, group)
@@ -211,16 +216,15 @@ class NoMetadataStartsOver(ReferenceEngine):
                 and any(path.iterdir()) and not (path / storage.METADATA).exists()):
             if storage.scan_groups(path):
                 self.fired(NoMetadataStartsOver)
-            self._session = self.fresh(path, segment)
-        else:
-            self._session = super().open(segment)
-        return self._session
+            self.session = self.fresh(path, segment)
+            return self.session
+        return super().open(segment)
 
     def run_segment(self, segment: Segment) -> None:
         try:
             super().run_segment(segment)
         except KeyboardInterrupt:
-            session = getattr(self, "_session", None)
+            session = getattr(self, "session", None)
             if self.scenario.engine == "async" and session is not None and session.completed:
                 storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
             raise
@@ -240,10 +244,6 @@ class CtrlCGoesOn(ReferenceEngine):
             return []
         return list(range(1, max(s.num_records for s in scenario.segments) // scenario.buffer_size + 2))
 
-    def open(self, segment: Segment) -> Session:
-        self.session = super().open(segment)
-        return self.session
-
     def run_segment(self, segment: Segment) -> None:
         try:
             super().run_segment(segment)
@@ -260,12 +260,7 @@ class CtrlCGoesOn(ReferenceEngine):
     def _go_on(self, session: Session, todo: list[Group]) -> None:
         time.sleep(0.02)  # once the interrupted call has returned
         variant = type(self).variant
-        for group in todo if variant is None else todo[:variant]:
-            rows = [self.record(session, self.seed_position(session, group) + r) for r in range(group.size)]
-            storage.write_group(session.dataset_dir, group.id, rows)
-            session.completed[group.id] = len(rows)
-            self.journal.append({"event": "checkpoint", "segment": self.segment_index, "ordinal": 0,
-                                 "group": group.id, "rows": len(rows), "seed_ids": [r["seed_id"] for r in rows]})
+        self.land(session, todo if variant is None else todo[:variant])
         storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
 
 
