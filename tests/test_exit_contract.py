@@ -170,7 +170,7 @@ def test_known_failures_are_counted_per_entry_never_called_agreement(tmp_path):
     (ledger / "seed-restart.json").write_text(json.dumps({
         "id": "seed-restart", "title": "a resumed reader starts over", "target": "mutant:seed_restart",
         "fails_on": ["0.1.0"], "anomalies": ["duplicated", "lost", "skipped", "reordered"],
-        "signature": {"sampling": ["ordered"]}, "explanation": "by construction",
+        "signature": {"sampling": ["ordered"]}, "explanation": "by construction", "model": "ordered_reader_restarts",
         "scenario": issue_709_scenario().to_dict()}))
     result = run_cli("hunt", "--target", "mutant:seed_restart", "--samplings", "ordered", "--seed", "4",
                      "--max-examples", "60", "--known", str(ledger))

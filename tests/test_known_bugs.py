@@ -5,6 +5,7 @@ new bug that shares a known one's signature and anomaly kinds is still a finding
 from __future__ import annotations
 
 import dataclasses
+import types
 
 import pytest
 from helpers import issue_709_scenario, seeds
@@ -119,3 +120,29 @@ def test_fitting_permutations():
     assert not fits_chunks(model, [a, b], ("x",))
     twice = [{CHUNK_KEY: 0, CHUNK_POS: 0}, {CHUNK_KEY: 0, CHUNK_POS: 0}]
     assert fits_chunks(twice, [a, a], ("x",)) and not fits_chunks(twice, [a, b], ("x",))  # one place, one row
+
+
+def test_a_dataset_of_int64_and_double_files_reads_as_its_release_reads_it():
+    from harness.reference.known_bugs import unreadable_int_column
+    from harness.seed_values import SeedColumn
+
+    scenario = types.SimpleNamespace(columns=(SeedColumn("n", "int"),))  # all it reads of a scenario
+    big, null = {"n": 2**53 + 1}, {"n": None}
+    # a double file (a null) first: every release casts the int64 file to double, and refuses
+    for schema in ("first", "unified"):
+        assert "9007199254740993 not in range" in unreadable_int_column(scenario, [null, big], [(0, 1), (1, 1)], schema)
+    # an int64 file first: the first file's schema takes the double file's null; unified, not
+    assert unreadable_int_column(scenario, [big, null], [(0, 1), (1, 1)], "first") is None
+    assert unreadable_int_column(scenario, [big, null], [(0, 1), (1, 1)], "unified") is not None
+    # one file holding both, or ints within 2**53: nothing to refuse
+    assert unreadable_int_column(scenario, [big, null], [(0, 2)], "unified") is None
+    assert unreadable_int_column(scenario, [null, {"n": 2**53}], [(0, 1), (1, 1)], "unified") is None
+
+
+def test_a_ctrl_c_model_allows_the_run_to_stop_with_the_call():
+    from harness.reference.known_bugs import variants
+
+    sigint = Scenario(seeds=seeds(2), engine="async", buffer_size=1,
+                      segments=(Segment(2, fault=Fault("sigint", "checkpoint", 1)), Segment(2, "always")))
+    assert 0 in variants(["ctrl_c_goes_on"], sigint)  # nothing lands and no metadata after the call
+    assert variants(["ctrl_c_goes_on"], dataclasses.replace(sigint, engine="sync")) == [None]

@@ -44,6 +44,14 @@ class Modelled(ReferenceEngine):
     #: segment -> the row groups in the order the target checkpointed them (its async
     #: scheduling, which the scenario's completion_order does not fix for it); empty: the scenario's
     observed_order: dict[int, tuple[int, ...]] = {}
+    #: whether the release's run reads its dataset back at its end (DataDesigner's create()
+    #: does; 0.6.0's build(), which the adapter drives there, does not): a dataset that cannot
+    #: be read fails the run, else only the final read
+    run_reads_dataset: bool = True
+    #: how the release reads a dataset whose files' schemas differ: "unified" (the files'
+    #: schemas promoted to one, int64 and double to double: DataDesigner 0.9) or "first"
+    #: (pyarrow's default, the first file's schema: 0.6)
+    dataset_schema: str = "unified"
 
     def read_seed_stream(self) -> list[Row]:
         return record_stream(self.scenario, type(self).convert)
@@ -235,14 +243,17 @@ class CtrlCGoesOn(ReferenceEngine):
     ends the call and not the run: the groups not yet done are generated and checkpointed,
     and metadata written, after the call has raised. How many of them land before the
     process ends is the release's threads' timing: `variant` k stands for the first k
-    (default: all of them)."""
+    (default: all of them), 0 for none and no metadata written after the call either (the
+    threads had nothing left, or the call's raise outran them: no ghost), and -1 for none
+    but a group's partial results written (DataDesigner's tmp-partial-parquet-files: a
+    ghost that changes no row)."""
 
     @staticmethod
     def variants(scenario: Any) -> list[int]:
         if scenario.engine != "async" or not any(s.fault is not None and s.fault.action == "sigint"
                                                  for s in scenario.segments):
             return []
-        return list(range(1, max(s.num_records for s in scenario.segments) // scenario.buffer_size + 2))
+        return list(range(-1, max(s.num_records for s in scenario.segments) // scenario.buffer_size + 2))
 
     def run_segment(self, segment: Segment) -> None:
         try:
@@ -260,6 +271,10 @@ class CtrlCGoesOn(ReferenceEngine):
     def _go_on(self, session: Session, todo: list[Group]) -> None:
         time.sleep(0.02)  # once the interrupted call has returned
         variant = type(self).variant
+        if variant == -1:
+            storage.write_bytes(str(session.dataset_dir.parent / "model-partial-results"), b"partial")
+        if variant is not None and variant <= 0:
+            return
         self.land(session, todo if variant is None else todo[:variant])
         storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
 
@@ -323,25 +338,50 @@ class NullableIntsThroughDoubles(ReferenceEngine):
 
     def run_segment(self, segment: Segment) -> None:
         super().run_segment(segment)
-        if self.scenario.source not in ("parquet", "csv"):
+        if self.scenario.source not in ("parquet", "csv") or not type(self).run_reads_dataset:
             return
         dataset = self.artifact_root / "resume_trial"
         for path in sorted(self.journal_paths(dataset)):
-            rows, _layout = storage.load_dataset(path)
-            for column in self.scenario.columns:
-                values = [r.get(column.name) for r in rows]
-                if column.type == "int" and any(isinstance(v, float) for v in values):
-                    big = next((v for v in values if isinstance(v, int) and abs(v) > 2**53), None)
-                    if big is not None:
-                        raise ModelRunError(
-                            "Failed to load generated dataset — all records may have been dropped due to "
-                            f"generation failures. Original error: Integer value {big} not in range: "
-                            "-9007199254740992 to 9007199254740992")
+            rows, layout = storage.load_dataset(path)
+            problem = unreadable_int_column(self.scenario, rows, layout, type(self).dataset_schema)
+            if problem is not None:
+                raise ModelRunError(
+                    "Failed to load generated dataset — all records may have been dropped due to "
+                    f"generation failures. Original error: {problem}")
 
     def journal_paths(self, dataset: Any) -> list[Any]:
         """The dataset directories this run wrote (the trial journal's `dataset` events)."""
         return [dataset.parent / name for name in {p.name for p in dataset.parent.iterdir()
                                                    if p.name.startswith("resume_trial")}]
+
+
+def unreadable_int_column(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
+                          schema: str = "unified") -> str | None:
+    """Why a dataset whose files hold an int seed column as int64 in some and as double in
+    others (`NullableIntsThroughDoubles`) cannot be read as one, or None. Where the column is
+    read as double (`schema` "unified": whenever a file holds it so; "first": pyarrow's
+    default, when the first file does) every int64 file is cast to double, a safe cast that
+    refuses an int above 2**53; read as int64 (the first file's), integral doubles are taken
+    as they are."""
+    files, start = [], 0
+    for _group, count in layout:
+        files.append(rows[start:start + count])
+        start += count
+    for column in getattr(scenario, "columns", ()):
+        if column.type != "int" or not files or not files[0]:
+            continue
+        doubles = [any(r.get(column.name) is None or isinstance(r.get(column.name), float) for r in held)
+                   for held in files]
+        if not (doubles[0] if schema == "first" else any(doubles)):
+            continue  # read as int64
+        for held in files:
+            values = [r.get(column.name) for r in held]
+            if any(v is None or isinstance(v, float) for v in values):
+                continue  # a double file too
+            big = next((v for v in values if isinstance(v, int) and abs(v) > 2**53), None)
+            if big is not None:
+                return f"ArrowInvalid: Integer value {big} not in range: -9007199254740992 to 9007199254740992"
+    return None
 
 
 class ModelRunError(Exception):
@@ -375,13 +415,15 @@ def variants(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | No
 
 
 def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
-             variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None) -> type[ReferenceEngine]:
+             variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None,
+             run_reads_dataset: bool = True, dataset_schema: str = "unified") -> type[ReferenceEngine]:
     """The reference with the named models, in `MODELS`' order (the first decides first)."""
     names = [n for n in MODELS if n in names]
     bases = tuple(MODELS[n] for n in names)
     return type("Model_" + "_".join(names) if names else "Model", (*bases, Modelled),
                 {"convert": staticmethod(convert) if convert is not None else None, "variant": variant,
-                 "observed_order": dict(order or {})})
+                 "observed_order": dict(order or {}), "run_reads_dataset": run_reads_dataset,
+                 "dataset_schema": dataset_schema})
 
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
@@ -399,19 +441,24 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
 
         def load(self, scenario: Any, workdir: Any) -> Any:
-            # the dataset as read back with the files' schemas unified: an int column any file
-            # holds as doubles is doubles, and an integral double is the int it stands for
+            # the dataset as read back with the files' schemas unified (`unreadable_int_column`):
+            # an integral double is the int it stands for, an int64 file's ints stay exact
             rows, layout = super().load(scenario, workdir)
+            problem = unreadable_int_column(scenario, rows, layout, schema)
+            if problem is not None:
+                raise ModelRunError(problem)
             for column in scenario.columns:
                 if column.type == "int" and any(isinstance(r.get(column.name), float) for r in rows):
                     for r in rows:
                         v = r.get(column.name)
-                        if v is not None:
-                            r[column.name] = int(float(v)) if float(v).is_integer() else float(v)
+                        if isinstance(v, float) and v.is_integer():
+                            r[column.name] = int(v)
             return rows, layout
 
     convert = None if reader is None else reader.seed_value_as_read
-    target = ModelTarget(composed(names, convert, variant, order), name="model:" + "+".join(names))
+    reads_back = bool(getattr(reader, "run_reads_dataset", True))
+    schema = str(getattr(reader, "dataset_schema", "unified"))
+    target = ModelTarget(composed(names, convert, variant, order, reads_back, schema), name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
     return target

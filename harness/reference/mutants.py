@@ -24,9 +24,17 @@ class SeedRestart(ReferenceEngine):
     completed groups correctly. Resumed groups replay already-consumed seed rows."""
 
     def seed_position(self, session: Session, group: Group) -> int:
-        if session.resumed:
-            return session.records_generated
-        return group.offset
+        if not session.resumed:
+            return group.offset
+        # the reader is read in group order, whichever group completes first (async)
+        starts = session.__dict__.setdefault("_restarted_reader", {})
+        if not starts:
+            position = 0
+            for planned in session.plan:
+                if planned.id not in session.completed:
+                    starts[planned.id] = position
+                    position += planned.size
+        return starts[group.id]
 
 
 class WrapOffset(ReferenceEngine):

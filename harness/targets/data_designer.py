@@ -115,6 +115,24 @@ class DataDesignerTarget(Target):
     #: keys; 0.6's sync engine being deprecated): not reported as a segment's warnings
     routine_warnings = ("default model provider but your API keys are missing", "selects the legacy sync engine")
 
+    @property
+    def run_reads_dataset(self) -> bool:
+        """Whether a segment's run reads its dataset back at its end: `create()` does (its
+        profiler loads it, and a dataset that cannot be read fails the run), and the adapter
+        goes through `create()` from 0.6.1; on 0.6.0 it drives the builder, whose `build()`
+        does not, so there an unreadable dataset shows only when the harness reads it."""
+        return has_public_callback()
+
+    @property
+    def dataset_schema(self) -> str:
+        """How the release reads a dataset whose files' schemas differ (`read_parquet_dataset`):
+        "unified" where it promotes the files' schemas to one first (0.9: an int64 file and a
+        double file of one column read as double), else "first" (pandas through pyarrow, whose
+        schema is the first file's). Read off the installed code."""
+        from data_designer.config.utils import io_helpers
+
+        return "unified" if "unify_schemas" in inspect.getsource(io_helpers.read_parquet_dataset) else "first"
+
     def __init__(self, engine: str | None = None) -> None:
         version = installed_version()
         if version is None:

@@ -186,3 +186,31 @@ def test_the_import_probe_reports_a_childs_new_modules_and_gives_up_on_a_hung_ch
     result = subprocess.run([str(python_of(LATEST)), "-c", code], capture_output=True, text=True, timeout=300)
     # found in the probe child, not imported here by probing; the hung probe killed and reaped
     assert result.stdout.split() == ["True", "False", "[]", "no-child-left"], result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("release", [OLDEST, LATEST])
+def test_the_adapter_says_how_the_release_reads_a_dataset_whose_files_differ(release, tmp_path):
+    """The nullable-ints model tears a dataset the way the release reads it: the adapter's
+    `dataset_schema` (read off `read_parquet_dataset`'s code) must be what that function does
+    with an int64 file before a double one, and `run_reads_dataset` whether create() is the
+    path (it loads the dataset; 0.6.0's adapter drives build(), which does not)."""
+    code = textwrap.dedent(f"""
+        import pyarrow as pa, pyarrow.parquet as pq
+        from pathlib import Path
+        from data_designer.config.utils.io_helpers import read_parquet_dataset
+        from harness.targets.registry import get_target
+        d = Path({str(tmp_path)!r})
+        pq.write_table(pa.table({{"n": pa.array([2**53 + 1], pa.int64())}}), d / "batch_00000.parquet")
+        pq.write_table(pa.table({{"n": pa.array([None], pa.float64())}}), d / "batch_00001.parquet")
+        try:
+            read_parquet_dataset(d)
+            read = "first"
+        except Exception as exc:
+            read = "unified" if "not in range" in str(exc) else repr(exc)
+        t = get_target("data_designer:async")
+        print(read, t.dataset_schema, t.run_reads_dataset)
+    """)
+    result = subprocess.run([str(python_of(release)), "-c", code], capture_output=True, text=True, timeout=300)
+    read, declared, reads_back = result.stdout.split()
+    assert read == declared, result.stdout + result.stderr
+    assert (declared, reads_back) == (("first", "False") if release == OLDEST else ("unified", "True"))
