@@ -301,9 +301,12 @@ class ReferenceEngine:
                 (session.dataset_dir / storage.PARQUET_DIR / storage.group_file_name(group_id)).unlink()
         return done
 
-    def fresh(self, path: Path, segment: Segment) -> Session:
+    def fresh(self, path: Path, segment: Segment, keep_groups: bool = False) -> Session:
+        """A new run in `path`; `keep_groups`: the data files already there stay (for a model of
+        a release that clears only its partial results)."""
         storage.prepare_dataset_dir(path)
-        storage.clear_dir(path / storage.PARQUET_DIR)
+        if not keep_groups:
+            storage.clear_dir(path / storage.PARQUET_DIR)
         storage.clear_dir(path / storage.PARTIAL_DIR)
         (path / storage.METADATA).unlink(missing_ok=True)
         storage.write_bytes(path / "builder_config.json", json.dumps({

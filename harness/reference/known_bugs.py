@@ -212,8 +212,11 @@ def _hydrated(engine: ReferenceEngine, seed: Any) -> list[Row]:
 
 class NoMetadataStartsOver(ReferenceEngine):
     """dd-async-resume-before-first-metadata-redoes-group: the async engine, resuming a
-    dataset that has no metadata.json, clears it and runs afresh in the same directory,
-    though a row group of the interrupted run may be complete on disk. (A Ctrl-C is not such
+    dataset that has no metadata.json, clears its partial results (only: the interrupted
+    run's data files stay, `clear_partial_results`) and runs afresh in the same directory,
+    though a row group of the interrupted run may be complete on disk. A data file the new
+    run does not write again (it is interrupted first) is taken by the next resume as its
+    own, whatever its row count. (A Ctrl-C is not such
     an interruption: the checkpoint callbacks run on the engine's event-loop thread and the
     KeyboardInterrupt lands in the main thread, waiting in `_await_async_scheduler_result`,
     so the checkpoint in progress finishes and writes metadata.json before the call raises.)"""
@@ -224,7 +227,7 @@ class NoMetadataStartsOver(ReferenceEngine):
                 and any(path.iterdir()) and not (path / storage.METADATA).exists()):
             if storage.scan_groups(path):
                 self.fired(NoMetadataStartsOver)
-            self.session = self.fresh(path, segment)
+            self.session = self.fresh(path, segment, keep_groups=True)
             return self.session
         return super().open(segment)
 
