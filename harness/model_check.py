@@ -95,15 +95,16 @@ def within_signature(finding: Finding, caps: Capabilities) -> st.SearchStrategy[
 
 
 def drawn(finding: Finding, caps: Capabilities, examples: int, seed: int) -> list[Scenario]:
-    """`examples` scenarios within the entry's signature, the same ones for the same seed."""
+    """`examples` distinct scenarios within the entry's signature that the target can run,
+    the same ones for the same seed (drawn from twice as many: Hypothesis repeats some)."""
     found: list[Scenario] = []
 
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
+    @settings(max_examples=2 * examples, database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
               suppress_health_check=list(HealthCheck), phases=(Phase.generate,))
     @hypothesis_seed(seed)
     @given(within_signature(finding, caps))
     def collect(scenario: Scenario) -> None:
-        if scenario not in found:
+        if len(found) < examples and scenario not in found and caps.unsupported(scenario) is None:
             found.append(scenario)
 
     with _no_local_constants():

@@ -146,3 +146,16 @@ def test_a_ctrl_c_model_allows_the_run_to_stop_with_the_call():
                       segments=(Segment(2, fault=Fault("sigint", "checkpoint", 1)), Segment(2, "always")))
     assert 0 in variants(["ctrl_c_goes_on"], sigint)  # nothing lands and no metadata after the call
     assert variants(["ctrl_c_goes_on"], dataclasses.replace(sigint, engine="sync")) == [None]
+
+
+def test_models_are_held_to_a_release_on_distinct_drawn_scenarios_and_a_fork_disagrees():
+    from harness.model_check import check_models
+
+    release = as_release(model_target(open_models(*LATEST_ASYNC)), *LATEST_ASYNC)
+    agreements = check_models(LEDGER, release, examples=6, seed=2)
+    assert {a.entry for a in agreements} == {f.id for f in LEDGER if f.open_on(*LATEST_ASYNC)}
+    assert all(a.drawn == 6 and a.agreed == 6 for a in agreements), [a.to_dict() for a in agreements]
+    # #709 on the async engine: where its ORDERED resumes are drawn, the release's models disagree
+    fork = as_release(model_target(["ordered_reader_restarts", *open_models(*LATEST_ASYNC)]), *LATEST_ASYNC)
+    disagreed = [a for a in check_models(LEDGER, fork, examples=6, seed=2) if a.agreed < a.drawn]
+    assert disagreed and all(a.disagreements for a in disagreed)
