@@ -171,6 +171,20 @@ class ReferenceEngine:
         session.records_generated += len(rows)
         return rows
 
+    def sequential(self, session: Session, group: Group) -> int:
+        """Where `group` starts for a reader that reads the groups this segment has to do one
+        after another, from the start (a reader that restarts: the bug-seeded variants' and
+        the known bugs' models'): computed at the segment's first group, before any group of
+        its own is complete, and kept on the session."""
+        starts = session.__dict__.setdefault("_sequential_starts", {})
+        if not starts:
+            position = 0
+            for planned in session.plan:
+                if planned.id not in session.completed:
+                    starts[planned.id] = position
+                    position += planned.size
+        return starts[group.id]
+
     def seed_position(self, session: Session, group: Group) -> int:
         """Where the seed reader starts for `group`: its absolute record offset."""
         return group.offset

@@ -78,20 +78,6 @@ class Modelled(ReferenceEngine):
             done.add(model)
             self.journal.append({"event": "model", "segment": self.segment_index, "model": NAMES[model]})
 
-    def sequential(self, session: Session, group: Group) -> int:
-        """Where `group` starts for a reader that reads the groups this segment has to do one
-        after another, from the start: computed at the segment's first group, before any
-        group of its own is complete."""
-        starts = getattr(self, "_sequential", None)
-        if starts is None:
-            starts = self._sequential = {}
-            position = 0
-            for planned in session.plan:
-                if planned.id not in session.completed:
-                    starts[planned.id] = position
-                    position += planned.size
-        return starts[group.id]
-
     def run_async(self, session: Session, todo: list[Group]) -> None:
         observed = type(self).observed_order.get(self.segment_index)
         if not observed:

@@ -26,15 +26,7 @@ class SeedRestart(ReferenceEngine):
     def seed_position(self, session: Session, group: Group) -> int:
         if not session.resumed:
             return group.offset
-        # the reader is read in group order, whichever group completes first (async)
-        starts = session.__dict__.setdefault("_restarted_reader", {})
-        if not starts:
-            position = 0
-            for planned in session.plan:
-                if planned.id not in session.completed:
-                    starts[planned.id] = position
-                    position += planned.size
-        return starts[group.id]
+        return self.sequential(session, group)  # in group order, whichever completes first
 
 
 class WrapOffset(ReferenceEngine):
