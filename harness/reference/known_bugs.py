@@ -78,14 +78,20 @@ class Modelled(ReferenceEngine):
             done.add(model)
             self.journal.append({"event": "model", "segment": self.segment_index, "model": NAMES[model]})
 
+    def observed_first(self, groups: list[Group]) -> list[Group]:
+        """`groups` in the order the target checkpointed them in this segment (those it did
+        not, after them in plan order); as given where no order was observed."""
+        rank: dict[int, int] = {}
+        for k, group in enumerate(type(self).observed_order.get(self.segment_index, ())):
+            rank.setdefault(group, k)
+        return sorted(groups, key=lambda g: (rank.get(g.id, len(rank)), g.id)) if rank else list(groups)
+
     def run_async(self, session: Session, todo: list[Group]) -> None:
         observed = type(self).observed_order.get(self.segment_index)
         if not observed:
             return super().run_async(session, todo)
-        rank: dict[int, int] = {}
-        for k, group in enumerate(observed):
-            rank.setdefault(group, k)
-        for group in sorted(todo, key=lambda g: (rank.get(g.id, len(rank)), g.id)):
+        rank = set(observed)
+        for group in self.observed_first(todo):
             try:
                 self.complete_group(session, group)
             except KeyboardInterrupt:
@@ -251,7 +257,8 @@ class CtrlCGoesOn(ReferenceEngine):
             if self.scenario.engine != "async":
                 raise
             session = self.session
-            todo = [g for g in session.plan if g.id not in session.completed]
+            # the groups that land first are those the target's threads checkpointed first
+            todo = self.observed_first([g for g in session.plan if g.id not in session.completed])
             if todo:
                 self.fired(CtrlCGoesOn)
             threading.Thread(target=self._go_on, args=(session, todo), name="model-ctrl-c").start()
