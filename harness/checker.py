@@ -80,9 +80,10 @@ class Verdict:
     #: the resumed run's and the straight run's rows as the checker tells values apart
     #: (`value_key` over `columns`): what a known bug's model is held to (`harness.ledger`)
     keys: tuple[tuple[Key, ...], tuple[Key, ...]] = ((), ())
-    #: the resumed run's and the straight run's checkpoints, (segment, row group) in the order
-    #: they landed: a model follows the target's own scheduling where the scenario does not fix it
-    orders: tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] = ((), ())
+    #: the resumed run's and the straight run's checkpoints, (segment, row group, after the
+    #: segment's call had ended) in the order they landed: a model follows the target's own
+    #: scheduling, and its threads' timing, where the scenario does not fix them
+    orders: tuple[tuple[tuple[int, int, bool], ...], tuple[tuple[int, int, bool], ...]] = ((), ())
 
     @property
     def ok(self) -> bool:
@@ -153,8 +154,8 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         refusal=refusal,
         warnings=_resume_warnings(scenario, resumed.warnings, straight.warnings),
         keys=(tuple(_key(r, columns) for r in resumed.rows), tuple(_key(r, columns) for r in straight.rows)),
-        orders=(tuple((c.segment, c.group) for c in resumed.checkpoints),
-                tuple((c.segment, c.group) for c in straight.checkpoints)),
+        orders=(tuple((c.segment, c.group, c.late) for c in resumed.checkpoints),
+                tuple((c.segment, c.group, c.late) for c in straight.checkpoints)),
     )
 
 

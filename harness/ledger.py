@@ -159,7 +159,7 @@ class KnownBugs:
                                               for k in range(STRAIGHT_DRAWS)]
 
         own = scenario.engine == "async" and self.target.capabilities.own_scheduling
-        orders = (_by_segment(verdict.orders[0]), _by_segment(verdict.orders[1])) if own else ({}, {})
+        orders = (_by_segment(verdict.orders[0]), _by_segment(verdict.orders[1])) if own else (({}, {}), ({}, {}))
         # the straight run's draw and the resumed run's are the target's two independent draws
         for candidate in drawn:
             for variant in variants(models, candidate):
@@ -187,10 +187,11 @@ class KnownBugs:
         return valid
 
     def run(self, models: tuple[str, ...], scenario: Scenario, variant: int | None = None,
-            orders: tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]] = ({}, {}),
+            orders: tuple[Observed, Observed] = (({}, {}), ({}, {})),
             straight_draw: Scenario | None = None) -> tuple[Verdict, Outcome, Outcome]:
         """The composition of `models`, run on `scenario` (straight and resumed) and judged;
-        `orders`: the resumed and the straight run's async completion order, per segment;
+        `orders`: the resumed and the straight run's async completion order, per segment, and
+        how much of it landed before each segment's call ended;
         `straight_draw`: the scenario whose straight run stands for the target's (another
         shuffle draw of it), default `scenario`."""
         straight = self._outcome(models, (straight_draw or scenario).straight(), None, orders[1], "straight")
@@ -201,26 +202,33 @@ class KnownBugs:
         return verdict, straight, resumed
 
     def _outcome(self, models: tuple[str, ...], scenario: Scenario, variant: int | None,
-                 order: dict[int, tuple[int, ...]], name: str) -> Outcome:
+                 observed: Observed, name: str) -> Outcome:
         """One run of the composition (a straight run has no interruption, so no `variant`),
         kept for the next candidate's and the shrink candidates' sake."""
-        key = f"{'+'.join(models)} {variant} {order} {name}\n{scenario.to_json()}"
+        key = f"{'+'.join(models)} {variant} {observed} {name}\n{scenario.to_json()}"
         kept = self._models.get(key)
         if kept is not None:
             self._models.move_to_end(key)
             return kept
         with work_directory(self.root) as trial:
-            kept = self._models[key] = model_target(models, self.target, variant, order).run(scenario, trial / name)
+            kept = self._models[key] = model_target(models, self.target, variant, *observed).run(scenario, trial / name)
         while len(self._models) > self._size:
             self._models.popitem(last=False)
         return kept
 
 
-def _by_segment(order: tuple[tuple[int, int], ...]) -> dict[int, tuple[int, ...]]:
+#: a run's observed async scheduling: segment -> its checkpoints' row groups in the order they
+#: landed, and segment -> how many of them landed before the segment's call ended
+Observed = tuple[dict[int, tuple[int, ...]], dict[int, int]]
+
+
+def _by_segment(order: tuple[tuple[int, int, bool], ...]) -> Observed:
     found: dict[int, list[int]] = {}
-    for segment, group in order:
+    in_call: dict[int, int] = {}
+    for segment, group, late in order:
         found.setdefault(segment, []).append(group)
-    return {segment: tuple(groups) for segment, groups in found.items()}
+        in_call[segment] = in_call.get(segment, 0) + (not late)
+    return {segment: tuple(groups) for segment, groups in found.items()}, in_call
 
 
 def _run_kinds(verdict: Verdict) -> set[tuple[str, str]]:

@@ -44,6 +44,9 @@ class Modelled(ReferenceEngine):
     #: segment -> the row groups in the order the target checkpointed them (its async
     #: scheduling, which the scenario's completion_order does not fix for it); empty: the scenario's
     observed_order: dict[int, tuple[int, ...]] = {}
+    #: segment -> how many of those checkpoints landed before the segment's call ended (the
+    #: rest landed after it: a ghost); absent: all of them
+    observed_in_call: dict[int, int] = {}
     #: whether the release's run reads its dataset back at its end (DataDesigner's create()
     #: does; 0.6.0's build(), which the adapter drives there, does not): a dataset that cannot
     #: be read fails the run, else only the final read
@@ -90,15 +93,16 @@ class Modelled(ReferenceEngine):
         observed = type(self).observed_order.get(self.segment_index)
         if not observed:
             return super().run_async(session, todo)
-        rank = set(observed)
+        # the groups in flight finish on the engine's loop thread, and those the target
+        # checkpointed before its call ended land before the KeyboardInterrupt leaves it (from
+        # 0.8.0 the scheduler is then cancelled and waited for: all of them)
+        in_call = set(observed[:type(self).observed_in_call.get(self.segment_index, len(observed))])
         for group in self.observed_first(todo):
             try:
                 self.complete_group(session, group)
             except KeyboardInterrupt:
-                if not isinstance(self, CtrlCGoesOn):
-                    # the groups in flight finish on the engine's loop thread (from 0.8.0 the
-                    # scheduler is then cancelled): those the target checkpointed land here too
-                    self.land(session, [g for g in todo if g.id in rank and g.id not in session.completed])
+                self.land(session, [g for g in self.observed_first(todo)
+                                    if g.id in in_call and g.id not in session.completed])
                 raise
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
@@ -236,7 +240,9 @@ class NoMetadataStartsOver(ReferenceEngine):
 class CtrlCGoesOn(ReferenceEngine):
     """dd-async-ctrl-c-leaves-the-run-going (0.6.0 to 0.7.0): on the async engine a Ctrl-C
     ends the call and not the run: the groups not yet done are generated and checkpointed,
-    and metadata written, after the call has raised. How many of them land before the
+    and metadata written, after the call has raised. How many land before the call raises
+    (the main thread, on a loaded machine, may take its KeyboardInterrupt late) is the
+    target's observed fact (`observed_in_call`); how many of the rest land before the
     process ends is the release's threads' timing: `variant` k stands for the first k
     (default: all of them), 0 for none and no metadata written after the call either (the
     threads had nothing left, or the call's raise outran them: no ghost), and -1 for none
@@ -412,26 +418,28 @@ def variants(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | No
 
 def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
              variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None,
-             run_reads_dataset: bool = True, dataset_schema: str = "unified") -> type[ReferenceEngine]:
+             run_reads_dataset: bool = True, dataset_schema: str = "unified",
+             in_call: dict[int, int] | None = None) -> type[ReferenceEngine]:
     """The reference with the named models, in `MODELS`' order (the first decides first)."""
     names = [n for n in MODELS if n in names]
     bases = tuple(MODELS[n] for n in names)
     return type("Model_" + "_".join(names) if names else "Model", (*bases, Modelled),
                 {"convert": staticmethod(convert) if convert is not None else None, "variant": variant,
-                 "observed_order": dict(order or {}), "run_reads_dataset": run_reads_dataset,
-                 "dataset_schema": dataset_schema})
+                 "observed_order": dict(order or {}), "observed_in_call": dict(in_call or {}),
+                 "run_reads_dataset": run_reads_dataset, "dataset_schema": dataset_schema})
 
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
-                 order: dict[int, tuple[int, ...]] | None = None) -> Any:
+                 order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
-    completing in `order` (segment -> groups) where given."""
+    completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
+    them before the segment's call ended."""
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
-            return model_target, (tuple(names), reader, variant, order)
+            return model_target, (tuple(names), reader, variant, order, in_call)
 
         def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
@@ -454,7 +462,8 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     convert = None if reader is None else reader.seed_value_as_read
     reads_back = bool(getattr(reader, "run_reads_dataset", True))
     schema = str(getattr(reader, "dataset_schema", "unified"))
-    target = ModelTarget(composed(names, convert, variant, order, reads_back, schema), name="model:" + "+".join(names))
+    target = ModelTarget(composed(names, convert, variant, order, reads_back, schema, in_call),
+                         name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
     return target

@@ -129,6 +129,8 @@ class CheckpointEvent:
     group: int
     rows: int
     seed_ids: tuple[int, ...]
+    #: checkpointed after its segment's call had ended (work the interruption did not stop)
+    late: bool = False
 
 
 @dataclass
@@ -314,12 +316,14 @@ def _stack_summary(path: Path, lines: int = 6) -> str:
 
 def _collect_journal(journal: Journal, outcome: Outcome) -> None:
     outcome.events = journal.events()
-    ended = {e["segment"] for e in outcome.events if e["event"] == "segment_end"}
+    ends = {e["segment"]: e["t"] for e in outcome.events if e["event"] == "segment_end"}
+    ended = set(ends)
     for event in outcome.events:
         if event["event"] == "checkpoint":
+            late = event["segment"] in ends and event.get("t", 0.0) > ends[event["segment"]]
             outcome.checkpoints.append(
                 CheckpointEvent(event["segment"], event["ordinal"], event["group"], event["rows"],
-                                tuple(event["seed_ids"]))
+                                tuple(event["seed_ids"]), late)
             )
         elif event["event"] == "fault":
             outcome.faults_fired.append((event["segment"], event["fault"]))
