@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,10 @@ from harness.changes import inputs_at
 from harness.checker import Verdict, _key, compare
 from harness.errors import HarnessUsageError
 from harness.names import checked_name
-from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, model_target, variants
+from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, mixed_sign_int_columns, model_target, variants
 from harness.reference.model import expected_rows, output_row, record_stream
 from harness.scenario import Scenario
+from harness.seed_values import SeedColumn
 from harness.targets.base import Outcome, Target
 from harness.workdirs import work_directory
 
@@ -51,8 +53,50 @@ def large_nullable_ints(scenario: Scenario) -> bool:
     return False
 
 
+def mixed_sign_ints(scenario: Scenario) -> bool:
+    """An int seed column that holds a negative int and a non-negative one (DuckDB's JSON
+    reader makes such a column HUGEINT: UBIGINT and BIGINT widened)."""
+    return bool(mixed_sign_int_columns(scenario))
+
+
+def _with_int_values(scenario: Scenario, values: list[Any]) -> Scenario:
+    """The seed table with its first int column (one added where it has none) holding
+    `values` in its first rows (None: as drawn)."""
+    column = next((c for c in scenario.columns if c.type == "int"), None)
+    if column is None:
+        scenario = replace(scenario, columns=(*scenario.columns, SeedColumn("count_9", "int")),
+                           seeds=tuple(replace(s, values=(*s.values, 1)) for s in scenario.seeds))
+        column = scenario.columns[-1]
+    k = scenario.columns.index(column)
+    seeds = list(scenario.seeds)
+    if len(seeds) < len(values):
+        return scenario
+    for i, value in enumerate(values):
+        held = list(seeds[i].values)
+        held[k] = value
+        seeds[i] = replace(seeds[i], values=tuple(held))
+    return replace(scenario, seeds=tuple(seeds))
+
+
+@dataclass(frozen=True)
+class SeedValues:
+    """A `signature.seed_values` kind: whether a scenario's seed table holds it, and a drawn
+    table made to hold it (what `resume-harness models` draws within)."""
+
+    holds: Callable[[Scenario], bool]
+    given: Callable[[Scenario], Scenario]
+
+
+#: a large int a double cannot hold, for the `large_nullable_ints` signature
+_LARGE = 2**53 + 1
+
 #: `signature.seed_values`: what the seed values must hold for the entry to apply
-SEED_VALUE_SIGNATURES = {"large_nullable_ints": large_nullable_ints}
+SEED_VALUE_SIGNATURES = {
+    "large_nullable_ints": SeedValues(large_nullable_ints,
+                                      lambda s: _with_int_values(s, [_LARGE + s.seeds[0].seed_id, None])),
+    # the first group's value has fewer digits than the second's
+    "mixed_sign_ints": SeedValues(mixed_sign_ints, lambda s: _with_int_values(s, [1, -1000 - s.seeds[0].seed_id])),
+}
 
 
 def extensions(scenario: Scenario) -> int:
@@ -89,7 +133,7 @@ class Finding:
                 if extensions(scenario) < int(allowed[0]):
                     return False
             elif key == "seed_values":
-                if not any(SEED_VALUE_SIGNATURES[name](scenario) for name in allowed):
+                if not any(SEED_VALUE_SIGNATURES[name].holds(scenario) for name in allowed):
                     return False
             elif key == "changes":  # a change of one of these kinds before some resume
                 if not {c.kind for seg in scenario.segments for c in seg.changes} & set(allowed):

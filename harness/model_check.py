@@ -14,7 +14,7 @@ disagreement as a scenario to replay.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,11 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from harness.ledger import Finding, KnownBugs
+from harness.ledger import SEED_VALUE_SIGNATURES, Finding, KnownBugs
 from harness.property import _no_local_constants, check_scenario
 from harness.scenario import Scenario
-from harness.seed_values import SeedColumn
 from harness.strategies import scenarios
 from harness.targets.base import Capabilities, Target
-
-#: a large int a double cannot hold, for the `large_nullable_ints` signature
-_LARGE = 2**53 + 1
 
 
 @dataclass
@@ -63,34 +59,15 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
             narrowing["change_kinds"] = tuple(k for k in caps.change_kinds if k in allowed)
         elif key == "min_extensions":
             narrowing["extension"] = True
-        elif key == "seed_values":
+        elif key == "seed_values":  # each kind so far is of int columns
             narrowing["column_types"] = ("int",)
-            narrowing["sources"] = tuple(s for s in narrowing.get("sources", caps.sources) if s in ("parquet", "csv"))
     return dataclasses.replace(caps, **narrowing)
-
-
-def _with_large_nullable_ints(scenario: Scenario) -> Scenario:
-    """The drawn seed table with its first int column holding a null and an int above 2**53."""
-    column = next((c for c in scenario.columns if c.type == "int"), None)
-    if column is None:
-        scenario = replace(scenario, columns=(*scenario.columns, SeedColumn("count_9", "int")),
-                           seeds=tuple(replace(s, values=(*s.values, 1)) for s in scenario.seeds))
-        column = scenario.columns[-1]
-    k = scenario.columns.index(column)
-    seeds = list(scenario.seeds)
-    if len(seeds) < 2:
-        return scenario
-    for i, value in ((0, _LARGE + seeds[0].seed_id), (1, None)):
-        values = list(seeds[i].values)
-        values[k] = value
-        seeds[i] = replace(seeds[i], values=tuple(values))
-    return replace(scenario, seeds=tuple(seeds))
 
 
 def within_signature(finding: Finding, caps: Capabilities) -> st.SearchStrategy[Scenario]:
     strategy = scenarios(signature_capabilities(finding, caps))
-    if "seed_values" in finding.signature:
-        strategy = strategy.map(_with_large_nullable_ints)
+    for name in finding.signature.get("seed_values", ()):
+        strategy = strategy.map(SEED_VALUE_SIGNATURES[name].given)
     return strategy.filter(finding.in_signature)
 
 

@@ -172,6 +172,7 @@ TITLES = {
     "ghost": "An interrupted run goes on writing the dataset after it has returned",
     "redone": "Resume generates completed row groups again",
     "mixed": "A resume after the inputs changed gives a dataset no uninterrupted run gives",
+    "uninterrupted": "A run fails without any interruption",
 }
 
 IMPACT = {
@@ -198,13 +199,27 @@ IMPACT = {
 }
 
 
+#: where the uninterrupted run shows the same anomaly: what it costs, resume or not
+IMPACT_UNINTERRUPTED = {
+    "error": "Not specific to resuming: every run of this config and seed data fails, interrupted or not, and "
+             "the dataset cannot be generated at all.",
+    "torn": "Not specific to resuming: every run of this config and seed data writes a dataset that cannot be "
+            "read back, interrupted or not.",
+}
+
+
 def render_report(scenario: Scenario, target_name: str, release: str, verdict: Verdict, script: str,
                   script_name: str, explanation: str | None = None) -> str:
     column = value_column(scenario)
     first = verdict.anomalies[0]
+    straight = _uninterrupted_too(verdict)
     engine = f"{scenario.engine} engine"
+    title = TITLES["uninterrupted"] if straight else TITLES.get(first.kind, TITLES['rows'])
+    impact = IMPACT_UNINTERRUPTED.get(first.kind, "Not specific to resuming: every run of this config and seed data "
+                                      "meets it, interrupted or not. " + IMPACT.get(first.kind, "")) \
+        if straight else IMPACT.get(first.kind, "")
     lines = [
-        f"# {TITLES.get(first.kind, TITLES['rows'])}: {first.kind} "
+        f"# {title}: {first.kind} "
         f"({_target_words(target_name, release, scenario)})",
         "",
         "## Summary",
@@ -253,7 +268,7 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
         lines += ["", f"What changed between the interruption and the resume: {changed}. The target resumed; {warned}."]
     if explanation:
         lines += ["", explanation]
-    lines += ["", "## Impact", "", IMPACT.get(first.kind, "")]
+    lines += ["", "## Impact", "", impact]
     return "\n".join(lines) + "\n"
 
 
@@ -282,8 +297,19 @@ def _resume_mode(scenario: Scenario) -> str:
 def _summary(scenario: Scenario, verdict: Verdict) -> str:
     first = verdict.anomalies[0]
     faults = "; ".join(f"segment {s}: {d}" for s, d in verdict.faults_fired) or "no fault fired"
-    return (f"a run interrupted ({faults}) and resumed ends with {first.kind} rows: {first.detail} "
+    text = (f"a run interrupted ({faults}) and resumed ends with {first.kind} rows: {first.detail} "
             f"({len(verdict.actual)} rows, {len(verdict.expected)} asked for).")
+    straight = _uninterrupted_too(verdict)
+    if straight is not None:
+        text += (f" The same config run without any interruption fails the same way ({straight.detail}): "
+                 "this is not a resume defect.")
+    return text
+
+
+def _uninterrupted_too(verdict: Verdict) -> Any:
+    """The straight run's anomaly of the same kind as the first, where it has one."""
+    first = verdict.anomalies[0]
+    return next((a for a in verdict.anomalies if a.run == "straight" and a.kind == first.kind), None)
 
 
 # ----- running scripts in release environments ---------------------------------------------------

@@ -142,6 +142,39 @@ def test_a_dataset_of_int64_and_double_files_reads_as_its_release_reads_it():
     assert unreadable_int_column(scenario, [null, {"n": 2**53}], [(0, 1), (1, 1)], "unified") is None
 
 
+@pytest.mark.parametrize("groups", [[[1], [-10]], [[-10], [1]], [[None], [5]], [[5], [None]], [[0], [-1]],
+                                    [[5, None], [12]], [[-5, 3], [12, 0], [100]]], ids=str)
+def test_a_dataset_of_decimal_files_of_their_own_precision_reads_as_pyarrow_reads_it(groups, tmp_path):
+    """`unreadable_decimal_column` against pyarrow itself: each group's file written from a
+    frame of Decimals, as DataDesigner writes a HUGEINT column, and the directory read with
+    the first file's schema (pandas.read_parquet, as 0.6 to 0.8 read it; an "Unsupported
+    cast" falls back to reading file by file, as they do)."""
+    from decimal import Decimal
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from harness.reference.known_bugs import unreadable_decimal_column
+    from harness.seed_values import SeedColumn
+
+    rows, layout = [], []
+    for g, values in enumerate(groups):
+        cells = [None if v is None else Decimal(v) for v in values]
+        table = pa.Table.from_pandas(pd.DataFrame({"n": pd.Series(cells, dtype=object)}), preserve_index=False)
+        pq.write_table(table, tmp_path / f"batch_{g:05d}.parquet")
+        rows += [{"n": c} for c in cells]
+        layout.append((g, len(cells)))
+    try:
+        pd.read_parquet(tmp_path)
+        problem = None
+    except Exception as exc:  # noqa: BLE001 - what pyarrow says is the expectation
+        problem = None if "Unsupported cast" in str(exc) else f"{type(exc).__name__}: {exc}"
+    scenario = types.SimpleNamespace(columns=(SeedColumn("n", "int"),))
+    assert unreadable_decimal_column(scenario, rows, layout, "first") == problem
+    assert unreadable_decimal_column(scenario, rows, layout, "unified") is None
+
+
 def test_a_ctrl_c_model_allows_the_run_to_stop_with_the_call():
     from harness.reference.known_bugs import variants
 

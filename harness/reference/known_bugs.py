@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 from typing import Any
 
 from harness.reference import storage
@@ -316,45 +317,147 @@ class FingerprintMissesContent(ReferenceEngine):
         return session
 
 
-class NullableIntsThroughDoubles(ReferenceEngine):
-    """dd-int-seed-column-with-null-rounds-large-ints: in a group whose seed rows hold a null
-    in an int column, that column goes through a double (pandas' float64 for an int column
-    with a null) and is written as one: ints above 2**53 come back rounded. At the end of
-    `create()` the dataset is read back with the files' schemas unified (float64), and an
-    int above 2**53 in a file that kept int64 cannot be cast: the run fails
-    (`read_parquet_dataset`, "Failed to load generated dataset")."""
+#: the seed sources DataDesigner reads from a file with DuckDB, column types and all
+READ_FROM_FILE = ("parquet", "csv", "jsonl")
 
-    def generate_group(self, session: Session, group: Group) -> list[Row]:
-        rows = super().generate_group(session, group)
-        if self.scenario.source not in ("parquet", "csv"):
-            return rows
-        for column in self.scenario.columns:
-            if column.type != "int" or not any(row.get(column.name) is None for row in rows):
-                continue
-            self.fired(NullableIntsThroughDoubles)
-            for row in rows:
-                value = row.get(column.name)
-                if value is not None:
-                    row[column.name] = float(value)
-        return rows
+
+class ReadsDatasetBack(ReferenceEngine):
+    """What the models whose bug shows when the release reads its dataset back share: at the
+    end of `create()` (where the release's run reads it, `run_reads_dataset`) a dataset whose
+    row-group files cannot be read as one fails the run (`read_parquet_dataset`, "Failed to
+    load generated dataset"); else only the final read fails (`ModelTarget.load`)."""
 
     def run_segment(self, segment: Segment) -> None:
         super().run_segment(segment)
-        if self.scenario.source not in ("parquet", "csv") or not type(self).run_reads_dataset:
+        if self.scenario.source not in READ_FROM_FILE or not type(self).run_reads_dataset:
             return
         dataset = self.artifact_root / "resume_trial"
         for path in sorted(self.journal_paths(dataset)):
             rows, layout = storage.load_dataset(path)
-            problem = unreadable_int_column(self.scenario, rows, layout, type(self).dataset_schema)
+            problem = type(self).why_unreadable(self.scenario, rows, layout)
             if problem is not None:
                 raise ModelRunError(
                     "Failed to load generated dataset — all records may have been dropped due to "
                     f"generation failures. Original error: {problem}")
 
+    @classmethod
+    def why_unreadable(cls, scenario: Any, rows: list[Row], layout: list[tuple[int, int]]) -> str | None:
+        """Why the release cannot read a dataset of these row-group files (`layout`, in load
+        order) as one, by the composed models' own `unreadable_files`; None: it can."""
+        for model in cls.__mro__:
+            check = model.__dict__.get("unreadable_files")
+            problem = check(scenario, rows, layout, cls.dataset_schema) if check is not None else None
+            if problem is not None:
+                return problem
+        return None
+
     def journal_paths(self, dataset: Any) -> list[Any]:
         """The dataset directories this run wrote (the trial journal's `dataset` events)."""
         return [dataset.parent / name for name in {p.name for p in dataset.parent.iterdir()
                                                    if p.name.startswith("resume_trial")}]
+
+
+class NullableIntsThroughDoubles(ReadsDatasetBack):
+    """dd-int-seed-column-with-null-rounds-large-ints: in a group whose seed rows hold a null
+    in an int column, that column goes through a double (pandas' float64 for an int column
+    with a null) and is written as one: ints above 2**53 come back rounded. At the end of
+    `create()` the dataset is read back with the files' schemas unified (float64), and an
+    int above 2**53 in a file that kept int64 cannot be cast: the run fails
+    (`read_parquet_dataset`, "Failed to load generated dataset"). A column DuckDB reads as
+    HUGEINT (a JSONL column of ints of both signs) arrives as Decimals, not ints: no double."""
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        rows = super().generate_group(session, group)
+        if self.scenario.source not in READ_FROM_FILE:
+            return rows
+        for column in self.scenario.columns:
+            values = [row.get(column.name) for row in rows]
+            if column.type != "int" or None not in values or not any(_is_int(v) for v in values):
+                continue
+            self.fired(NullableIntsThroughDoubles)
+            for row in rows:
+                value = row.get(column.name)
+                if _is_int(value):
+                    row[column.name] = float(value)
+        return rows
+
+    @staticmethod
+    def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], schema: str) -> str | None:
+        return unreadable_int_column(scenario, rows, layout, schema)
+
+
+class DecimalPrecisionPerGroup(ReadsDatasetBack):
+    """dd-jsonl-mixed-sign-int-column-unreadable: DuckDB reads a JSONL column of ints of both
+    signs as HUGEINT (UBIGINT for the non-negative ones and BIGINT for the negative ones,
+    widened), which reaches pandas as Python Decimals; each row group's file then holds the
+    column as decimal128(p, 0), `p` the most digits in that group. The release reads the
+    dataset with the first file's schema ("first", 0.6 to 0.8), so a later file with more
+    digits cannot be cast ("Decimal value does not fit in precision p"); 0.9 unifies the
+    files' schemas first. Nothing changes in the rows themselves."""
+
+    def read_seed_stream(self) -> list[Row]:
+        stream = super().read_seed_stream()
+        if self.scenario.source == "jsonl":  # (already Decimals where the target's reader says so)
+            for name in mixed_sign_int_columns(self.scenario):
+                for record in stream:
+                    if _is_int(record.get(name)):
+                        record[name] = Decimal(record[name])
+        return stream
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        rows = super().generate_group(session, group)
+        if self.scenario.source in READ_FROM_FILE and any(
+                isinstance(row.get(column.name), Decimal) for column in self.scenario.columns for row in rows):
+            self.fired(DecimalPrecisionPerGroup)
+        return rows
+
+    @staticmethod
+    def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], _schema: str) -> str | None:
+        # reading with the first file's schema is the bug itself (0.9 unifies them)
+        return unreadable_decimal_column(scenario, rows, layout, "first")
+
+
+def mixed_sign_int_columns(scenario: Any) -> list[str]:
+    """The int seed columns holding a negative int and a non-negative one."""
+    found = []
+    for k, column in enumerate(scenario.columns):
+        values = [seed.values[k] for seed in scenario.seeds if seed.values[k] is not None]
+        if column.type == "int" and any(v < 0 for v in values) and any(v >= 0 for v in values):
+            found.append(column.name)
+    return found
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _files(rows: list[Row], layout: list[tuple[int, int]]) -> list[list[Row]]:
+    files, start = [], 0
+    for _group, count in layout:
+        files.append(rows[start:start + count])
+        start += count
+    return files
+
+
+def unreadable_decimal_column(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
+                              schema: str = "unified") -> str | None:
+    """Why a dataset whose files hold a column of Decimals (`DecimalPrecisionPerGroup`), each
+    as decimal128 of its own most digits, cannot be read with the first file's schema
+    ("first"), or None. A first file of nulls only holds the column as pyarrow's null type,
+    which no decimal casts to ("Unsupported cast"): the release then reads the files one by
+    one and concatenates them (`read_parquet_dataset`), which succeeds."""
+    if schema != "first":
+        return None
+    files = _files(rows, layout)
+    for column in getattr(scenario, "columns", ()):
+        digits = [[len(v.as_tuple().digits) for r in held if isinstance(v := r.get(column.name), Decimal)]
+                  for held in files]
+        if not digits or not digits[0]:
+            continue
+        precision = max(digits[0])
+        if any(d > precision for held in digits[1:] for d in held):
+            return f"ArrowInvalid: Decimal value does not fit in precision {precision}"
+    return None
 
 
 def unreadable_int_column(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
@@ -365,10 +468,7 @@ def unreadable_int_column(scenario: Any, rows: list[Row], layout: list[tuple[int
     default, when the first file does) every int64 file is cast to double, a safe cast that
     refuses an int above 2**53; read as int64 (the first file's), integral doubles are taken
     as they are."""
-    files, start = [], 0
-    for _group, count in layout:
-        files.append(rows[start:start + count])
-        start += count
+    files = _files(rows, layout)
     for column in getattr(scenario, "columns", ()):
         if column.type != "int" or not files or not files[0]:
             continue
@@ -400,6 +500,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "plan_from_two_targets": PlanFromTwoTargets,
     "fingerprint_misses_content": FingerprintMissesContent,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
+    "decimal_precision_per_group": DecimalPrecisionPerGroup,
 }
 
 
@@ -445,10 +546,10 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
 
         def load(self, scenario: Any, workdir: Any) -> Any:
-            # the dataset as read back with the files' schemas unified (`unreadable_int_column`):
-            # an integral double is the int it stands for, an int64 file's ints stay exact
+            # the dataset as the release reads it back (`why_unreadable`): an integral double is the
+            # int it stands for, an int64 file's ints stay exact
             rows, layout = super().load(scenario, workdir)
-            problem = unreadable_int_column(scenario, rows, layout, schema)
+            problem = engine.why_unreadable(scenario, rows, layout) if issubclass(engine, ReadsDatasetBack) else None
             if problem is not None:
                 raise ModelRunError(problem)
             for column in scenario.columns:
@@ -462,8 +563,8 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     convert = None if reader is None else reader.seed_value_as_read
     reads_back = bool(getattr(reader, "run_reads_dataset", True))
     schema = str(getattr(reader, "dataset_schema", "unified"))
-    target = ModelTarget(composed(names, convert, variant, order, reads_back, schema, in_call),
-                         name="model:" + "+".join(names))
+    engine = composed(names, convert, variant, order, reads_back, schema, in_call)
+    target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
     return target
