@@ -177,6 +177,11 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
     hang), or None. In process, `timeout` arms the watchdog."""
     journal.append({"event": "segment_start", "segment": index})
     injector = FaultInjector(scenario.segments[index].fault, journal, index, in_child=in_child)
+    if scenario.model_columns:  # the provider learns that a segment begins (healthy again, after an outage)
+        from harness.provider import read_endpoint, tell
+
+        injector.provider_endpoint = read_endpoint(workdir)
+        tell(injector.provider_endpoint, "segment", segment=index)
     how, detail, problem = "completed", "", None
     capture = WarningCapture()
     try:

@@ -10,6 +10,7 @@ A kind fires at an index-addressed point of a segment (`harness.faults.FaultInje
 | `tear` | a power cut after an un-fsynced rename | the checkpoint file truncated, then `Interrupted` |
 | `sigint` | Ctrl-C in a terminal, "interrupt kernel" in Jupyter | SIGINT to the segment's process |
 | `sigterm` | preemption by a scheduler (Kubernetes, Slurm, spot instances) | SIGTERM to the segment's process |
+| `outage` | the model provider goes down (an incident) | every provider request fails until the segment ends |
 
 Signals are real: the process running the segment sends the signal to itself, and the
 target's code sees whatever that signal produces there. The harness installs no handler
@@ -18,6 +19,11 @@ thread at its next bytecode (wherever the main thread is, not in the checkpoint 
 when that runs on another thread), and SIGTERM keeps its default disposition (the process
 ends) unless the target installs a handler. A signal is sent only in a child process,
 never in the harness's own.
+
+An `outage` does not stop the segment: the target goes on with a provider that fails every
+request, and does whatever it does with the rows it cannot get (DataDesigner drops them and
+returns a short dataset, "successfully": what users then resume). The next segment finds the
+provider healthy. It needs model columns (`harness.model_columns`).
 
 A new kind is one entry here (and its firing function) plus its test.
 """
@@ -57,6 +63,8 @@ class FaultKind:
     signum: int | None
     #: what the segment's code is handed when it fires: see `fire`
     deliver: Callable[[Any], None]
+    #: it interrupts the model provider, not the segment's process (the scenario needs model columns)
+    needs_provider: bool = False
 
     def fire(self, injector: Any) -> None:
         self.deliver(injector)
@@ -75,6 +83,12 @@ def _tear(injector: Any) -> None:
     if path is not None:
         os.truncate(path, os.path.getsize(path) // 2)
     raise Interrupted(injector.fault.describe())
+
+
+def _outage(injector: Any) -> None:
+    from harness.provider import tell
+
+    tell(injector.provider_endpoint, "outage")
 
 
 def _signal(signum: int) -> Callable[[Any], None]:
@@ -102,6 +116,8 @@ KINDS: dict[str, FaultKind] = {
         FaultKind("sigterm", "SIGTERM", in_child=True, ends_process=True,
                   points=("checkpoint", "row", "write"), weight=1, signum=signal.SIGTERM,
                   deliver=_signal(signal.SIGTERM)),
+        FaultKind("outage", "provider outage", in_child=False, ends_process=False,
+                  points=("checkpoint", "row"), weight=2, signum=None, deliver=_outage, needs_provider=True),
     )
 }
 FAULT_ACTIONS = tuple(KINDS)

@@ -48,6 +48,11 @@ class FaultInjector:
         self.writes = 0
         self.fired = False
         self.last_checkpoint: Path | None = None
+        #: the trial's model provider endpoint (`harness.provider`), where the scenario has one
+        self.provider_endpoint: str | None = None
+        #: row points are not reached while set: a target that makes a row in two steps (its
+        #: seed record, then its model columns) reaches them in the second
+        self.rows_deferred = False
         #: when the segment began (the injector is made just before it runs)
         self.started = time.perf_counter()
 
@@ -60,7 +65,7 @@ class FaultInjector:
 
     def at_row(self, group: int, row: int) -> None:
         f = self.fault
-        if f is not None and f.at == "row" and f.index == group and f.row == row:
+        if f is not None and f.at == "row" and f.index == group and f.row == row and not self.rows_deferred:
             self._fire()
 
     def before_write(self) -> None:

@@ -15,6 +15,7 @@ pids, directory snapshots); nothing here runs a target.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from harness.scenario import Scenario
@@ -97,13 +98,64 @@ def redone_findings(scenario: Scenario, events: list[Event]) -> list[tuple[int, 
         complete: dict[int, str] = {}
         for e in checkpoints:
             if e["segment"] < segment and e["t"] < started and (e["segment"], e["ordinal"]) not in torn:
-                complete[e["group"]] = f"checkpoint {e['ordinal']} of segment {e['segment']}"
+                if e.get("incomplete"):  # written with rows the model provider did not answer
+                    complete.pop(e["group"], None)
+                else:
+                    complete[e["group"]] = f"checkpoint {e['ordinal']} of segment {e['segment']}"
         again = [e for e in checkpoints if e["segment"] == segment and e["group"] in complete]
         if again:
             groups = ", ".join(str(e["group"]) for e in again)
             sources = "; ".join(f"group {e['group']}: {complete[e['group']]}" for e in again)
             found.append((segment, f"segment {segment} generated row group(s) {groups} again, complete on disk when "
                                    f"it started ({sources})"))
+    return found
+
+
+def repaid_findings(scenario: Scenario, events: list[Event], requests: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(segment, which answers it paid for again) for each resumed segment that paid the
+    model provider for more answers of a seed row's prompt than it still had records of that
+    row to make: the records of its target (`num_records`) less the rows of that seed row on
+    disk when it started (each group's last checkpoint before then). A failed try is not
+    paid; a request that is not a model column's (a health check) is overhead, not counted.
+    Judged where every segment wrote one dataset and no input changed before it."""
+    if not scenario.model_columns or not requests:
+        return []
+    if len({e["path"] for e in events if e["event"] == "dataset"}) > 1:
+        return []  # a fresh run elsewhere: what was on disk is another dataset's
+    from harness.reference.model import record_stream
+
+    starts = {e["segment"]: e["t"] for e in events if e["event"] == "segment_start"}
+    changed = next((i for i, seg in enumerate(scenario.segments) if seg.changes), len(scenario.segments))
+    checkpoints = [e for e in events if e["event"] == "checkpoint"]
+    stream = [r["seed_id"] for r in record_stream(scenario)]
+    prompts = {c.prompt({"seed_id": seed.seed_id, "name": seed.name}): (c.name, seed.seed_id)
+               for c in scenario.model_columns for seed in scenario.seeds}
+    found: list[tuple[int, str]] = []
+    for segment, started in sorted(starts.items()):
+        if segment == 0 or segment >= changed or scenario.segments[segment].resume == "never" or not stream:
+            continue
+        on_disk: dict[int, list[int]] = {}
+        for e in checkpoints:
+            if e["segment"] < segment and e["t"] < started:
+                torn = (e["segment"], e["ordinal"]) in _torn_checkpoints(scenario)
+                on_disk[e["group"]] = [] if torn else e["seed_ids"]
+        have = Counter(seed for ids in on_disk.values() for seed in ids)
+        target = scenario.segments[segment].num_records
+        if scenario.sampling == "ordered":
+            want = Counter(stream[i % len(stream)] for i in range(target))
+        else:  # at most once a pass, whichever permutation
+            passes = -(-target // len(stream))
+            want = Counter({seed: passes * n for seed, n in Counter(stream).items()})
+        paid = Counter(prompts[r["prompt"]] for r in requests
+                       if r["segment"] == segment and r["answer"] == "ok" and r["prompt"] in prompts)
+        over = [(column, seed, n, max(0, want[seed] - have[seed])) for (column, seed), n in sorted(paid.items())
+                if n > max(0, want[seed] - have[seed])]
+        if over:
+            column, seed, n, need = over[0]
+            found.append((segment, f"segment {segment} paid the model provider for {n} answer(s) of seed row {seed}'s "
+                                   f"{column} where {need} of its records were still to make ({have[seed]} on disk "
+                                   f"when it started, {want[seed]} in its {target} records)"
+                                   + (f"; {len(over) - 1} more prompt(s) likewise" if len(over) > 1 else "")))
     return found
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from harness.changes import Change, change_from_dict, final_inputs, release_of
 from harness.errors import ScenarioError
 from harness.fault_kinds import FAULT_ACTIONS, KINDS
+from harness.model_columns import PROVIDER_FAULT_KINDS, ModelColumn, ProviderFault
 from harness.seed_values import COLUMN_TYPES, RESERVED, SeedColumn, can_hold, check_value
 from harness.seed_values import from_json as value_from_json
 from harness.seed_values import to_json as value_to_json
@@ -144,6 +145,10 @@ class Scenario:
     extra_column: str = ""
     #: typed seed columns next to seed_id and name (`harness.seed_values`)
     columns: tuple[SeedColumn, ...] = ()
+    #: config: LLM text columns, answered by the local provider (`harness.model_columns`)
+    model_columns: tuple[ModelColumn, ...] = ()
+    #: the provider's faults, by seed row, in every run of the scenario (straight and resumed)
+    provider_faults: tuple[ProviderFault, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -181,9 +186,12 @@ class Scenario:
             for s in self.segments
         )
         typed = f", columns {', '.join(f'{c.name}:{c.type}' for c in self.columns)}" if self.columns else ""
+        models = f", model columns {', '.join(c.name for c in self.model_columns)}" if self.model_columns else ""
+        faults = f", provider faults: {'; '.join(f.describe() for f in self.provider_faults)}" \
+            if self.provider_faults else ""
         return (
             f"{len(self.seeds)} seed rows ({self.source}, {sel}, {self.sampling}{typed}), "
-            f"buffer_size={self.buffer_size}, engine={self.engine}, segments: {chain}"
+            f"buffer_size={self.buffer_size}, engine={self.engine}{models}{faults}, segments: {chain}"
         )
 
     # ----- JSON ---------------------------------------------------------------------
@@ -202,6 +210,8 @@ class Scenario:
             **({"echo_suffix": self.echo_suffix} if self.echo_suffix else {}),
             **({"extra_column": self.extra_column} if self.extra_column else {}),
             **({"columns": [{"name": c.name, "type": c.type} for c in self.columns]} if self.columns else {}),
+            **({"model_columns": [c.to_dict() for c in self.model_columns]} if self.model_columns else {}),
+            **({"provider_faults": [f.to_dict() for f in self.provider_faults]} if self.provider_faults else {}),
         }
 
     def to_json(self) -> str:
@@ -229,6 +239,10 @@ class Scenario:
                 kwargs[key] = _typed(obj[key], int, key)
         if "selection" in obj:
             kwargs["selection"] = _selection_from_dict(obj["selection"])
+        if "model_columns" in obj:
+            kwargs["model_columns"] = _model_columns_from_dict(obj["model_columns"])
+        if "provider_faults" in obj:
+            kwargs["provider_faults"] = _provider_faults_from_dict(obj["provider_faults"])
         if "completion_order" in obj:
             kwargs["completion_order"] = tuple(
                 _typed(v, int, f"completion_order[{i}]")
@@ -249,8 +263,10 @@ class Scenario:
 
 _OPTIONAL = {
     "source", "selection", "sampling", "shuffle_seed", "buffer_size", "engine", "completion_order",
-    "echo_suffix", "extra_column", "columns",
+    "echo_suffix", "extra_column", "columns", "model_columns", "provider_faults",
 }
+#: model columns a config may have
+MAX_MODEL_COLUMNS = 2
 
 
 # ----- validation -------------------------------------------------------------------------
@@ -299,6 +315,7 @@ def _validate(s: Scenario) -> None:
     if any(v < 0 for v in s.completion_order):
         raise ScenarioError("completion_order", "entries must be non-negative integers")
     _validate_segments(s.segments)
+    _validate_model_columns(s)
     if any(seg.changes for seg in s.segments) and not _APPLYING:
         from harness.changes import inputs_at
 
@@ -331,6 +348,60 @@ def _check_columns(columns: tuple[SeedColumn, ...]) -> None:
             raise ScenarioError(f"columns[{i}].name", f"{c.name!r} cannot name a seed column (an identifier "
                                 f"other than {', '.join(RESERVED)})")
         _one_of(c.type, COLUMN_TYPES, f"columns[{i}].type")
+
+
+def _validate_model_columns(s: Scenario) -> None:
+    names = [c.name for c in s.model_columns]
+    if len(names) > MAX_MODEL_COLUMNS:
+        raise ScenarioError("model_columns", f"at most {MAX_MODEL_COLUMNS} model columns, got {len(names)}")
+    taken = {*RESERVED, "echo", "tag", *(c.name for c in s.columns)}
+    for i, c in enumerate(s.model_columns):
+        if not isinstance(c.name, str) or not c.name.isidentifier() or c.name in taken or names.count(c.name) > 1:
+            raise ScenarioError(f"model_columns[{i}].name", f"{c.name!r} cannot name a model column (a unique "
+                                "identifier, not a seed column's or echo/tag)")
+        if not isinstance(c.instruction, str) or not c.instruction or any(ch in c.instruction for ch in "{}\n"):
+            raise ScenarioError(f"model_columns[{i}].instruction", "must be a non-empty string without braces "
+                                "or newlines")
+    if s.model_columns and s.source == "directory":
+        raise ScenarioError("model_columns", "model columns render their prompt from a seed row's name: use a "
+                            "table source (dataframe, parquet, csv, jsonl)")
+    ids = {row.seed_id for row in s.seeds}
+    faulted = [f.seed_id for f in s.provider_faults]
+    for i, f in enumerate(s.provider_faults):
+        where = f"provider_faults[{i}]"
+        _one_of(f.kind, tuple(PROVIDER_FAULT_KINDS), f"{where}.kind")
+        if f.seed_id not in ids or faulted.count(f.seed_id) > 1:
+            raise ScenarioError(f"{where}.seed_id", f"{f.seed_id} must be a seed row's seed_id, faulted once")
+        if not PROVIDER_FAULT_KINDS[f.kind].temporary and not f.permanent:
+            raise ScenarioError(f"{where}.permanent", f"a {f.kind} fault says the request itself is wrong: a "
+                                "client does not try it again, so it is permanent (set permanent: true)")
+    if s.provider_faults and not s.model_columns:
+        raise ScenarioError("provider_faults", "provider faults need a model column to fault: add model_columns")
+    if not s.model_columns and any(seg.fault is not None and KINDS[seg.fault.action].needs_provider
+                                   for seg in s.segments):
+        raise ScenarioError("segments", "an outage interrupts the model provider: it needs model_columns")
+
+
+def _model_columns_from_dict(data: Any) -> tuple[ModelColumn, ...]:
+    out = []
+    for i, item in enumerate(_list(data, "model_columns")):
+        obj = _expect_keys(item, f"model_columns[{i}]", required={"name", "instruction"}, optional=set())
+        out.append(ModelColumn(_typed(obj["name"], str, f"model_columns[{i}].name"),
+                               _typed(obj["instruction"], str, f"model_columns[{i}].instruction")))
+    return tuple(out)
+
+
+def _provider_faults_from_dict(data: Any) -> tuple[ProviderFault, ...]:
+    out = []
+    for i, item in enumerate(_list(data, "provider_faults")):
+        where = f"provider_faults[{i}]"
+        obj = _expect_keys(item, where, required={"seed_id", "kind"}, optional={"permanent"})
+        permanent = obj.get("permanent", False)
+        if not isinstance(permanent, bool):
+            raise ScenarioError(f"{where}.permanent", f"expected true or false, got {json.dumps(permanent)}")
+        out.append(ProviderFault(_typed(obj["seed_id"], int, f"{where}.seed_id"),
+                                 _typed(obj["kind"], str, f"{where}.kind"), permanent))
+    return tuple(out)
 
 
 def _validate_selection(sel: Selection, n: int) -> None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+from dataclasses import replace
 
 from hypothesis import strategies as st
-
-from dataclasses import replace
 
 from harness.changes import CHANGE_KINDS, NEUTRAL, Change
 from harness.errors import ScenarioError
 from harness.fault_kinds import KINDS
+from harness.model_columns import PROVIDER_FAULT_KINDS, ModelColumn, ProviderFault
 from harness.scenario import (
     ASYNC_IN_FLIGHT,
     Fault,
@@ -95,14 +95,27 @@ def column_values(column_type: str, source: str) -> st.SearchStrategy:
     return st.one_of(values, st.none()).filter(lambda v: can_hold(source, v))
 
 
+#: how many typed seed columns a table has: none first (the simplest table, one word column),
+#: then mostly some: a reader's conversion shows only in a typed value
+_COLUMN_COUNTS = (0, *range(1, MAX_COLUMNS + 1), *range(1, MAX_COLUMNS + 1))
+
+
+@functools.cache
+def _weighted_types(types: tuple[str, ...]) -> tuple[str, ...]:
+    """Column types in the order given, `string` twice: the values that look like
+    something else ("NA", "001", "true", "") are strings, and a reader that re-reads a
+    source with other options shows only on them."""
+    return tuple(t for t in types for _ in range(2 if t == "string" else 1))
+
+
 @st.composite
 def seed_columns(draw: st.DrawFn, types: tuple[str, ...], source: str) -> tuple[SeedColumn, ...]:
     """0..3 typed seed columns (none is the simplest seed table: one word column)."""
     if not types or source == "directory":
         return ()
-    count = draw(_ints(0, MAX_COLUMNS))
+    count = draw(_choice(_COLUMN_COUNTS))
     return tuple(SeedColumn(f"{COLUMN_NAMES[t]}_{i}", t) for i, t in
-                 enumerate(draw(_choice(types)) for _ in range(count)))
+                 enumerate(draw(_choice(_weighted_types(types))) for _ in range(count)))
 
 
 @st.composite
@@ -147,13 +160,16 @@ def buffer_sizes(max_size: int = MAX_BUFFER_SIZE) -> st.SearchStrategy[int]:
 
 
 @functools.cache
-def _weighted_actions(actions: tuple[str, ...]) -> tuple[str, ...]:
+def _weighted_actions(actions: tuple[str, ...], provider: bool = False) -> tuple[str, ...]:
     """Each kind as often as its table weight says (`harness.fault_kinds`): `raise` six
     times as often as each of the others, since it costs least (a `kill` or a signal costs a
     child process, five to ten times an in-process segment) and exercises the same resume
     paths, every segment starting from what is on disk; the others still come up dozens of
-    times in every search. Simplest (`raise`) first."""
-    return tuple(name for name, kind in KINDS.items() if name in actions for _ in range(kind.weight)) or actions
+    times in every search. Simplest (`raise`) first. In a config with model columns
+    (`provider`), the provider's own interruptions (an outage) as often as `raise`: they are
+    what such a config is drawn for."""
+    return tuple(name for name, kind in KINDS.items() if name in actions
+                 for _ in range(6 if provider and kind.needs_provider else kind.weight)) or actions
 
 
 @functools.cache
@@ -164,12 +180,16 @@ def _weighted_processes(processes: tuple[str, ...]) -> tuple[str, ...]:
 
 @functools.cache
 @st.composite
-def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int) -> Fault:
-    """One fault inside a segment of `num_records` at `buffer_size`, addressed by index."""
+def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int, provider: bool = False) -> Fault:
+    """One fault inside a segment of `num_records` at `buffer_size`, addressed by index
+    (`provider`: the config has model columns)."""
     groups = max(1, math.ceil(num_records / buffer_size))
-    action = draw(_choice(_weighted_actions(caps.fault_actions)))
+    action = draw(_choice(_weighted_actions(caps.fault_actions, provider)))
     points = tuple(p for p in KINDS[action].points if p in caps.fault_points) or ("checkpoint",)
     at = draw(_choice(points))
+    if at == "checkpoint" and KINDS[action].needs_provider:
+        # an outage after the last checkpoint has nothing left to interrupt
+        return Fault(action, "checkpoint", draw(_ints(1, max(1, groups - 1))))
     if at == "checkpoint":
         return Fault(action, "checkpoint", draw(_ints(1, groups)))
     if at == "row":
@@ -179,7 +199,8 @@ def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: i
 
 @functools.cache
 @st.composite
-def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int) -> tuple[Segment, ...]:
+def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int,
+                provider: bool = False) -> tuple[Segment, ...]:
     """A chain of segments: 1..max_interruptions interrupted ones, then one that completes.
     Each resume keeps or (with extension) grows num_records."""
     interruptions = draw(_ints(1, max(1, caps.max_interruptions)))
@@ -199,7 +220,7 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
                     changes = tuple(c for c in changes if c.kind != "fewer_records")
         if 0 < i <= len(caps.release_chain):  # an upgrade or rollback asked for: on every chain
             changes = (Change("release", text=caps.release_chain[i - 1]), *changes)
-        fault = draw(faults(caps, n, buffer_size)) if i < interruptions else None
+        fault = draw(faults(caps, n, buffer_size, provider)) if i < interruptions else None
         process = "fresh"  # simplest first; after a kill or a SIGTERM there is no process left to resume in
         before = segments[-1].fault if segments else None
         switched = any(c.kind == "release" for c in changes)  # another interpreter: a process of its own
@@ -247,6 +268,21 @@ def change_strategy(draw: st.DrawFn, caps: Capabilities, buffer_size: int = 1) -
     return Change(kind, index, value, text)
 
 
+@functools.cache
+def _weighted_sources(sources: tuple[str, ...]) -> tuple[str, ...]:
+    """Sources in the order given, `csv` twice: a CSV holds no types, so its reader
+    converts more than any other's (what it infers, what it takes for missing), and each
+    of those conversions is a way for a resume path to read the seed data differently."""
+    return tuple(s for s in sources for _ in range(2 if s == "csv" else 1))
+
+
+@functools.cache
+def _without_provider(caps: Capabilities) -> Capabilities:
+    """`caps` for a config without model columns: no fault that needs the provider."""
+    actions = tuple(a for a in caps.fault_actions if not KINDS[a].needs_provider)
+    return replace(caps, fault_actions=actions) if actions != caps.fault_actions else caps
+
+
 def _record_count(seeds: tuple[SeedRow, ...], selection: Selection, source: str) -> int:
     if selection is None:
         chosen = seeds
@@ -264,13 +300,59 @@ def _give_first_selected_a_line(seeds: tuple[SeedRow, ...], selection: Selection
 
 _COMPLETION_ORDERS = st.lists(st.integers(0, ASYNC_IN_FLIGHT - 1), max_size=8)
 
+#: what a model column asks the model, before a seed row's name
+INSTRUCTIONS = ("describe", "summarize in one line", "translate into French")
+#: how many model columns a config has: none in most draws (a model column costs requests to
+#: the provider, a millisecond each for the reference), simplest first
+_MODEL_COLUMN_COUNTS = (0, 0, 1, 2)
+#: how many provider faults a scenario with model columns plans, simplest first
+_PROVIDER_FAULT_COUNTS = (0, 0, 1, 1, 2)
+
+
+@functools.cache
+def _weighted_provider_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """Provider fault kinds in table order, `slow` once for every three of the others: it
+    costs a client timeout per try."""
+    return tuple(k for k in PROVIDER_FAULT_KINDS if k in kinds for _ in range(1 if k == "slow" else 3))
+
+
+@st.composite
+def model_column_lists(draw: st.DrawFn, caps: Capabilities, source: str) -> tuple[ModelColumn, ...]:
+    """0..2 LLM text columns (none is the simplest config)."""
+    if not caps.model_columns or source == "directory":
+        return ()
+    count = draw(_choice(_MODEL_COLUMN_COUNTS))
+    if caps.fault_actions and all(KINDS[a].needs_provider for a in caps.fault_actions):
+        count = max(1, count)  # the only interruptions allowed are the provider's
+    return tuple(ModelColumn(f"llm_{i}", draw(_choice(INSTRUCTIONS))) for i in range(count))
+
+
+@st.composite
+def provider_fault_plans(draw: st.DrawFn, caps: Capabilities, seeds: tuple[SeedRow, ...]) -> tuple[ProviderFault, ...]:
+    """0..2 per-row provider faults, simplest first: none, a transient one, a permanent one
+    (an outage is a segment's fault, `outage`)."""
+    kinds = _weighted_provider_kinds(caps.provider_faults)
+    if not kinds:
+        return ()
+    count = min(draw(_choice(_PROVIDER_FAULT_COUNTS)), len(seeds))
+    rows = draw(st.lists(_choice(tuple(s.seed_id for s in seeds)), min_size=count, max_size=count, unique=True))
+    plan = []
+    for row in rows:
+        kind = draw(_choice(kinds))
+        permanent = draw(st.booleans()) or not PROVIDER_FAULT_KINDS[kind].temporary
+        plan.append(ProviderFault(row, kind, permanent))
+    return tuple(plan)
+
 
 @st.composite
 def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int = MAX_SEED_ROWS) -> Scenario:
     """Whole scenarios a target with `caps` can run."""
     caps = caps or Capabilities()
     engine = draw(_choice(caps.engines))
-    source = draw(_choice(caps.sources))
+    provider_only = bool(caps.fault_actions) and all(KINDS[a].needs_provider for a in caps.fault_actions)
+    # (the provider's interruptions need model columns, which need a table source)
+    source = draw(_choice(_weighted_sources(tuple(s for s in caps.sources if s != "directory")
+                                           if provider_only else caps.sources)))
     sampling = draw(_choice(caps.samplings))
     seeds = draw(seed_tables(max_rows, hydrating=source == "directory"))
     columns = draw(seed_columns(caps.column_types, source))
@@ -281,13 +363,17 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     records = _record_count(seeds, selection, source)
     buffer_size = draw(buffer_sizes())
     num_records = draw(_ints(1, max(2, min(MAX_RECORDS, 3 * records + 1))))
-    segments = draw(fault_plans(caps, num_records, buffer_size))
+    model_columns = draw(model_column_lists(caps, source))
+    provider_faults = draw(provider_fault_plans(caps, seeds)) if model_columns else ()
+    plan_caps = caps if model_columns else _without_provider(caps)
+    segments = draw(fault_plans(plan_caps, num_records, buffer_size, bool(model_columns)))
     shuffle_seed = draw(_ints(0, 2**16)) if sampling == "shuffle" else 0
     order: tuple[int, ...] = ()
     if engine == "async":
         order = tuple(draw(_COMPLETION_ORDERS))
     fields = dict(seeds=seeds, columns=columns, source=source, selection=selection, sampling=sampling,
-                  shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order)
+                  shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order,
+                  model_columns=model_columns, provider_faults=provider_faults)
     try:
         return Scenario(segments=segments, **fields)
     except ScenarioError:

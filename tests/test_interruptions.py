@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from harness.chain import process_groups
 from harness.errors import ScenarioError
 from harness.fault_kinds import KINDS
+from harness.model_columns import ModelColumn
 from harness.property import check_scenario, hunt
 from harness.scenario import FAULT_ACTIONS, Fault, Scenario, Segment
 from harness.strategies import scenarios
@@ -36,15 +37,21 @@ def events(outcome, kind: str) -> list[dict]:
 
 # ----- the table of kinds ---------------------------------------------------------------------
 def test_every_fault_kind_has_one_table_entry_that_the_scenario_accepts():
-    assert FAULT_ACTIONS == tuple(KINDS) == ("raise", "kill", "tear", "sigint", "sigterm")
+    assert FAULT_ACTIONS == tuple(KINDS) == ("raise", "kill", "tear", "sigint", "sigterm", "outage")
+    model = (ModelColumn("llm_0", "describe"),)
     for kind in KINDS.values():
         for point in ("checkpoint", "row", "write"):
             fault = Fault(kind.name, point, 1)
             if point in kind.points:
-                assert Scenario(seeds=seeds(2), segments=(Segment(2, fault=fault), Segment(2, "always")))
+                assert Scenario(seeds=seeds(2), segments=(Segment(2, fault=fault), Segment(2, "always")),
+                                model_columns=model)
             else:
                 with pytest.raises(ScenarioError):
-                    Scenario(seeds=seeds(2), segments=(Segment(2, fault=fault), Segment(2, "always")))
+                    Scenario(seeds=seeds(2), segments=(Segment(2, fault=fault), Segment(2, "always")),
+                             model_columns=model)
+    # an outage interrupts the model provider: a config without a model column has none to interrupt
+    with pytest.raises(ScenarioError, match="model_columns"):
+        Scenario(seeds=seeds(2), segments=(Segment(2, fault=Fault("outage", "checkpoint", 1)), Segment(2, "always")))
 
 
 @pytest.mark.parametrize("action, signal_name", [("sigint", "SIGINT"), ("sigterm", "SIGTERM")])

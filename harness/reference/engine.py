@@ -26,6 +26,7 @@ bug-seeded mutant (`harness.reference.mutants`) is a subclass that overrides exa
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -38,6 +39,33 @@ from harness.journal import Journal
 from harness.reference import sources, storage
 from harness.reference.model import RecordIndex, Row
 from harness.scenario import ASYNC_IN_FLIGHT, Scenario, Segment
+
+#: the provider client of each endpoint this process has used (keep-alive connections)
+_CLIENTS: dict[str, Any] = {}
+
+
+def model_client(endpoint: str | None) -> Any:
+    """A client of the trial's model provider (`harness.provider`)."""
+    if endpoint is None:
+        raise RuntimeError("a scenario with model columns runs with a model provider: none was given to the segment")
+    client = _CLIENTS.get(endpoint)
+    if client is None:
+        from harness.provider import Client
+
+        for old in _CLIENTS.values():  # one trial at a time in a process
+            old.close()
+        _CLIENTS.clear()
+        client = _CLIENTS[endpoint] = Client(endpoint)
+    return client
+
+
+def close_model_clients() -> None:
+    for client in _CLIENTS.values():
+        client.close()
+    _CLIENTS.clear()
+
+
+atexit.register(close_model_clients)
 
 DATASET_NAME = "resume_trial"
 #: record streams read back from seed-source directories, most recent last (a few runs' worth)
@@ -72,6 +100,9 @@ class Session:
     records_generated: int = 0
     #: rows found on disk when the segment resumed
     rows_at_open: int = 0
+    #: group id -> the notes of its data file, for groups on disk with rows the model provider
+    #: did not answer (`lost`): only those rows are generated again
+    partial: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def plan_groups(history: list[int], buffer_size: int) -> list[Group]:
@@ -88,7 +119,8 @@ def plan_groups(history: list[int], buffer_size: int) -> list[Group]:
 
 #: what determines a dataset's rows, all of it: the seed table's content (not only where it
 #: is read from), the source, selection and sampling, and the columns' config
-FINGERPRINTED = ("seeds", "source", "selection", "sampling", "shuffle_seed", "echo_suffix", "extra_column")
+FINGERPRINTED = ("seeds", "source", "selection", "sampling", "shuffle_seed", "echo_suffix", "extra_column",
+                 "model_columns", "provider_faults")
 
 
 def config_hash(scenario: Scenario, fields: tuple[str, ...] = FINGERPRINTED) -> str:
@@ -159,8 +191,53 @@ class ReferenceEngine:
     def complete_group(self, session: Session, group: Group) -> None:
         if session.first_offset is None:
             session.first_offset = group.offset
-        rows = self.generate_group(session, group)
-        self.checkpoint(session, group, rows)
+        notes: dict[str, Any] = {}
+        if not self.scenario.model_columns:
+            rows = self.generate_group(session, group)
+        else:
+            # a row is made when its model columns are answered: its fault point is there
+            self.injector.rows_deferred = True
+            try:
+                rows = self.generate_group(session, group)
+            finally:
+                self.injector.rows_deferred = False
+            rows, notes = self.ask_model(session, group, rows)
+        self.checkpoint(session, group, rows, notes)
+
+    # ----- model-backed columns ---------------------------------------------------------------
+    def ask_model(self, session: Session, group: Group, rows: list[Row]) -> tuple[list[Row], dict[str, Any]]:
+        """The group's rows with their model columns answered by the provider: a row the
+        provider refuses (an HTTP 4xx: the request itself is wrong) is `dropped`, as it would be
+        in any run; a row it does not answer after the tries (an outage, a row that always
+        fails) is `lost`, and the group is not complete: a resume asks for those rows again,
+        and only for those. The rows of a group on disk (`session.partial`) are kept as they are,
+        never asked for again."""
+        kept: dict[int, Row] = {}
+        dropped: list[int] = []
+        previous = session.partial.get(group.id)
+        if previous is not None:
+            dropped = list(previous.get("dropped", ()))
+            done = [p for p in range(group.size) if p not in dropped and p not in previous.get("lost", ())]
+            kept = dict(zip(done, storage.read_group(session.dataset_dir, group.id)))
+        client = model_client(self.injector.provider_endpoint)
+        out, lost = [], []
+        for position, row in enumerate(rows):
+            if position in kept:
+                out.append(kept[position])
+                continue
+            if position in dropped:
+                continue
+            self.injector.at_row(group.id, position)
+            for column in self.scenario.model_columns:
+                completion = client.complete(column.prompt(row))
+                if completion.text is None:
+                    (dropped if completion.permanent else lost).append(position)
+                    break
+                row[column.name] = completion.text
+            else:
+                out.append(row)
+        notes = {k: sorted(v) for k, v in (("dropped", dropped), ("lost", lost)) if v}
+        return out, notes
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         start = self.seed_position(session, group)
@@ -193,10 +270,14 @@ class ReferenceEngine:
         """Which shuffle permutation record `record` comes from (None: its own pass)."""
         return None
 
-    def checkpoint(self, session: Session, group: Group, rows: list[Row]) -> None:
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
         self.injector.before_write()
-        path = storage.write_group(session.dataset_dir, group.id, rows)
-        session.completed[group.id] = len(rows)
+        path = storage.write_group(session.dataset_dir, group.id, rows, notes)
+        if notes and notes.get("lost"):
+            session.partial[group.id] = notes
+        else:
+            session.completed[group.id] = len(rows)
+            session.partial.pop(group.id, None)
         if self.scenario.engine == "sync":
             self.write_metadata(session)
         self.journal.append(
@@ -207,6 +288,8 @@ class ReferenceEngine:
                 "group": group.id,
                 "rows": len(rows),
                 "seed_ids": [row["seed_id"] for row in rows],
+                # rows the model provider did not answer: the group is on disk, not complete
+                **({"incomplete": True} if group.id in session.partial else {}),
             }
         )
         self.injector.after_checkpoint(path)
@@ -307,10 +390,16 @@ class ReferenceEngine:
         """Progress from the files on disk: groups whose data file is readable and holds
         the planned number of rows. Anything else is deleted, to be regenerated."""
         sizes = {g.id: g.size for g in session.plan}
+        notes = storage.group_notes(session.dataset_dir) if self.scenario.model_columns else {}
         done: dict[int, int] = {}
         for group_id, rows in storage.scan_groups(session.dataset_dir).items():
-            if rows is not None and rows == sizes.get(group_id):
-                done[group_id] = rows
+            noted = notes.get(group_id, {})
+            dropped, lost = len(noted.get("dropped", ())), len(noted.get("lost", ()))
+            if rows is not None and rows + dropped + lost == sizes.get(group_id):
+                if lost:  # on disk, with rows the provider did not answer: those are asked for again
+                    session.partial[group_id] = noted
+                else:
+                    done[group_id] = rows
             else:
                 (session.dataset_dir / storage.PARQUET_DIR / storage.group_file_name(group_id)).unlink()
         return done

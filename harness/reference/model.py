@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.changes import TAG_COLUMN, final_inputs
+from harness.model_columns import answer, dropped_rows
 from harness.scenario import Scenario, SeedRow
 from harness.seed_values import SeedColumn
 
@@ -69,6 +70,8 @@ def output_row(record: Row, config: Scenario | None = None) -> Row:
     row["echo"] = (record["line"] if "line" in record else record["name"]) + (config.echo_suffix if config else "")
     if config is not None and config.extra_column:
         row[TAG_COLUMN] = config.extra_column
+    for column in config.model_columns if config is not None else ():
+        row[column.name] = answer(column.prompt(record))
     return row
 
 
@@ -106,13 +109,17 @@ def expected_rows(scenario: Scenario, convert: Convert | None = None) -> list[Ro
     count = scenario.num_records
     scenario = final_inputs(scenario)
     index = RecordIndex(scenario, convert=convert)
-    return [index.row(i) for i in range(count)]
+    # a record whose model column the provider never answers is dropped, in every run
+    dropped = dropped_rows(scenario.provider_faults) if scenario.model_columns else set()
+    return [row for i in range(count) if (row := index.row(i))["seed_id"] not in dropped]
 
 
 def comparable_columns(scenario: Scenario) -> tuple[str, ...]:
     """The deterministic columns a target's rows are compared on (those of the inputs in
     force at the end), sorted by name."""
-    tag = (TAG_COLUMN,) if final_inputs(scenario).extra_column else ()
+    final = final_inputs(scenario)
+    tag = (TAG_COLUMN,) if final.extra_column else ()
     if scenario.source == "directory":
         return ("echo", "line", "line_no", "name", "seed_id", *tag)
-    return tuple(sorted(("echo", "name", "seed_id", *tag, *(c.name for c in scenario.columns))))
+    return tuple(sorted(("echo", "name", "seed_id", *tag, *(c.name for c in scenario.columns),
+                         *(c.name for c in final.model_columns))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from harness.faults import Interrupted
 from harness.reference import sources, storage
@@ -80,11 +81,11 @@ class MetadataBeforeData(ReferenceEngine):
     the completed groups from metadata. A crash between the two writes leaves a group that
     metadata calls complete and no file holds."""
 
-    def checkpoint(self, session: Session, group: Group, rows: list[Row]) -> None:
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
         session.completed[group.id] = len(rows)
         self.write_metadata(session)
         self.injector.before_write()
-        path = storage.write_group(session.dataset_dir, group.id, rows)
+        path = storage.write_group(session.dataset_dir, group.id, rows, notes)
         self.journal.append(
             {"event": "checkpoint", "segment": self.segment_index, "ordinal": self.injector.checkpoints + 1,
              "group": group.id, "rows": len(rows), "seed_ids": [row["seed_id"] for row in rows]}
@@ -291,6 +292,67 @@ class BufferMiscount(ReferenceEngine):
         return group.offset
 
 
+class DropOnResume(ReferenceEngine):
+    """A resumed segment builds its model client without retries ("the provider was down,
+    don't hammer it"): a row whose first request fails is dropped, as if the provider had
+    refused it for good. A transient fault then drops rows in a resumed run that an
+    uninterrupted run keeps: the resume drops the wrong rows."""
+
+    def ask_model(self, session: Session, group: Group, rows: list[Row]) -> tuple[list[Row], dict[str, Any]]:
+        if not session.resumed:
+            return super().ask_model(session, group, rows)
+        client = _OneTry(self.injector.provider_endpoint)
+        out, dropped = [], []
+        for position, row in enumerate(rows):
+            for column in self.scenario.model_columns:
+                text = client.complete(column.prompt(row))
+                if text is None:
+                    dropped.append(position)
+                    break
+                row[column.name] = text
+            else:
+                out.append(row)
+        return out, ({"dropped": dropped} if dropped else {})
+
+
+class _OneTry:
+    def __init__(self, endpoint: str | None) -> None:
+        from harness.reference.engine import model_client
+
+        self.client = model_client(endpoint)
+
+    def complete(self, prompt: str) -> str | None:
+        status, text = self.client._post(self.client.body(prompt))
+        return text if status == 200 else None
+
+
+class RerequestCompleted(ReferenceEngine):
+    """A resume of a group with rows the provider did not answer asks the model again for
+    every row of the group, those on disk included (it regenerates the group, then keeps
+    the rows it had: they come out right), instead of asking only for the missing rows.
+    Completed work is paid again."""
+
+    def ask_model(self, session: Session, group: Group, rows: list[Row]) -> tuple[list[Row], dict[str, Any]]:
+        if group.id in session.partial:
+            from harness.reference.engine import model_client
+
+            client = model_client(self.injector.provider_endpoint)
+            for row in storage.read_group(session.dataset_dir, group.id):  # answers it throws away
+                for column in self.scenario.model_columns:
+                    client.complete(column.prompt(row))
+        return super().ask_model(session, group, rows)
+
+
+class ShortGroupComplete(ReferenceEngine):
+    """A row group written with rows the provider did not answer counts as complete on
+    resume (its file is there): after an outage the lost rows are never asked for again and
+    the dataset stays short, though the run reported success."""
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        return {g: n for g, n in storage.scan_groups(session.dataset_dir).items()
+                if n is not None and g in {p.id for p in session.plan}}
+
+
 MUTANTS: dict[str, type[ReferenceEngine]] = {
     "seed_restart": SeedRestart,
     "wrap_offset": WrapOffset,
@@ -310,6 +372,9 @@ MUTANTS: dict[str, type[ReferenceEngine]] = {
     "fingerprint_blind": FingerprintBlind,
     "stale_offsets": StaleOffsets,
     "buffer_miscount": BufferMiscount,
+    "drop_on_resume": DropOnResume,
+    "rerequest_completed": RerequestCompleted,
+    "short_group_complete": ShortGroupComplete,
 }
 
 

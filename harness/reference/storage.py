@@ -36,16 +36,39 @@ def group_file_name(group_id: int) -> str:
     return f"batch_{group_id:05d}.parquet"
 
 
-def write_group(dataset_dir: Path, group_id: int, rows: list[dict[str, Any]]) -> Path:
+def write_group(dataset_dir: Path, group_id: int, rows: list[dict[str, Any]],
+                notes: dict[str, Any] | None = None) -> Path:
     """Write one row group to the partial directory, then rename it into place
-    (`prepare_dataset_dir` made both directories)."""
+    (`prepare_dataset_dir` made both directories). `notes` go into the file's own metadata
+    (`NOTES_KEY`), so they land with the rows or not at all."""
     name = group_file_name(group_id)
     base = os.fspath(dataset_dir)
     partial = os.path.join(base, PARTIAL_DIR, name)
     final = os.path.join(base, PARQUET_DIR, name)
-    write_parquet(partial, rows_to_table(rows))
+    table = rows_to_table(rows) if rows else pa.table({})
+    if notes:
+        table = table.replace_schema_metadata({NOTES_KEY: json.dumps(notes, sort_keys=True)})
+    write_parquet(partial, table)
     os.replace(partial, final)
     return Path(final)
+
+
+#: a data file's own metadata: what the reference notes about its rows (`group_notes`)
+NOTES_KEY = b"resume_harness"
+
+
+def group_notes(dataset_dir: Path) -> dict[int, dict[str, Any]]:
+    """Group id -> the notes its data file carries (only files that carry some; an
+    unreadable file carries none)."""
+    found: dict[int, dict[str, Any]] = {}
+    for group_id, path in _group_files(dataset_dir):
+        try:
+            meta = pq.ParquetFile(pa.BufferReader(read_bytes(path))).schema_arrow.metadata or {}
+        except (OSError, pa.ArrowException):
+            continue
+        if NOTES_KEY in meta:
+            found[group_id] = json.loads(meta[NOTES_KEY])
+    return found
 
 
 def write_parquet(path: str | Path, table: pa.Table) -> None:
@@ -171,6 +194,14 @@ def load_dataset(dataset_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[in
         rows.extend(dict(zip(names, row)) for row in zip(*values))
         layout.append((group_id, columns.num_rows))
     return rows, layout
+
+
+def read_group(dataset_dir: Path, group_id: int) -> list[dict[str, Any]]:
+    """The rows of one group's data file."""
+    path = os.path.join(os.fspath(dataset_dir), PARQUET_DIR, group_file_name(group_id))
+    table = pq.ParquetFile(pa.BufferReader(read_bytes(path))).read(use_threads=False)
+    values = [table.column(n).to_pylist() for n in table.column_names]
+    return [dict(zip(table.column_names, row)) for row in zip(*values)]
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:

@@ -85,6 +85,10 @@ class Capabilities:
     #: a chain across releases: resumed segment k (1-based) runs on release_chain[k-1] and on;
     #: every scenario drawn carries these `release` changes (`hunt --then`)
     release_chain: tuple[str, ...] = ()
+    #: it renders LLM text columns against the harness's model provider (`harness.model_columns`)
+    model_columns: bool = False
+    #: the provider fault kinds it may meet (`harness.model_columns.PROVIDER_FAULT_KINDS`)
+    provider_faults: tuple[str, ...] = ()
 
     def unsupported(self, scenario: Scenario) -> str | None:
         """Why this target cannot run `scenario`, or None when it can."""
@@ -109,6 +113,10 @@ class Capabilities:
                     checks.append(("release", change.text, self.releases))
         for column in scenario.columns:
             checks.append(("seed column type", column.type, self.column_types))
+        if scenario.model_columns:
+            checks.append(("model columns", "model columns", ("model columns",) if self.model_columns else ()))
+        for fault in scenario.provider_faults:
+            checks.append(("provider fault", fault.kind, self.provider_faults))
         for what, value, allowed in checks:
             if value not in allowed:
                 return f"{what} '{value}' is not supported (supported: {', '.join(allowed)})"
@@ -157,6 +165,9 @@ class Outcome:
     #: what the target warned about, segment by segment ("segment N: ..."): Python warnings
     #: and log records at WARNING or above, as the segment's run captured them
     warnings: list[str] = field(default_factory=list)
+    #: every request the model provider received in this run (`harness.provider.Request`, as
+    #: dicts: segment, prompt, row, answer, t), where the scenario has model columns
+    requests: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Target(abc.ABC):
@@ -172,6 +183,8 @@ class Target(abc.ABC):
     segment_timeout: float = DEFAULT_SEGMENT_TIMEOUT
     #: seconds spent inside this target's own code over every `run` so far
     spent: float = 0.0
+    #: how long its model client waits for an answer (a `slow` provider fault outwaits it)
+    provider_timeout: float = 0.05
 
     def seed_value_as_read(self, scenario: Scenario, seed: Any, column: Any, value: Any) -> Any:
         """What this target's rows hold for typed seed value `value` of `column`
@@ -211,6 +224,23 @@ class Target(abc.ABC):
 
     def run(self, scenario: Scenario, workdir: Path) -> Outcome:
         workdir.mkdir(parents=True, exist_ok=True)
+        if not scenario.model_columns:
+            return self._run(scenario, workdir)
+        from harness import provider
+
+        # one trial of the model provider this process runs, its endpoint in the trial
+        # directory for every segment's process to find (`harness.chain.run_segment`)
+        server = provider.running()
+        endpoint = server.open_trial(scenario.provider_faults, self.provider_timeout)
+        provider.write_endpoint(workdir, endpoint)
+        try:
+            outcome = self._run(scenario, workdir)
+        finally:
+            requests = server.close_trial(endpoint)
+        outcome.requests = [r.to_dict() for r in requests]
+        return outcome
+
+    def _run(self, scenario: Scenario, workdir: Path) -> Outcome:
         journal = Journal(workdir / "journal.jsonl")
         outcome = Outcome()
         for group in process_groups(scenario):

@@ -71,7 +71,7 @@ def typed_seed(inputs: Scenario) -> str:
     columns = {"seed_id": [r.seed_id for r in inputs.seeds], "name": [r.name for r in inputs.seeds],
                **{c.name: [r.values[k] for r in inputs.seeds] for k, c in enumerate(inputs.columns)}}
     body = ", ".join(f"{n!r}: [{', '.join(_literal(v) for v in values)}]" for n, values in columns.items())
-    schema = ", ".join([f'("seed_id", pa.int64())', '("name", pa.string())',
+    schema = ", ".join(['("seed_id", pa.int64())', '("name", pa.string())',
                         *(f"({c.name!r}, {_ARROW[c.type]})" for c in inputs.columns)])
     return f"pa.table({{{body}}}, schema=pa.schema([{schema}]))"
 

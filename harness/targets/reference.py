@@ -9,6 +9,7 @@ import harness
 from harness.changes import CHANGE_KINDS, inputs_at
 from harness.faults import FaultInjector
 from harness.journal import Journal
+from harness.model_columns import PROVIDER_FAULT_KINDS
 from harness.reference import storage
 from harness.reference.engine import DATASET_NAME, ReferenceEngine
 from harness.reference.sources import csv_value_as_read
@@ -21,7 +22,8 @@ class ReferenceTarget(Target):
     """The resume-correct reference: the embedded default target."""
 
     capabilities = Capabilities(change_kinds=tuple(k for k in CHANGE_KINDS if k != "release"),
-                                column_types=COLUMN_TYPES)
+                                column_types=COLUMN_TYPES, model_columns=True,
+                                provider_faults=tuple(PROVIDER_FAULT_KINDS))
 
     def __init__(self, engine_cls: type[ReferenceEngine] = ReferenceEngine, name: str = "reference") -> None:
         self.engine_cls = engine_cls

@@ -1,0 +1,422 @@
+"""A local model provider: a real OpenAI-compatible HTTP server on the loopback interface,
+with faults, that records every request.
+
+Model-backed columns (`harness.scenario.ModelColumn`) are answered by this server, in the
+straight run and the resumed run alike, for the reference and for DataDesigner. It speaks
+what DataDesigner's client calls, `POST {endpoint}/chat/completions` (message content as a
+string or as a list of text parts), and answers with a deterministic function of the prompt
+(`answer`), so a resumed run and a straight run get the same text for the same row.
+
+**Trials.** One server serves many runs, one after another or side by side: each run gets
+an endpoint of its own, `http://127.0.0.1:PORT/t/<trial>/v1` (`open_trial`), with its own
+fault plan and its own request log. The run's segments tell the server where they are
+(`POST .../_harness/segment`), in whatever process they run, so each request is logged
+with the segment that paid for it.
+
+**Faults are addressed by row, never by time or arrival order.** A model column's prompt
+carries its seed row (`[row N]`, `ROW_MARK`); a `ProviderFault` names a seed row, a kind
+(`harness.model_columns.PROVIDER_FAULT_KINDS`: what the server answers) and whether it is permanent (every request for
+that row fails) or transient (in each segment, the first request for each of that row's
+prompts fails and every later one succeeds: whichever record of that row asks first, and
+whatever the interleaving, each record ends with its text). An **outage**
+(`harness.fault_kinds`, the `outage` kind) makes every request of the segment fail from the
+checkpoint it is addressed at until the segment ends; the next segment finds the provider
+healthy.
+
+Requests that are not a model column's (a client's health check: a prompt without a row
+mark) are logged as `overhead`, never faulted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from harness.model_columns import MODEL_NAME, ProviderFault, answer, row_of
+
+#: what a `slow` answer waits beyond the trial's client timeout
+SLOW_MARGIN = 0.2
+#: the client timeout of the reference's client (DataDesigner's is at least 1 s)
+CLIENT_TIMEOUT = 0.05
+
+
+@dataclass
+class Request:
+    """One request as the server saw it."""
+
+    segment: int
+    prompt: str
+    row: int | None
+    #: "ok", or the fault kind it was answered with ("outage": an outage's)
+    answer: str
+    t: float
+
+    @property
+    def paid(self) -> bool:
+        """A completion was delivered: what a provider bills."""
+        return self.answer == "ok"
+
+    @property
+    def overhead(self) -> bool:
+        """Not a model column's request (a health check)."""
+        return self.row is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"segment": self.segment, "prompt": self.prompt, "row": self.row, "answer": self.answer, "t": self.t}
+
+
+@dataclass
+class _Trial:
+    faults: dict[int, ProviderFault]
+    #: how long a `slow` answer waits: longer than the trial's client waits
+    slow: float
+    segment: int = 0
+    outage: bool = False
+    #: (segment, prompt) already failed once: a transient fault's one failure
+    failed_once: set[tuple[int, str]] = field(default_factory=set)
+    log: list[Request] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ProviderServer:
+    """The server, on a port of its own on 127.0.0.1, answering in threads."""
+
+    def __init__(self) -> None:
+        self._trials: dict[str, _Trial] = {}
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- lifetime ------------------------------------------------------------------------
+    def start(self) -> ProviderServer:
+        handler = _handler(self)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="resume-harness-provider", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "the provider is not running"
+        return int(self._httpd.server_address[1])
+
+    # ----- trials --------------------------------------------------------------------------
+    def open_trial(self, faults: tuple[ProviderFault, ...] = (), client_timeout: float = CLIENT_TIMEOUT) -> str:
+        """A new trial's endpoint (`.../v1`), with its fault plan; a `slow` answer outwaits
+        `client_timeout`."""
+        token = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._trials[token] = _Trial({f.seed_id: f for f in faults}, client_timeout + SLOW_MARGIN)
+        return f"http://127.0.0.1:{self.port}/t/{token}/v1"
+
+    def requests(self, endpoint: str) -> list[Request]:
+        trial = self._trial(_token(endpoint))
+        with trial.lock:
+            return list(trial.log)
+
+    def close_trial(self, endpoint: str) -> list[Request]:
+        """The trial's requests; the server forgets it."""
+        with self._lock:
+            trial = self._trials.pop(_token(endpoint), None)
+        return list(trial.log) if trial is not None else []
+
+    def _trial(self, token: str) -> _Trial:
+        with self._lock:
+            trial = self._trials.get(token)
+        if trial is None:
+            raise KeyError(token)
+        return trial
+
+    # ----- answering -----------------------------------------------------------------------
+    def decide(self, token: str, prompt: str) -> tuple[str, float]:
+        """What the request gets: "ok" or a fault kind (logged either way), and how long a
+        slow answer waits."""
+        trial = self._trial(token)
+        row = row_of(prompt)
+        with trial.lock:
+            verdict = "ok"
+            if row is not None:
+                fault = trial.faults.get(row)
+                if trial.outage:
+                    verdict = "outage"
+                elif fault is not None and fault.permanent:
+                    verdict = fault.kind
+                elif fault is not None and (trial.segment, prompt) not in trial.failed_once:
+                    trial.failed_once.add((trial.segment, prompt))
+                    verdict = fault.kind
+            trial.log.append(Request(trial.segment, prompt, row, verdict, time.monotonic()))
+        return verdict, trial.slow
+
+    def control(self, token: str, what: str, body: dict[str, Any]) -> None:
+        trial = self._trial(token)
+        with trial.lock:
+            if what == "segment":  # a segment begins: the provider is healthy again
+                trial.segment, trial.outage = int(body["segment"]), False
+            elif what == "outage":
+                trial.outage = True
+            else:
+                raise KeyError(what)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        # without it every answer waits for the client's delayed ACK (tens of milliseconds)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
+
+
+_PATH = re.compile(r"^/t/([0-9a-f]+)/v1/(chat/completions|_harness/(segment|outage))$")
+
+
+def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # the request log is the server's own
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path.endswith("/v1/models"):
+                self._json(200, {"object": "list", "data": [{"id": MODEL_NAME, "object": "model"}]})
+            else:
+                self._json(404, {"error": {"message": f"no such path: {self.path}"}})
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            found = _PATH.match(self.path.split("?")[0])
+            if found is None:
+                self._json(404, {"error": {"message": f"no such path: {self.path}"}})
+                return
+            token, what = found.group(1), found.group(3)
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                self._json(400, {"error": {"message": "the body is not JSON"}})
+                return
+            try:
+                if what is not None:
+                    server.control(token, what, body)
+                    self._json(200, {"ok": True})
+                    return
+                prompt = prompt_of(body)
+                verdict, slow = server.decide(token, prompt)
+            except KeyError:
+                self._json(404, {"error": {"message": "no such trial"}})
+                return
+            self._answer(verdict, body, prompt, slow)
+
+        def _answer(self, verdict: str, body: dict[str, Any], prompt: str, slow: float) -> None:
+            if verdict == "ok":
+                self._json(200, completion(body.get("model", MODEL_NAME), answer(prompt)))
+            elif verdict in ("http500", "outage"):
+                self._json(500 if verdict == "http500" else 503, {"error": {"message": f"provider fault: {verdict}",
+                                                                           "type": "server_error"}})
+            elif verdict == "http429":
+                self._json(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}},
+                           {"Retry-After": "0"})
+            elif verdict == "http400":
+                self._json(400, {"error": {"message": "bad request (a provider fault)",
+                                           "type": "invalid_request_error"}})
+            elif verdict == "reset":
+                self.close_connection = True
+                try:  # an RST instead of an answer
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.close()
+                except OSError:
+                    pass
+            elif verdict == "slow":
+                time.sleep(slow)
+                self._json(200, completion(body.get("model", MODEL_NAME), answer(prompt)))
+            elif verdict == "malformed":
+                self._send(200, b"{not json", {"Content-Type": "application/json"})
+            else:
+                raise ValueError(verdict)
+
+        def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
+
+        def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            try:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                self.close_connection = True  # the client gave up (a timeout): nothing to answer
+
+    return Handler
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    """The last user message's text (content as a string or a list of text parts)."""
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return str(content or "")
+    return ""
+
+
+def completion(model: str, text: str) -> dict[str, Any]:
+    return {"id": "chatcmpl-harness", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+def _token(endpoint: str) -> str:
+    found = re.search(r"/t/([0-9a-f]+)/v1", endpoint)
+    if found is None:
+        raise ValueError(f"not a trial endpoint: {endpoint}")
+    return found.group(1)
+
+
+# ----- what a segment's process calls (any process: it speaks HTTP) -----------------------------
+def tell(endpoint: str, what: str, **body: Any) -> None:
+    """Tell the server where a trial is: `segment` (one begins), `outage` (from now on)."""
+    request = urllib.request.Request(f"{endpoint}/_harness/{what}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        reply.read()
+
+
+#: where a trial's endpoint is kept in its directory, for the processes its segments run in
+ENDPOINT_FILE = "provider-endpoint"
+
+
+def write_endpoint(workdir: Any, endpoint: str) -> None:
+    (workdir / ENDPOINT_FILE).write_text(endpoint)
+
+
+def read_endpoint(workdir: Any) -> str:
+    return (workdir / ENDPOINT_FILE).read_text()
+
+
+# ----- one server per process ------------------------------------------------------------------
+_RUNNING: ProviderServer | None = None
+_RUNNING_LOCK = threading.Lock()
+
+
+def running() -> ProviderServer:
+    """This process's server, started on first use (it lives as long as the process)."""
+    global _RUNNING
+    with _RUNNING_LOCK:
+        if _RUNNING is None:
+            _RUNNING = ProviderServer().start()
+        return _RUNNING
+
+
+@contextmanager
+def serving() -> Iterator[ProviderServer]:
+    """A server of its own for a `with` block (tests, the pytest fixture)."""
+    server = ProviderServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# ----- a client: the reference's, and the tests' ------------------------------------------------
+#: tries per request, the first included (a failing row is tried about three times, then dropped)
+TRIES = 3
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What asking for one prompt came to: its text, or None after the tries (`permanent`:
+    the provider said the request itself is wrong, so it was not tried again)."""
+
+    text: str | None
+    tries: int
+    permanent: bool = False
+
+
+class Client:
+    """A minimal OpenAI-compatible chat client, one keep-alive connection per thread: up to
+    `TRIES` tries, each within `CLIENT_TIMEOUT`; HTTP 5xx, 429, a reset connection, a
+    timeout and a body that is not a completion are temporary, HTTP 4xx (other than 429) is
+    permanent."""
+
+    def __init__(self, endpoint: str, timeout: float = CLIENT_TIMEOUT) -> None:
+        found = re.match(r"^http://([^/:]+):(\d+)(/.*)$", endpoint)
+        if found is None:
+            raise ValueError(f"not an http endpoint: {endpoint}")
+        self.host, self.port, self.path = found.group(1), int(found.group(2)), found.group(3)
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[Any] = []
+
+    def close(self) -> None:
+        """Close every connection this client opened, in any thread."""
+        for connection in self._connections:
+            connection.close()
+        self._connections.clear()
+        self._local = threading.local()
+
+    @staticmethod
+    def body(prompt: str, model: str = MODEL_NAME) -> bytes:
+        return json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}]}).encode()
+
+    def complete(self, prompt: str, model: str = MODEL_NAME) -> Completion:
+        body = self.body(prompt, model)
+        for attempt in range(1, TRIES + 1):
+            status, text = self._post(body)
+            if status == 200 and text is not None:
+                return Completion(text, attempt)
+            if status is not None and 400 <= status < 500 and status != 429:
+                return Completion(None, attempt, permanent=True)
+        return Completion(None, TRIES)
+
+    def _post(self, body: bytes) -> tuple[int | None, str | None]:
+        import http.client
+
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._connections.append(connection)
+        try:
+            connection.request("POST", f"{self.path}/chat/completions", body,
+                               {"Content-Type": "application/json", "Authorization": "Bearer harness"})
+            if connection.sock is not None:
+                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            reply = connection.getresponse()
+            data = reply.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            self._local.connection = None
+            return None, None
+        if reply.status != 200:
+            return reply.status, None
+        try:
+            return 200, json.loads(data)["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            return 200, None
+
+
+__all__ = ["Client", "Completion", "ProviderServer", "Request", "running", "serving", "tell"]

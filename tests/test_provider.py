@@ -1,0 +1,129 @@
+"""The local model provider: a real HTTP server on loopback answering chat completions as a
+function of the prompt, faulting requests by the seed row their prompt carries (never by
+time or arrival order), and logging every request per trial and segment."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+
+import pytest
+
+from harness import provider
+from harness.model_columns import PROVIDER_FAULT_KINDS, ModelColumn, ProviderFault, answer, row_of
+
+
+@pytest.fixture(scope="module")
+def server():
+    with provider.serving() as running:
+        yield running
+
+
+def raw_post(endpoint: str, body: dict) -> tuple[int | None, bytes]:
+    """One request as DataDesigner's client sends it (content as a list of text parts)."""
+    host, port, path = endpoint.split("/")[2].split(":")[0], int(endpoint.split(":")[2].split("/")[0]), \
+        "/" + endpoint.split("/", 3)[3]
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        connection.request("POST", f"{path}/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
+        reply = connection.getresponse()
+        return reply.status, reply.read()
+    except (OSError, http.client.HTTPException):
+        return None, b""
+    finally:
+        connection.close()
+
+
+def parts(prompt: str) -> dict:
+    return {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}]}
+
+
+def test_a_completion_is_a_function_of_the_prompt_and_content_parts_are_read(server):
+    endpoint = server.open_trial()
+    status, body = raw_post(endpoint, parts("[row 3] describe alpha"))
+    assert status == 200
+    assert json.loads(body)["choices"][0]["message"]["content"] == answer("[row 3] describe alpha")
+    assert answer("[row 3] describe alpha") != answer("[row 4] describe alpha")
+    assert [(r.row, r.answer, r.paid) for r in server.close_trial(endpoint)] == [(3, "ok", True)]
+
+
+def test_a_model_column_prompt_carries_its_seed_row():
+    column = ModelColumn("summary", "summarize")
+    assert column.template == "[row {{ seed_id }}] summary: summarize {{ name }}"
+    assert row_of(column.prompt({"seed_id": 12, "name": "alpha"})) == 12
+    assert row_of("Hello!") is None
+
+
+@pytest.mark.parametrize("kind", sorted(k for k, v in PROVIDER_FAULT_KINDS.items() if v.temporary))
+def test_each_fault_kind_is_answered_as_it_says_and_a_transient_one_once_per_segment(server, kind):
+    endpoint = server.open_trial((ProviderFault(1, kind),), client_timeout=0.1)
+    client = provider.Client(endpoint, timeout=0.1)
+    status, body = raw_post(endpoint, parts("[row 1] x alpha"))
+    if kind == "http500":
+        assert status == 500
+    elif kind == "http429":
+        assert status == 429
+    elif kind == "reset":
+        assert status is None
+    elif kind == "malformed":
+        assert status == 200 and not body.startswith(b"{\"")
+    if kind != "slow":  # (the raw request waits for a slow answer: it came, late)
+        # a second request for the same prompt in the same segment succeeds: the fault was transient
+        assert client.complete("[row 1] x alpha").text == answer("[row 1] x alpha")
+    else:
+        done = client.complete("[row 1] x alpha")
+        assert done.text == answer("[row 1] x alpha") and done.tries == 1  # the first was the raw request
+    # other rows are not touched; a new segment faults the row's first request again
+    assert client.complete("[row 2] x alpha").tries == 1
+    provider.tell(endpoint, "segment", segment=1)
+    again = client.complete("[row 1] x alpha")
+    assert again.text is not None and again.tries == 2
+    log = server.close_trial(endpoint)
+    assert [r.answer for r in log if r.row == 1 and r.segment == 1] == [kind, "ok"]
+
+
+def test_a_permanent_fault_fails_every_try_and_a_400_is_not_tried_again(server):
+    endpoint = server.open_trial((ProviderFault(1, "http500", permanent=True), ProviderFault(2, "http400", True)))
+    client = provider.Client(endpoint)
+    assert client.complete("[row 1] x a") == provider.Completion(None, provider.TRIES)
+    assert client.complete("[row 2] x a") == provider.Completion(None, 1, permanent=True)
+    log = server.close_trial(endpoint)
+    assert [r.answer for r in log] == ["http500"] * provider.TRIES + ["http400"]
+    assert not any(r.paid for r in log)
+
+
+def test_an_outage_fails_every_request_until_the_next_segment_and_spares_overhead(server):
+    endpoint = server.open_trial()
+    client = provider.Client(endpoint)
+    assert client.complete("[row 0] x a").text is not None
+    provider.tell(endpoint, "outage")
+    assert client.complete("[row 0] x a").text is None
+    assert client.complete("Hello!").text is not None  # a health check is not a row's: never faulted
+    provider.tell(endpoint, "segment", segment=1)
+    assert client.complete("[row 0] x a").text is not None
+    log = server.close_trial(endpoint)
+    assert [(r.segment, r.answer) for r in log if not r.overhead] == [(0, "ok")] + [(0, "outage")] * 3 + [(1, "ok")]
+    assert [r.overhead for r in log].count(True) == 1
+
+
+def test_trials_are_apart_and_concurrent_requests_are_all_logged(server):
+    one = server.open_trial((ProviderFault(0, "http500", permanent=True),))
+    other = server.open_trial()
+    results = []
+
+    def ask(endpoint: str) -> None:
+        results.append(provider.Client(endpoint).complete("[row 0] x a").text)
+
+    threads = [threading.Thread(target=ask, args=(e,)) for e in (one, other) * 8]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(None) == 8
+    assert len(server.close_trial(one)) == 8 * provider.TRIES
+    assert [r.answer for r in server.close_trial(other)] == ["ok"] * 8
+
+
+def test_an_unknown_trial_or_path_is_a_404(server):
+    assert raw_post(server.open_trial().replace("/t/", "/t/0"), parts("[row 0] x"))[0] == 404
