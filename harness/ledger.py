@@ -41,7 +41,7 @@ from harness.seed_values import SeedColumn
 from harness.targets.base import Outcome, Target
 from harness.workdirs import work_directory
 
-SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values")
+SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values", "faults")
 
 
 def large_nullable_ints(scenario: Scenario) -> bool:
@@ -134,6 +134,9 @@ class Finding:
                     return False
             elif key == "seed_values":
                 if not any(SEED_VALUE_SIGNATURES[name].holds(scenario) for name in allowed):
+                    return False
+            elif key == "faults":  # an interruption of one of these kinds
+                if not {seg.fault.action for seg in scenario.segments if seg.fault is not None} & set(allowed):
                     return False
             elif key == "changes":  # a change of one of these kinds before some resume
                 if not {c.kind for seg in scenario.segments for c in seg.changes} & set(allowed):

@@ -57,6 +57,8 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
             narrowing["samplings"] = tuple(s for s in caps.samplings if s in allowed)
         elif key == "changes":
             narrowing["change_kinds"] = tuple(k for k in caps.change_kinds if k in allowed)
+        elif key == "faults":
+            narrowing["fault_actions"] = tuple(a for a in caps.fault_actions if a in allowed)
         elif key == "min_extensions":
             narrowing["extension"] = True
         elif key == "seed_values":  # each kind so far is of int columns

@@ -14,6 +14,7 @@ from helpers import issue_709_scenario, seeds
 
 from harness import repro
 from harness.property import check_scenario
+from harness.model_columns import ModelColumn, ProviderFault
 from harness.scenario import Fault, IndexRange, Scenario, Segment
 from harness.targets.registry import get_target
 
@@ -98,7 +99,28 @@ KINDS = {
     "async-sigint-same-process-shuffle": Scenario(
         seeds=seeds(3), engine="async", sampling="shuffle",
         segments=(Segment(3, fault=Fault("sigint", "checkpoint", 2)), Segment(3, "always", process="same"))),
+    "async-outage-model-columns-provider-faults": Scenario(
+        seeds=seeds(3), engine="async", buffer_size=2,
+        model_columns=(ModelColumn("llm_0", "describe"), ModelColumn("llm_1", "summarize")),
+        provider_faults=(ProviderFault(1, "slow"), ProviderFault(2, "http400", permanent=True)),
+        segments=(Segment(4, fault=Fault("outage", "checkpoint", 1)), Segment(4, "always"))),
 }
+
+
+def test_a_model_column_script_serves_its_own_provider_and_needs_nothing_else():
+    """The provider lives in the script (the standard library's HTTP server), with the
+    scenario's faults by row; the expected rows hold the model's answers and leave out the
+    row the provider refuses; an outage tells the provider and lets the segment go on."""
+    script = _dd_files(KINDS["async-outage-model-columns-provider-faults"], release="0.9.7").script
+    tree = ast.parse(script)
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any(name.split(".")[0] == "harness" for name in imported)
+    assert "FAULTS = {1: ('slow', False), 2: ('http400', True)}" in script
+    assert "class Provider(http.server.BaseHTTPRequestHandler):" in script
+    assert 'if stop[1] == "outage":' in script and 'tell("outage")' in script
+    assert "dd.LLMTextColumnConfig(name='llm_1', prompt='[row {{ seed_id }}] llm_1: summarize {{ name }}'" in script
+    assert "COLUMNS = ['name', 'llm_0', 'llm_1']" in script
+    assert "gamma" not in script.split("EXPECTED = ")[1].split("]")[0]  # row 2 is refused for good
 
 
 def _work_files(scenario: Scenario) -> repro.Reproducer:

@@ -27,7 +27,7 @@ from typing import Any
 from harness.reference import storage
 from harness.reference.engine import Group, ReferenceEngine, Session, config_hash, plan_groups
 from harness.reference.model import Convert, Row, record_stream
-from harness.scenario import Segment
+from harness.scenario import ASYNC_IN_FLIGHT, Segment
 
 #: the columns a model adds to each row, for SHUFFLE: which permutation, which place in it
 CHUNK_KEY, CHUNK_POS = "_model_chunk", "_model_pos"
@@ -486,6 +486,46 @@ def unreadable_int_column(scenario: Any, rows: list[Row], layout: list[tuple[int
     return None
 
 
+class LostRowsComplete(ReferenceEngine):
+    """dd-provider-failure-short-group-counts-complete: a row whose model column the provider
+    did not answer after the tries (an outage, a row that always fails) is dropped like a row
+    the provider refused, and its group written short, as a complete group: a resume never
+    asks for it again, and the dataset stays short though the provider is back. A group none
+    of whose rows survived is not written at all (and not checkpointed): a resume makes it.
+
+    On the async engine the requests in flight when the provider goes down may still be
+    answered, which is the release's timing: `variant` k stands for the first k row requests
+    after the outage answered (`harness.provider`'s grace), each number tried."""
+
+    @staticmethod
+    def variants(scenario: Any) -> list[int]:
+        if scenario.engine != "async" or not scenario.model_columns or not any(
+                s.fault is not None and s.fault.action == "outage" for s in scenario.segments):
+            return []
+        in_flight = ASYNC_IN_FLIGHT * scenario.buffer_size * len(scenario.model_columns)
+        return list(range(0, min(in_flight, max(s.num_records for s in scenario.segments)) + 1))
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        fault, variant = self.injector.fault, type(self).variant
+        if (fault is not None and fault.action == "outage" and fault.at == "checkpoint" and variant is not None
+                and variant > 0 and fault.index == self.injector.checkpoints + 1 and not self.injector.fired):
+            from harness.provider import tell
+
+            tell(self.injector.provider_endpoint, "grace", rows=variant)
+        if notes and notes.get("lost"):
+            self.fired(LostRowsComplete)
+            if not rows:
+                return
+            notes = {k: v for k, v in notes.items() if k != "lost"}
+        super().checkpoint(session, group, rows, notes)
+
+    def completed_groups(self, session: Session) -> dict[int, int]:
+        if not self.scenario.model_columns:
+            return super().completed_groups(session)
+        planned = {g.id for g in session.plan}
+        return {g: n for g, n in storage.scan_groups(session.dataset_dir).items() if n is not None and g in planned}
+
+
 class ModelRunError(Exception):
     """A run a model's release fails at its end."""
 
@@ -501,6 +541,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "fingerprint_misses_content": FingerprintMissesContent,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
+    "lost_rows_complete": LostRowsComplete,
 }
 
 

@@ -19,6 +19,18 @@ from the released code (see also docs/datadesigner.md):
   fault SIGKILLs a child process inside the callback.
 - **Output.** Rows are read back with DataDesigner's own `ArtifactStorage.load_dataset()`
   (parquet files in path order, which is row-group order).
+- **Model columns.** An `LLMTextColumnConfig` per model column, its model served by the
+  harness's local provider (`harness.provider`): a `ModelProvider(provider_type="openai")`
+  at the trial's endpoint, `ModelConfig(provider=...)` (required from 0.9), the inference
+  timeout at its minimum (1 s). DataDesigner's client is httpx with its own retries
+  (`engine/models/clients`), which back off for seconds between tries; the adapter sets
+  their backoff factor to 0 (`RetryConfig`'s default) and the 429 cooldown to its minimum,
+  so a provider fault costs tries, not sleeps: which requests fail is the fault, not how long
+  a client waits. The health check `create()` sends first is kept, and counted apart.
+- **Hermetic.** `DATA_DESIGNER_HOME` is a directory of the harness's own (DataDesigner writes
+  model and provider defaults there on every `DataDesigner()`), telemetry is off
+  (`NEMO_TELEMETRY_ENABLED=false`), and the profiler's tokenizer, which it would download, is
+  unavailable at once (`tiktoken.get_encoding` raises; the profiler logs a warning and goes on).
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at, r
 from harness.errors import HarnessUsageError
 from harness.faults import FaultInjector
 from harness.journal import Journal
+from harness.model_columns import MODEL_NAME, PROVIDER_FAULT_KINDS
 from harness.scenario import IndexRange, PartitionBlock, Scenario, Segment
 from harness.seed_values import COLUMN_TYPES
 from harness.targets.base import Capabilities, Target
@@ -84,7 +97,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         sources=("dataframe", "parquet", "csv", "jsonl", "directory"),
         samplings=("ordered", "shuffle"),
         selections=("none", "index_range", "partition_block"),
-        fault_actions=("raise", "kill", "tear", "sigint", "sigterm"),
+        fault_actions=("raise", "kill", "tear", "sigint", "sigterm", "outage"),
         # Row and write faults would need DataDesigner's internals patched; checkpoints
         # are reached through its own callback.
         fault_points=("checkpoint",),
@@ -96,6 +109,8 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         column_types=COLUMN_TYPES,
         # an upgrade or rollback can go to any release with a ready environment (`hunt --then`)
         releases=tuple(name for name, _ in _ready_envs()),
+        model_columns=True,
+        provider_faults=tuple(PROVIDER_FAULT_KINDS),
     )
 
 
@@ -112,8 +127,12 @@ class DataDesignerTarget(Target):
     """The installed DataDesigner release, one engine per process."""
 
     #: what DataDesigner warns of on every run here, whatever the run does (no model-provider
-    #: keys; 0.6's sync engine being deprecated): not reported as a segment's warnings
-    routine_warnings = ("default model provider but your API keys are missing", "selects the legacy sync engine")
+    #: keys; 0.6's sync engine being deprecated; the profiler without its tokenizer): not
+    #: reported as a segment's warnings
+    routine_warnings = ("default model provider but your API keys are missing", "selects the legacy sync engine",
+                        "failed to calculate input/output token stats", "tokenizer unavailable")
+    #: DataDesigner's model client timeout (`ChatCompletionInferenceParams.timeout`, at least 1 s)
+    provider_timeout = 1.0
 
     @property
     def run_reads_dataset(self) -> bool:
@@ -192,7 +211,7 @@ class DataDesignerTarget(Target):
         # rendering the config and run settings again, as the user's own script would.
         inputs = inputs_at(scenario, index)
         builder = build_config(inputs, workdir / "seed-source")
-        designer = new_designer(inputs, workdir / "artifacts")
+        designer = new_designer(inputs, workdir / "artifacts", injector.provider_endpoint)
         designer.set_run_config(run_config(inputs.buffer_size))
         mode = getattr(dd.ResumeMode, segment.resume.upper())
         name = dataset_name(workdir)
@@ -276,7 +295,7 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
         else:
             frame.to_json(path, orient="records", lines=True)
         source = dd.LocalFileSeedSource(path=str(path))
-    builder = dd.config.DataDesignerConfigBuilder()
+    builder = dd.config.DataDesignerConfigBuilder(model_configs=model_configs(scenario))
     builder.with_seed_dataset(source, sampling_strategy=sampling, selection_strategy=selection)
     copied = "line" if scenario.source == "directory" else "name"
     builder.add_column(dd.config.ExpressionColumnConfig(name="echo", expr="{{ " + copied + " }}" + scenario.echo_suffix))
@@ -285,7 +304,24 @@ def build_config(scenario: Scenario, source_dir: Path) -> Any:
         # column that references no column, even in an uninterrupted run (docs/datadesigner.md).
         builder.add_column(dd.config.ExpressionColumnConfig(
             name=TAG_COLUMN, expr="{{ '' if " + copied + " else '' }}" + scenario.extra_column))
+    for column in scenario.model_columns:
+        builder.add_column(dd.config.LLMTextColumnConfig(name=column.name, prompt=column.template,
+                                                         model_alias=MODEL_ALIAS))
     return builder
+
+
+#: the model alias and provider name model columns use (the endpoint is the trial's)
+MODEL_ALIAS = PROVIDER_NAME = "harness"
+
+
+def model_configs(scenario: Scenario) -> list[Any]:
+    """The model the config's model columns call, or none."""
+    if not scenario.model_columns:
+        return []
+    dd = _data_designer()
+    params = dd.config.ChatCompletionInferenceParams(timeout=1, max_parallel_requests=4)
+    return [dd.config.ModelConfig(alias=MODEL_ALIAS, model=MODEL_NAME, provider=PROVIDER_NAME,
+                                  inference_parameters=params)]
 
 
 def seed_table(scenario: Scenario) -> Any:
@@ -358,6 +394,12 @@ def typed_values_as_read(scenario: Scenario) -> dict[int, dict[str, Any]]:
 def run_config(buffer_size: int) -> Any:
     dd = _data_designer()
     options: dict[str, Any] = {"disable_early_shutdown": True, "buffer_size": buffer_size}
+    fields = dd.config.RunConfig.model_fields
+    # a 429's cooldown at its minimum: the provider's Retry-After says when to try again
+    if "request_admission" in fields:
+        options["request_admission"] = dd.config.RequestAdmissionTuningConfig(cooldown_seconds=COOLDOWN)
+    elif "throttle" in fields:
+        options["throttle"] = dd.config.ThrottleConfig(cooldown_seconds=COOLDOWN)
     if "max_concurrent_row_groups" in dd.config.RunConfig.model_fields:
         options["max_concurrent_row_groups"] = 3
     if "otel_metrics_port" in dd.config.RunConfig.model_fields:
@@ -368,9 +410,18 @@ def run_config(buffer_size: int) -> Any:
     return dd.config.RunConfig(**options)
 
 
-def new_designer(scenario: Scenario, artifact_path: Path) -> Any:
+#: seconds DataDesigner waits after a 429 before it tries again (its configs need more than 0)
+COOLDOWN = 0.01
+
+
+def new_designer(scenario: Scenario, artifact_path: Path, endpoint: str | None = None) -> Any:
     dd = _data_designer()
     kwargs: dict[str, Any] = {"artifact_path": artifact_path}
+    if scenario.model_columns:
+        if endpoint is None:
+            raise RuntimeError("a scenario with model columns needs the trial's model provider endpoint")
+        kwargs["model_providers"] = [dd.config.ModelProvider(name=PROVIDER_NAME, endpoint=endpoint,
+                                                             provider_type="openai", api_key="harness")]
     if scenario.source == "directory":
         kwargs["seed_readers"] = [dd.LineFanoutDirectorySeedReader()]
     if "auto_configure_logging" in inspect.signature(dd.DataDesigner.__init__).parameters:
@@ -395,6 +446,7 @@ def _rows_of_frame(frame: Any, scenario: Scenario) -> list[dict[str, Any]]:
     if scenario.source != "directory":
         return [{"seed_id": r.get("seed_id"), "name": r.get("name"), "echo": r.get("echo"),
                  **{c: r.get(c) for c in tag},
+                 **{c.name: r[c.name] if c.name in r else MISSING for c in scenario.model_columns},
                  **{c.name: _as_held(c.type, r[c.name]) if c.name in r else MISSING for c in scenario.columns}}
                 for r in records]
     rows = []
@@ -419,10 +471,71 @@ def select_engine(version: str, engine: str) -> None:
                 "in a process of its own (one resume-harness command per engine)"
             )
     os.environ[ENGINE_VARIABLE] = wanted
+    hermetic()
+
+
+def hermetic() -> None:
+    """What DataDesigner reads from the environment when it is imported: a home directory
+    of the harness's own, which the process that made it removes when it ends (its children,
+    the fork server's among them, share it), and no telemetry."""
+    os.environ["NEMO_TELEMETRY_ENABLED"] = "false"
+    if HOME_OWNER in os.environ:
+        return
+    import atexit
+    import tempfile
+
+    from harness.workdirs import default_work_root
+
+    root = default_work_root()
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+    home = tempfile.mkdtemp(prefix="resume-harness-dd-home-", dir=root)
+    os.environ["DATA_DESIGNER_HOME"] = home
+    os.environ[HOME_OWNER] = str(os.getpid())
+    atexit.register(_remove_home, home, os.getpid())
+
+
+def _remove_home(home: str, owner: int) -> None:
+    if os.getpid() == owner:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)
+
+
+#: the process that made `DATA_DESIGNER_HOME` (and removes it)
+HOME_OWNER = "RESUME_HARNESS_DD_HOME_OWNER"
 
 
 class _Namespace:
     pass
+
+
+def _offline_tokenizer() -> None:
+    """The profiler asks tiktoken for a tokenizer, which it downloads: here it is unavailable
+    at once (the profiler warns and goes on), never a network attempt."""
+    try:
+        import tiktoken
+    except ImportError:
+        return
+
+    def unavailable(name: str, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"tokenizer unavailable: {name} (resume-harness runs DataDesigner offline)")
+
+    tiktoken.get_encoding = unavailable
+
+
+def _no_retry_backoff() -> None:
+    """DataDesigner's HTTP retries sleep 2, 4, 8 s and more between tries (`RetryConfig`,
+    hard-coded): its default backoff factor goes to 0, so a fault costs tries, not sleeps."""
+    try:
+        from data_designer.engine.models.clients.retry import RetryConfig
+    except ImportError:
+        return
+    defaults = list(RetryConfig.__init__.__defaults__ or ())
+    names = [f for f in RetryConfig.__dataclass_fields__]
+    if "backoff_factor" in names and len(defaults) == len(names):
+        defaults[names.index("backoff_factor")] = 0.0
+        RetryConfig.__init__.__defaults__ = tuple(defaults)
 
 
 _DD: _Namespace | None = None
@@ -440,6 +553,8 @@ def _data_designer() -> Any:
             from data_designer.engine.testing.seed_readers import LineFanoutDirectorySeedReader
             from data_designer.interface import DataDesigner, ResumeMode
         _silence_data_designer_loggers()
+        _offline_tokenizer()
+        _no_retry_backoff()
         ns = _Namespace()
         ns.config = config  # type: ignore[attr-defined]
         ns.DirectorySeedSource = DirectorySeedSource  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from harness.reference.model import expected_rows, output_row, record_stream
 from harness.repro import _docstring, _header, copied_column, value_column
 from harness.scenario import IndexRange, PartitionBlock, Scenario
 from harness.seed_values import to_json
+from harness.targets import data_designer_repro_provider as provider
 
 #: kinds whose stopped segment needs a process of its own (the signal is sent to it)
 _OWN_PROCESS = tuple(name for name, kind in KINDS.items() if kind.in_child)
@@ -303,7 +304,7 @@ def _separate_comment(scenario: Scenario) -> str:
 def _stop_lines(scenario: Scenario, work: bool) -> list[str]:
     """What the checkpoint callback does when the scenario's fault is due."""
     actions = _actions(scenario)
-    lines = []
+    lines = provider.outage_lines(scenario)
     if "tear" in actions:
         lines += ['            if stop[1] == "tear":  # what a power cut after an un-fsynced rename leaves',
                   "                os.truncate(path, os.path.getsize(path) // 2)",
@@ -366,6 +367,10 @@ WASTED = [
 ]
 
 
+#: where a segment's buffer size is when the inputs change along the chain
+BUFFER_SIZE_INPUT = 'inputs["buffer_size"]'
+
+
 def dd_core(scenario: Scenario, work: bool) -> list[str]:
     """What the script and the regression test share: the segments, what a correct run
     gives, one segment's run (config included), the rows read back and, with `work`, the
@@ -375,11 +380,17 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
     final = final_inputs(scenario)
     stream = [output_row(row, final)[column] for row in record_stream(final)]
     typed = [c.name for c in final.columns]
-    if typed:  # rows are (value column, typed seed columns...), as DataDesigner holds them
-        stream = _typed_rows([output_row(r, final) for r in record_stream(final, _dd_convert)], column, typed)
+    # rows are (value column, typed seed columns..., model columns...), as DataDesigner holds them
+    compared = typed + provider.compared_model_columns(final)
+    if compared:
+        stream = _typed_rows([output_row(r, final) for r in record_stream(final, _dd_convert)
+                              if r["seed_id"] not in provider.dropped_rows(final.provider_faults)], column, compared)
     copied = copied_column(scenario)
     sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
     readers = ", seed_readers=[LineFanoutDirectorySeedReader()]" if scenario.source == "directory" else ""
+    models = provider.designer_arguments(scenario)
+    run_config = "run_config({size})" if provider.has_model_columns(scenario) else \
+        "dd.RunConfig(disable_early_shutdown=True, buffer_size={size})"
     segments = f"SEGMENTS = {_segments(scenario)}"
     legend = "# (num_records, resume mode, stop at (checkpoint, action))"
     lines = [f"{segments}  {legend}"] if len(segments) + len(legend) < 118 else [legend, segments]
@@ -396,13 +407,13 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
         lines.append(f"OWN_PROCESS = {_OWN_PROCESS!r}  # stops whose signal needs a process of its own")
     if typed and not changed:
         lines.append(f"SEED = {typed_seed(scenario)}")
-    if typed:
-        lines.append(f"COLUMNS = {[column, *typed]!r}  # the columns compared")
+    if compared:
+        lines.append(f"COLUMNS = {[column, *compared]!r}  # the columns compared")
     if scenario.sampling == "shuffle":
-        lines.append(f"SELECTION = {_Source(_rows_literal(stream)) if typed else stream!r}  "
+        lines.append(f"SELECTION = {_Source(_rows_literal(stream)) if compared else stream!r}  "
                      "# one pass over the selected seed records")
-    elif typed:
-        lines.append(f"EXPECTED = {_rows_literal(_typed_rows(expected_rows(scenario, _dd_convert), column, typed))}")
+    elif compared:
+        lines.append(f"EXPECTED = {_rows_literal(_typed_rows(expected_rows(scenario, _dd_convert), column, compared))}")
     else:
         lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
     lines += [
@@ -410,26 +421,29 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
         "",
         "class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception",
         "    pass",
+        *(["", "", *provider.provider_lines(scenario)] if provider.has_model_columns(scenario) else []),
         *(WORK_LINES if work else []),
         "",
         "",
         "def run(base, index, num_records, mode, stop):",
         *(['    Path(base, "seeds").mkdir(parents=True, exist_ok=True)'] if scenario.source != "dataframe" else []),
         *(_changed_run_lines(scenario) if changed else _source_lines(scenario)),
-        "    builder = dd.DataDesignerConfigBuilder()",
+        *provider.builder_lines(scenario),
         *([f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}, "
            "selection_strategy=selection)",
            f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {copied} }}}}" + inputs["echo"]))',
            '    if inputs["tag"]:',
            f"""        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{{{ '' if {copied} else '' }}}}" + inputs["tag"]))""",
-           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
-           '    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=inputs["buffer_size"]))']
+           *provider.column_lines(scenario),
+           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})",
+           f'    designer.set_run_config({run_config.format(size=BUFFER_SIZE_INPUT)})']
           if changed else
           [f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}"
            f"{_selection(scenario)})",
            f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {column} }}}}"))',
-           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers})",
-           f"    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size={scenario.buffer_size}))"]),
+           *provider.column_lines(scenario),
+           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})",
+           f"    designer.set_run_config({run_config.format(size=scenario.buffer_size)})"]),
         "    seen = []",
         "    def on_checkpoint(path):",
         "        seen.append(path)",
@@ -463,7 +477,7 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
            "        return None",
            "    if isinstance(value, pd.Timestamp):",
            "        return value.to_pydatetime()",
-           '    return value.item() if hasattr(value, "item") else value'] if typed else
+           '    return value.item() if hasattr(value, "item") else value'] if compared else
           ['    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
            f'                           resume=ResumeMode.ALWAYS).load_dataset()["{column}"].tolist()']),
         *(WASTED if work else []),
@@ -508,6 +522,8 @@ def _trial(scenario: Scenario, indent: str, base: str, work: bool) -> list[str]:
         ]
     else:
         loop += ["for i, segment in enumerate(SEGMENTS):", f"    run({resumed}, i, *segment)"]
+    if provider.has_model_columns(scenario):
+        loop.append('tell("reset")  # the uninterrupted run meets the provider as the chain\'s first segment did')
     loop += [
         *([f'subprocess.run([python_for(len(SEGMENTS) - 1), __file__, "--straight", str(Path({base}, "straight"))])']
           if _cross_release(scenario) else
@@ -547,8 +563,10 @@ def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[
     names = [*(["datetime"] if "datetime." in literals else []), *(["decimal"] if "decimal." in literals else []),
              "inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
              *(["sys"] if separate or not test else []), *(["tempfile"] if not test else []),
-             *(["time"] if work and separate and not test else [])]
-    return [f"import {n}" for n in names] + ["from pathlib import Path"]
+             *(["time"] if work and separate and not test else []), *provider.stdlib_names(scenario)]
+    if provider.has_model_columns(scenario):
+        names.append("time")
+    return [f"import {n}" for n in sorted(set(names), key=lambda n: n.lower())] + ["from pathlib import Path"]
 
 
 def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False) -> str:
@@ -620,6 +638,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         *_stdlib(scenario, work=work),
         "",
         _env_line(scenario),
+        *provider.hermetic_lines(scenario),
         "",
         "try:",
         *_imports(scenario),
@@ -656,6 +675,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
         *[line.strip() for line in _imports(scenario)],
         "",
         _env_line(scenario),
+        *provider.hermetic_lines(scenario),
         "",
         *dd_core(scenario, work),
         *(["", "", "# where each other release is installed: DD_PYTHONS=0.6.0=/path/to/python,0.6.1=/path/to/python",
@@ -681,7 +701,8 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
                "    code += f\"t.run({str(tmp_path / 'straight')!r}, len(t.SEGMENTS) - 1, t.SEGMENTS[-1][0], 'NEVER', None)\"",
                '    subprocess.run([python_for(len(SEGMENTS) - 1), "-c", code])  # on the release the chain ends on']
               if cross else
-              [f'    run(tmp_path / "straight", {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)']),
+              [*(['    tell("reset")'] if provider.has_model_columns(scenario) else []),
+               f'    run(tmp_path / "straight", {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)']),
             '    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")',
             *(['    waste = wasted(tmp_path / "resumed")'] if work else []),
         ]
