@@ -139,7 +139,11 @@ def hunt_command(
     sources: str | None = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
     samplings: str | None = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
     faults: str | None = typer.Option(None, "--faults", help="Draw only these fault actions "
-                                      "(raise,kill,tear,sigint,sigterm)."),
+                                      "(raise,kill,tear,sigint,sigterm,outage)."),
+    model_columns: bool = typer.Option(False, "--model-columns", help="Draw LLM text columns answered by the "
+                                       "harness's model provider, with its faults, where the target makes that "
+                                       "a choice (DataDesigner: an example then costs seconds); implied by "
+                                       "--faults outage."),
     processes: str | None = typer.Option(None, "--processes", help="Resume only in these processes (fresh,same)."),
     no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
     changes: str | None = typer.Option(None, "--changes", help="Draw only these changes between an interruption "
@@ -163,6 +167,8 @@ def hunt_command(
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)
     caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults, processes=processes)
+    if model_columns or "outage" in caps.fault_actions and faults is not None:
+        caps = dataclasses.replace(caps, opt_in=tuple(d for d in caps.opt_in if d != "model columns"))
     if no_extension:
         caps = dataclasses.replace(caps, extension=False)
     if changes is not None and changes.strip() == "none":
@@ -594,6 +600,8 @@ def models_command(
     workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go."),
     dd_version: str | None = DD_VERSION,
     json_path: Path | None = typer.Option(None, "--json", help="Also write the agreements here, as JSON."),
+    entries: str | None = typer.Option(None, "--entries", help="Hold only these open entries (comma-separated "
+                                       "ids; the composition still has every open entry's model)."),
 ) -> None:
     """Hold each open ledger entry's model to the installed release, on scenarios drawn within
     the entry's signature: how often the composition of the release's models gives its rows."""
@@ -607,7 +615,12 @@ def models_command(
     ledger = load_ledger(known_dir if known_dir is not None else packaged_ledger())
     out.print(f"resume-harness {harness.__version__}: the models of {chosen.describe()}'s open ledger entries, "
               f"{examples} scenarios each within its signature, seed {seed}", markup=False)
-    results = check_models(ledger, chosen, examples, seed, workdir)
+    only = [e.strip() for e in entries.split(",") if e.strip()] if entries is not None else None
+    unknown = sorted(set(only or ()) - {f.id for f in ledger})
+    if unknown:
+        raise HarnessUsageError(f"--entries: no ledger entry {', '.join(unknown)}; the ids are the file names in "
+                                "fixtures/findings, without .json")
+    results = check_models(ledger, chosen, examples, seed, workdir, only=only)
     if not results:
         out.print(f"no open ledger entry names {chosen.describe()}", markup=False)
     for agreement in results:

@@ -9,7 +9,9 @@ pytest plugin prints the conformance suite's, merged over its cases and xdist wo
 Dimensions: engine, source, sampling, selection, seed columns (how many typed seed columns,
 `harness.seed_values`) and column type, interruptions (0-3 per scenario),
 extensions, resume (mode of each resumed segment), process (where each resume ran),
-fault drawn and fault fired (`action@point`), change (kinds drawn). A value a target
+fault drawn and fault fired (`action@point`), change (kinds drawn), model columns (how many
+LLM text columns, `harness.model_columns`) and provider fault (`kind` or `kind!` for a
+permanent one, per row faulted). A value a target
 declares (`Capabilities`) that no example drew, and a fault action declared but never
 fired, are called out in one line (`unexercised`).
 """
@@ -25,7 +27,8 @@ from harness.ledger import extensions
 from harness.scenario import Scenario, selection_kind
 
 DIMENSIONS = ("engine", "source", "sampling", "selection", "seed columns", "column type", "interruptions",
-              "extensions", "resume", "process", "fault drawn", "fault fired", "change")
+              "extensions", "resume", "process", "fault drawn", "fault fired", "change", "model columns",
+              "provider fault")
 
 
 @dataclass
@@ -51,6 +54,9 @@ class Coverage:
         for column in scenario.columns:
             d["column type"][column.type] += 1
         d["interruptions"][str(scenario.interruptions)] += 1
+        d["model columns"][str(len(scenario.model_columns))] += 1
+        for provider_fault in scenario.provider_faults:
+            d["provider fault"][provider_fault.kind + ("!" if provider_fault.permanent else "")] += 1
         d["extensions"][str(extensions(scenario))] += 1
         for segment in scenario.segments[1:]:
             d["resume"][segment.resume] += 1
@@ -91,6 +97,12 @@ class Coverage:
                     if not d["interruptions"][str(n)]]
         if caps.extension and not any(n for k, n in d["extensions"].items() if k != "0"):
             missing.append("an extension")
+        if getattr(caps, "model_columns", False) and not any(n for k, n in d["model columns"].items() if k != "0"):
+            missing.append("a model column" + (" (drawn only with --model-columns)"
+                                               if "model columns" in getattr(caps, "opt_in", ()) else ""))
+        drawn_kinds = {k.rstrip("!") for k, n in d["provider fault"].items() if n}
+        if getattr(caps, "draws_model_columns", False):
+            missing += [f"provider fault {k}" for k in getattr(caps, "provider_faults", ()) if k not in drawn_kinds]
         fired_actions = {key.split("@")[0] for key, n in d["fault fired"].items() if n}
         drawn_actions = {key.split("@")[0] for key, n in d["fault drawn"].items() if n}
         missing += [f"fault {a} (never drawn)" for a in caps.fault_actions if a not in drawn_actions]

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from harness.fault_kinds import KINDS
 from harness.ledger import SEED_VALUE_SIGNATURES, Finding, KnownBugs
 from harness.property import _no_local_constants, check_scenario
 from harness.scenario import Scenario
@@ -59,6 +60,8 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
             narrowing["change_kinds"] = tuple(k for k in caps.change_kinds if k in allowed)
         elif key == "faults":
             narrowing["fault_actions"] = tuple(a for a in caps.fault_actions if a in allowed)
+            if any(KINDS[a].needs_provider for a in allowed):  # drawn with model columns, asked for or not
+                narrowing["opt_in"] = tuple(d for d in caps.opt_in if d != "model columns")
         elif key == "min_extensions":
             narrowing["extension"] = True
         elif key == "seed_values":  # each kind so far is of int columns
@@ -92,12 +95,14 @@ def drawn(finding: Finding, caps: Capabilities, examples: int, seed: int) -> lis
 
 
 def check_models(ledger: list[Finding], target: Target, examples: int = 50, seed: int = 0,
-                 root: Path | None = None, on_scenario: Any = None) -> list[Agreement]:
-    """Each open entry of `target`'s release, its model held to the release on `examples`
-    scenarios drawn within its signature."""
+                 root: Path | None = None, on_scenario: Any = None, only: list[str] | None = None) -> list[Agreement]:
+    """Each open entry of `target`'s release (those named in `only`, where given), its model
+    held to the release on `examples` scenarios drawn within its signature."""
     known = KnownBugs(ledger, target, root)
     results = []
     for finding in known.entries:
+        if only is not None and finding.id not in only:
+            continue
         agreement = Agreement(finding.id)
         for scenario in drawn(finding, target.capabilities, examples, seed):
             if target.capabilities.unsupported(scenario) is not None:

@@ -319,7 +319,7 @@ def _weighted_provider_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
 @st.composite
 def model_column_lists(draw: st.DrawFn, caps: Capabilities, source: str) -> tuple[ModelColumn, ...]:
     """0..2 LLM text columns (none is the simplest config)."""
-    if not caps.model_columns or source == "directory":
+    if not caps.draws_model_columns or source == "directory":
         return ()
     count = draw(_choice(_MODEL_COLUMN_COUNTS))
     if caps.fault_actions and all(KINDS[a].needs_provider for a in caps.fault_actions):
@@ -349,7 +349,8 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     """Whole scenarios a target with `caps` can run."""
     caps = caps or Capabilities()
     engine = draw(_choice(caps.engines))
-    provider_only = bool(caps.fault_actions) and all(KINDS[a].needs_provider for a in caps.fault_actions)
+    provider_only = caps.draws_model_columns and bool(caps.fault_actions) and all(
+        KINDS[a].needs_provider for a in caps.fault_actions)
     # (the provider's interruptions need model columns, which need a table source)
     source = draw(_choice(_weighted_sources(tuple(s for s in caps.sources if s != "directory")
                                            if provider_only else caps.sources)))

@@ -13,8 +13,8 @@ import pytest
 from helpers import issue_709_scenario, seeds
 
 from harness import repro
-from harness.property import check_scenario
 from harness.model_columns import ModelColumn, ProviderFault
+from harness.property import check_scenario
 from harness.scenario import Fault, IndexRange, Scenario, Segment
 from harness.targets.registry import get_target
 

@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from harness.fault_kinds import KINDS
 from harness.targets.base import Capabilities
 
 
@@ -24,7 +25,9 @@ def capability_cases(caps: Capabilities) -> list[Case]:
     cases += [Case(f"sampling-{s}", (("samplings", (s,)),)) for s in caps.samplings]
     cases += [Case(f"source-{s}", (("sources", (s,)),)) for s in caps.sources]
     cases += [Case(f"selection-{s}", (("selections", (s,)),)) for s in caps.selections]
-    cases += [Case(f"fault-{a}", (("fault_actions", (a,)),)) for a in caps.fault_actions]
+    # (a fault of the model provider's needs model columns, where the target draws them)
+    cases += [Case(f"fault-{a}", (("fault_actions", (a,)),)) for a in caps.fault_actions
+              if caps.draws_model_columns or not KINDS[a].needs_provider]
     cases += [Case(f"resume-{m}", (("resume_modes", (m,)),)) for m in caps.resume_modes]
     cases += [Case(f"process-{p}", (("processes", (p,)),)) for p in caps.processes]
     cases.append(Case("single-interruption", (("max_interruptions", 1),)))

@@ -87,6 +87,13 @@ class Capabilities:
     release_chain: tuple[str, ...] = ()
     #: it renders LLM text columns against the harness's model provider (`harness.model_columns`)
     model_columns: bool = False
+    #: dimensions it supports that a search draws only when asked (`hunt --model-columns`):
+    #: where a target's example costs seconds in them (`"model columns"`)
+    opt_in: tuple[str, ...] = ()
+
+    @property
+    def draws_model_columns(self) -> bool:
+        return self.model_columns and "model columns" not in self.opt_in
     #: the provider fault kinds it may meet (`harness.model_columns.PROVIDER_FAULT_KINDS`)
     provider_faults: tuple[str, ...] = ()
 

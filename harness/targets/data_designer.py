@@ -111,6 +111,9 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         releases=tuple(name for name, _ in _ready_envs()),
         model_columns=True,
         provider_faults=tuple(PROVIDER_FAULT_KINDS),
+        # An example with model columns costs DataDesigner seconds (client timeouts, retries, a
+        # health check per create()): drawn when a search asks (`hunt --model-columns`)
+        opt_in=("model columns",),
     )
 
 

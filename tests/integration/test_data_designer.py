@@ -222,11 +222,16 @@ def test_each_model_gives_its_releases_rows_on_50_scenarios_drawn_within_its_sig
     release's others, must reproduce what the release does (failing or not) on scenarios
     drawn within the entry's signature, not only on the entry's own scenario."""
     report = tmp_path / "agreement.json"
-    result = harness_in(release, "models", "--target", target, "-n", "50", "--json", str(report))
+    # Held on drawn scenarios here: every open entry but those whose signature needs model
+    # columns (an outage), held on their own scenario (the ledger test) and measured apart:
+    # under an unseeded shuffle each such scenario costs the models minutes of provider requests
+    # (docs/model-agreement.md).
+    open_here = {f.id for f in LEDGER if f.open_on(target, release) and "faults" not in f.signature}
+    result = harness_in(release, "models", "--target", target, "-n", "50", "--json", str(report),
+                        "--entries", ",".join(sorted(open_here)))
     assert result.returncode == 0, result.stdout + result.stderr
     agreements = json.loads(report.read_text())
     rows = agreements if isinstance(agreements, list) else agreements["entries"]
-    open_here = {f.id for f in LEDGER if f.open_on(target, release)}
     assert {a["entry"] for a in rows} == open_here
     for a in rows:
         assert a["drawn"] == 50 and a["agreed"] == 50, a
