@@ -49,8 +49,10 @@ def test_suite_passes_on_the_reference(pytester):
 
 def test_suite_fails_on_a_mutant_with_a_summary_whose_replay_reproduces(pytester, tmp_path):
     artifacts = tmp_path / "artifacts"
+    # the ci profile's budget (30 examples): with the dev profile's 15 the sync case of seed 3 draws
+    # no replayed ORDERED resume, and this test is about what the summary says of a failure
     result = suite(pytester, "--resume-target", "mutant:seed_restart", "--resume-seed", "3", "-k", "engine-sync",
-                   "--resume-artifacts", str(artifacts))
+                   "--resume-artifacts", str(artifacts), "--resume-profile", "ci")
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "resume-harness findings" in out

@@ -317,7 +317,7 @@ class ReferenceEngine:
     def open(self, segment: Segment) -> Session:
         path = self.artifact_root / DATASET_NAME
         if segment.resume == "never":
-            return self.fresh(_free_sibling(path) if _non_empty(path) else path, segment)
+            return self.fresh(free_sibling(path) if _non_empty(path) else path, segment)
         if not _non_empty(path):
             if segment.resume == "always":
                 raise ResumeRefused(
@@ -357,7 +357,7 @@ class ReferenceEngine:
                     "Cannot resume: the configuration differs from the one the dataset was "
                     "started with. Use resume=ResumeMode.IF_POSSIBLE to start fresh instead."
                 )
-            return self.fresh(_free_sibling(path), segment)
+            return self.fresh(free_sibling(path), segment)
         if segment.num_records > history[-1]:
             history.append(segment.num_records)
         buffer = self.resumed_buffer_size(stored_buffer)
@@ -431,7 +431,7 @@ def _non_empty(path: Path) -> bool:
         return False
 
 
-def _free_sibling(path: Path) -> Path:
+def free_sibling(path: Path) -> Path:
     n = 1
     while _non_empty(path.with_name(f"{path.name}_{n}")):
         n += 1

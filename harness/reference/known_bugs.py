@@ -19,13 +19,14 @@ Each model is one table entry in `MODELS`, named by the ledger entries it stands
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from decimal import Decimal
 from typing import Any
 
 from harness.reference import storage
-from harness.reference.engine import Group, ReferenceEngine, Session, config_hash, plan_groups
+from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Session, config_hash, free_sibling, plan_groups
 from harness.reference.model import Convert, Row, record_stream
 from harness.scenario import ASYNC_IN_FLIGHT, Segment
 
@@ -61,8 +62,24 @@ class Modelled(ReferenceEngine):
         return record_stream(self.scenario, type(self).convert)
 
     def open(self, segment: Segment) -> Session:
-        self.session = super().open(segment)  # what an interruption's handler works on
+        self.session = self.fingerprint_first(segment) or super().open(segment)  # what an interruption's handler works on
         return self.session
+
+    def fingerprint_first(self, segment: Segment) -> Session | None:
+        """DataDesigner under IF_POSSIBLE compares the config fingerprint before anything else:
+        a mismatch is a fresh run in a new directory whatever else differs (a buffer size the
+        reference would refuse; `DatasetBuilder.build`). None where it does not apply."""
+        path = self.artifact_root / DATASET_NAME
+        meta_path = path / storage.METADATA
+        if segment.resume != "if_possible" or not meta_path.exists():
+            return None
+        try:
+            stored = json.loads(meta_path.read_text(encoding="utf-8"))["config_hash"]
+        except (ValueError, KeyError, OSError):
+            return None
+        if stored == self.config_hash or self.continues_despite_mismatch(segment):
+            return None
+        return self.fresh(free_sibling(path), segment)
 
     def land(self, session: Session, groups: list[Group]) -> None:
         """Generate and checkpoint `groups` outside the fault injector: work that lands after
@@ -370,9 +387,11 @@ class NullableIntsThroughDoubles(ReadsDatasetBack):
         rows = super().generate_group(session, group)
         if self.scenario.source not in READ_FROM_FILE:
             return rows
+        batches = self.reader_batches(session, group, rows)
         for column in self.scenario.columns:
             values = [row.get(column.name) for row in rows]
-            if column.type != "int" or None not in values or not any(_is_int(v) for v in values):
+            if column.type != "int" or not any(_is_int(v) for v in values) or not any(
+                    record.get(column.name) is None for batch in batches for record in batch):
                 continue
             self.fired(NullableIntsThroughDoubles)
             for row in rows:
@@ -380,6 +399,23 @@ class NullableIntsThroughDoubles(ReadsDatasetBack):
                 if _is_int(value):
                     row[column.name] = float(value)
         return rows
+
+    def reader_batches(self, session: Session, group: Group, rows: list[Row]) -> list[list[Row]]:
+        """The seed records of each batch the release's reader hands over as a frame for the
+        group: batches of the group's size, from where the group starts; at the selection's
+        end the reader starts over with a whole batch from the first record, of which the
+        group takes what it still needs (the rest of that batch is read, and its nulls make a
+        column float, all the same). ORDERED only; under SHUFFLE the group's own records."""
+        stream, size = self.records.stream, group.size
+        if self.scenario.sampling != "ordered" or not stream or not size:
+            return [rows]
+        position = self.seed_position(session, group) % len(stream)
+        batches = [stream[position:position + size]]
+        needed = size - len(batches[0])
+        while needed > 0:
+            batches.append(stream[:size])
+            needed -= len(batches[-1])
+        return batches
 
     @staticmethod
     def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], schema: str) -> str | None:
@@ -512,7 +548,8 @@ class LostRowsComplete(ReferenceEngine):
 
     def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
         fault, variant = self.injector.fault, type(self).variant
-        if (fault is not None and fault.action == "outage" and fault.at == "checkpoint" and variant is not None
+        variant = 1 if variant is None else variant  # by default the one request in flight is answered
+        if (fault is not None and fault.action == "outage" and fault.at == "checkpoint" and self.scenario.engine == "async"
                 and variant > 0 and fault.index == self.injector.checkpoints + 1 and not self.injector.fired):
             from harness.provider import tell
 
