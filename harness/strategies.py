@@ -180,9 +180,12 @@ def _weighted_processes(processes: tuple[str, ...]) -> tuple[str, ...]:
 
 @functools.cache
 @st.composite
-def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int, provider: bool = False) -> Fault:
+def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int, provider: bool = False,
+           engine: str = "sync") -> Fault:
     """One fault inside a segment of `num_records` at `buffer_size`, addressed by index
-    (`provider`: the config has model columns)."""
+    (`provider`: the config has model columns). On the async engine a checkpoint after the
+    first is drawn as often as the first: an interruption in the first checkpoint's callback
+    leaves no metadata, and the resume is a fresh start, not a resume (docs/datadesigner.md)."""
     groups = max(1, math.ceil(num_records / buffer_size))
     action = draw(_choice(_weighted_actions(caps.fault_actions, provider)))
     points = tuple(p for p in KINDS[action].points if p in caps.fault_points) or ("checkpoint",)
@@ -190,6 +193,8 @@ def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: i
     if at == "checkpoint" and KINDS[action].needs_provider:
         # an outage after the last checkpoint has nothing left to interrupt
         return Fault(action, "checkpoint", draw(_ints(1, max(1, groups - 1))))
+    if at == "checkpoint" and engine == "async" and groups > 1:
+        return Fault(action, "checkpoint", draw(st.one_of(_ints(1, 1), _ints(2, groups))))
     if at == "checkpoint":
         return Fault(action, "checkpoint", draw(_ints(1, groups)))
     if at == "row":
@@ -200,7 +205,7 @@ def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: i
 @functools.cache
 @st.composite
 def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: int,
-                provider: bool = False) -> tuple[Segment, ...]:
+                provider: bool = False, engine: str = "sync") -> tuple[Segment, ...]:
     """A chain of segments: 1..max_interruptions interrupted ones, then one that completes.
     Each resume keeps or (with extension) grows num_records."""
     interruptions = draw(_ints(1, max(1, caps.max_interruptions)))
@@ -220,7 +225,7 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
                     changes = tuple(c for c in changes if c.kind != "fewer_records")
         if 0 < i <= len(caps.release_chain):  # an upgrade or rollback asked for: on every chain
             changes = (Change("release", text=caps.release_chain[i - 1]), *changes)
-        fault = draw(faults(caps, n, buffer_size, provider)) if i < interruptions else None
+        fault = draw(faults(caps, n, buffer_size, provider, engine)) if i < interruptions else None
         process = "fresh"  # simplest first; after a kill or a SIGTERM there is no process left to resume in
         before = segments[-1].fault if segments else None
         switched = any(c.kind == "release" for c in changes)  # another interpreter: a process of its own
@@ -367,7 +372,7 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     model_columns = draw(model_column_lists(caps, source))
     provider_faults = draw(provider_fault_plans(caps, seeds)) if model_columns else ()
     plan_caps = caps if model_columns else _without_provider(caps)
-    segments = draw(fault_plans(plan_caps, num_records, buffer_size, bool(model_columns)))
+    segments = draw(fault_plans(plan_caps, num_records, buffer_size, bool(model_columns), engine))
     shuffle_seed = draw(_ints(0, 2**16)) if sampling == "shuffle" else 0
     order: tuple[int, ...] = ()
     if engine == "async":

@@ -402,20 +402,24 @@ class NullableIntsThroughDoubles(ReadsDatasetBack):
 
     def reader_batches(self, session: Session, group: Group, rows: list[Row]) -> list[list[Row]]:
         """The seed records of each batch the release's reader hands over as a frame for the
-        group: batches of the group's size, from where the group starts; at the selection's
-        end the reader starts over with a whole batch from the first record, of which the
-        group takes what it still needs (the rest of that batch is read, and its nulls make a
-        column float, all the same). ORDERED only; under SHUFFLE the group's own records."""
-        stream, size = self.records.stream, group.size
-        if self.scenario.sampling != "ordered" or not stream or not size:
+        group: batches of the group's size, from where the group starts; at the end of a pass
+        over the selection the reader starts over (a new permutation under SHUFFLE) with a
+        whole batch, of which the group takes what it still needs (the rest of that batch is
+        read, and its nulls make a column float, all the same)."""
+        length, size = self.records.length, group.size
+        if not length or not size:
             return [rows]
-        position = self.seed_position(session, group) % len(stream)
-        batches = [stream[position:position + size]]
-        needed = size - len(batches[0])
+        start = self.seed_position(session, group)
+        end = (start // length + 1) * length  # where the pass the group starts in ends
+        spans = [(start, min(start + size, end))]
+        needed = size - (spans[0][1] - spans[0][0])
         while needed > 0:
-            batches.append(stream[:size])
-            needed -= len(batches[-1])
-        return batches
+            spans.append((end, end + min(size, length)))
+            needed -= spans[-1][1] - spans[-1][0]
+            end += length
+        record = getattr(self, "record", None)
+        return [[record(session, i) if record is not None else self.records.row(i, self.pass_key(session, i))
+                 for i in range(first, last)] for first, last in spans]
 
     @staticmethod
     def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], schema: str) -> str | None:
