@@ -23,6 +23,7 @@ import json
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from harness.reference import storage
@@ -32,6 +33,9 @@ from harness.scenario import ASYNC_IN_FLIGHT, Segment
 
 #: the columns a model adds to each row, for SHUFFLE: which permutation, which place in it
 CHUNK_KEY, CHUNK_POS = "_model_chunk", "_model_pos"
+#: where a model's dataset records the segment that started it afresh (`Modelled.epoch`), and
+#: how far apart the permutation keys of two fresh starts are
+EPOCH_FILE, EPOCH_STRIDE = "_model_epoch", 10_000_000
 
 
 class Modelled(ReferenceEngine):
@@ -136,9 +140,28 @@ class Modelled(ReferenceEngine):
         key = self.pass_key(session, i)
         row = self.records.row(i, key)
         if self.records.shuffle:
-            row[CHUNK_KEY] = i // self.records.length if key is None else key
+            row[CHUNK_KEY] = EPOCH_STRIDE * self.epoch(session) + i // self.records.length if key is None else key
             row[CHUNK_POS] = i % self.records.length
         return row
+
+    def fresh(self, path: Path, segment: Segment, keep_groups: bool = False) -> Session:
+        session = super().fresh(path, segment, keep_groups)
+        storage.write_bytes(session.dataset_dir / EPOCH_FILE, str(self.segment_index).encode())
+        self.__dict__.setdefault("_epochs", {})[session.dataset_dir] = self.segment_index
+        return session
+
+    def epoch(self, session: Session) -> int:
+        """The segment whose fresh start the session's permutations descend from: a target
+        whose shuffle is its own draws new permutations in every run that starts over, so two
+        fresh starts of one chain (a group of the first may survive the second) never share
+        one; a correct resume goes on with the permutations of the run it resumes."""
+        epochs = self.__dict__.setdefault("_epochs", {})
+        if session.dataset_dir not in epochs:
+            try:
+                epochs[session.dataset_dir] = int((session.dataset_dir / EPOCH_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                epochs[session.dataset_dir] = 0
+        return epochs[session.dataset_dir]
 
 
 class OrderedReaderRestarts(ReferenceEngine):
