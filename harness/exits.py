@@ -58,6 +58,15 @@ def stop_requested() -> BaseException | None:
     return Terminated() if _RECEIVED[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
+def raise_pending_stop() -> None:
+    """Raise the stop received so far, if any. For the top of a loop's step: a stop can land
+    where its exception is swallowed (a garbage-collector callback or a `__del__`, which
+    Python reports as "Exception ignored" and goes on), and must still end the loop."""
+    stop = stop_requested()
+    if stop is not None:
+        raise stop
+
+
 def _raise_stop(signum: int, frame: object) -> None:
     _RECEIVED.append(signum)
     if signum == signal.SIGTERM:
@@ -68,7 +77,9 @@ def _raise_stop(signum: int, frame: object) -> None:
 @contextlib.contextmanager
 def sigterm_raises() -> Iterator[None]:
     """Within: SIGTERM raises `Terminated` and SIGINT `KeyboardInterrupt` in the main thread
-    (only there can a handler run), and each is recorded for `stop_requested()`."""
+    (only there can a handler run), and each is recorded for `stop_requested()` (from a
+    clean slate: what stopped an earlier command of this process is not this one's)."""
+    _RECEIVED.clear()
     try:
         previous = {signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread: leave the disposition alone

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from harness.exits import raise_pending_stop
 from harness.fault_kinds import KINDS
 from harness.ledger import SEED_VALUE_SIGNATURES, Finding, KnownBugs
 from harness.property import _no_local_constants, check_scenario
@@ -105,6 +106,7 @@ def check_models(ledger: list[Finding], target: Target, examples: int = 50, seed
             continue
         agreement = Agreement(finding.id)
         for scenario in drawn(finding, target.capabilities, examples, seed):
+            raise_pending_stop()
             if target.capabilities.unsupported(scenario) is not None:
                 continue
             verdict = check_scenario(target, scenario, root)

@@ -23,7 +23,7 @@ from hypothesis.errors import Flaky
 from harness.checker import Verdict, compare
 from harness.coverage import Coverage
 from harness.errors import HarnessUsageError, ScenarioError
-from harness.exits import STOPS, signal_name, stop_requested
+from harness.exits import STOPS, raise_pending_stop, signal_name, stop_requested
 from harness.reference.model import expected_rows
 from harness.scenario import Scenario
 from harness.strategies import scenarios
@@ -222,6 +222,7 @@ def hunt(
     @hypothesis_seed(seed)
     @given(scenarios(capabilities or target.capabilities))
     def resumed_equals_straight(scenario: Scenario) -> None:
+        raise_pending_stop()  # one that landed where it was swallowed ends the search here
         past_budget = bool(shrink_deadline) and time.perf_counter() > shrink_deadline[0] and bool(failures)
         if past_budget and scenario != failures[-1][0]:
             return  # past the shrink budget a new candidate is not run

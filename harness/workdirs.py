@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -40,11 +41,24 @@ def work_directory(root: Path | None = None) -> Iterator[Path]:
     root = root if root is not None else default_work_root()
     if root is not None:
         root.mkdir(parents=True, exist_ok=True)
+    parent = root if root is not None else Path(tempfile.gettempdir())
     path: Path | None = None
     try:
-        with stop_signals_held():  # a stop never lands between making it and knowing it
-            path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
-            _LIVE.add(path)
+        with stop_signals_held():
+            # Known before it is made: a stop that reached Python's handler just before the
+            # signals were held still raises inside this block, at any bytecode, so the name
+            # is recorded first and the directory made after: a name never made is no harm,
+            # and `remove_leftovers` removes one made but not yet handed out here.
+            while True:
+                candidate = parent / f"{WORKDIR_PREFIX}{secrets.token_hex(8)}"
+                _LIVE.add(candidate)
+                try:
+                    candidate.mkdir(mode=0o700)
+                except FileExistsError:  # another's: never removed by us
+                    _LIVE.discard(candidate)
+                    continue
+                path = candidate
+                break
         yield path
     finally:
         if path is not None:

@@ -284,3 +284,28 @@ def test_a_stop_the_search_engine_turned_into_its_own_error_is_still_a_stop(tmp_
     assert re.match(r"resume-harness: stopped by SIGTERM after \d+ examples .*seed 3; no finding so far",
                     result.stderr.strip().splitlines()[-1]), result.stderr
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_stop_swallowed_where_it_landed_still_ends_the_search(tmp_path):
+    # A signal whose handler runs inside a garbage-collector callback or a __del__ raises
+    # there, and Python reports "Exception ignored" and goes on: the search must still stop,
+    # at the next example, with the stop's exit code and message (seen: Hypothesis's gc callback).
+    script = ("import signal, sys; import harness.cli as cli; from harness import exits\n"
+              "class Swallowed:\n"
+              "    def __del__(self):\n"
+              "        exits._raise_stop(signal.SIGTERM, None)\n"
+              "real = cli.hunt\n"
+              "def hunt(*args, on_example=None, **kwargs):\n"
+              "    def tick(n):\n"
+              "        if n == 7:\n"
+              "            Swallowed()\n"
+              "    return real(*args, on_example=tick, **kwargs)\n"
+              "cli.hunt = hunt\n"
+              f"sys.exit(cli.main(['hunt', '--seed', '3', '--max-examples', '100000', "
+              f"'--workdir', {str(tmp_path / 'work')!r}]))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "Exception ignored" in result.stderr  # the stop was swallowed where it landed
+    assert result.returncode == 143, result.stderr
+    assert re.match(r"resume-harness: stopped by SIGTERM after 7 examples .*seed 3; no finding so far",
+                    result.stderr.strip().splitlines()[-1]), result.stderr
+    assert list((tmp_path / "work").iterdir()) == []
