@@ -41,7 +41,8 @@ from harness.seed_values import SeedColumn
 from harness.targets.base import Outcome, Target
 from harness.workdirs import work_directory
 
-SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values", "faults")
+SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values", "faults",
+                    "provider_faults")
 
 
 def large_nullable_ints(scenario: Scenario) -> bool:
@@ -137,6 +138,9 @@ class Finding:
                     return False
             elif key == "faults":  # an interruption of one of these kinds
                 if not {seg.fault.action for seg in scenario.segments if seg.fault is not None} & set(allowed):
+                    return False
+            elif key == "provider_faults":  # the model provider answers some row with one of these
+                if not {f.kind for f in scenario.provider_faults} & set(allowed):
                     return False
             elif key == "changes":  # a change of one of these kinds before some resume
                 if not {c.kind for seg in scenario.segments for c in seg.changes} & set(allowed):

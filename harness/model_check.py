@@ -63,6 +63,9 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
             narrowing["fault_actions"] = tuple(a for a in caps.fault_actions if a in allowed)
             if any(KINDS[a].needs_provider for a in allowed):  # drawn with model columns, asked for or not
                 narrowing["opt_in"] = tuple(d for d in caps.opt_in if d != "model columns")
+        elif key == "provider_faults":  # drawn with model columns, and only these kinds
+            narrowing["provider_faults"] = tuple(k for k in caps.provider_faults if k in allowed)
+            narrowing["opt_in"] = tuple(d for d in caps.opt_in if d != "model columns")
         elif key == "min_extensions":
             narrowing["extension"] = True
         elif key == "seed_values":  # each kind so far is of int columns

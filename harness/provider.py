@@ -369,6 +369,8 @@ class Completion:
     text: str | None
     tries: int
     permanent: bool = False
+    #: the last answer was not a completion (HTTP 200, a body that is not one)
+    unparsable: bool = False
 
 
 class Client:
@@ -397,7 +399,9 @@ class Client:
     def body(prompt: str, model: str = MODEL_NAME) -> bytes:
         return json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}]}).encode()
 
-    def complete(self, prompt: str, model: str = MODEL_NAME) -> Completion:
+    def complete(self, prompt: str, model: str = MODEL_NAME, unparsable_permanent: bool = False) -> Completion:
+        """`unparsable_permanent`: an answer that is not a completion is not tried again (as
+        DataDesigner's client treats it: a known bug's model, `harness.reference.known_bugs`)."""
         body = self.body(prompt, model)
         for attempt in range(1, TRIES + 1):
             status, text = self._post(body)
@@ -405,7 +409,9 @@ class Client:
                 return Completion(text, attempt)
             if status is not None and 400 <= status < 500 and status != 429:
                 return Completion(None, attempt, permanent=True)
-        return Completion(None, TRIES)
+            if status == 200 and unparsable_permanent:
+                return Completion(None, attempt, permanent=True, unparsable=True)
+        return Completion(None, TRIES, unparsable=status == 200)
 
     def _post(self, body: bytes) -> tuple[int | None, str | None]:
         import http.client

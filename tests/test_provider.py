@@ -93,6 +93,20 @@ def test_a_permanent_fault_fails_every_try_and_a_400_is_not_tried_again(server):
     assert not any(r.paid for r in log)
 
 
+def test_an_unparsable_answer_is_tried_again_unless_the_client_is_datadesigner_s(server):
+    """The reference's client tries an answer that is not JSON again (the next one is a
+    completion); the known bug's model (DataDesigner's client) drops the row at once."""
+    endpoint = server.open_trial((ProviderFault(1, "malformed"),))
+    client = provider.Client(endpoint)
+    assert client.complete("[row 1] x a") == provider.Completion(answer("[row 1] x a"), 2)
+    server.close_trial(endpoint)
+    endpoint = server.open_trial((ProviderFault(1, "malformed"),))
+    client = provider.Client(endpoint)
+    assert client.complete("[row 1] x a", unparsable_permanent=True) == provider.Completion(
+        None, 1, permanent=True, unparsable=True)
+    assert [r.answer for r in server.close_trial(endpoint)] == ["malformed"]
+
+
 def test_an_outage_fails_every_request_until_the_next_segment_and_spares_overhead(server):
     endpoint = server.open_trial()
     client = provider.Client(endpoint)

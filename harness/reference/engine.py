@@ -229,7 +229,7 @@ class ReferenceEngine:
                 continue
             self.injector.at_row(group.id, position)
             for column in self.scenario.model_columns:
-                completion = client.complete(column.prompt(row))
+                completion = self.ask(client, column.prompt(row))
                 if completion.text is None:
                     (dropped if completion.permanent else lost).append(position)
                     break
@@ -238,6 +238,10 @@ class ReferenceEngine:
                 out.append(row)
         notes = {k: sorted(v) for k, v in (("dropped", dropped), ("lost", lost)) if v}
         return out, notes
+
+    def ask(self, client: Any, prompt: str) -> Any:
+        """One model column's answer for one row (`harness.provider.Completion`)."""
+        return client.complete(prompt)
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         start = self.seed_position(session, group)

@@ -595,6 +595,20 @@ class LostRowsComplete(ReferenceEngine):
         return {g: n for g, n in storage.scan_groups(session.dataset_dir).items() if n is not None and g in planned}
 
 
+class UnparsableAnswerDropsRow(ReferenceEngine):
+    """dd-unparsable-answer-drops-the-row: an answer that is not a completion (HTTP 200 with a
+    body that is not JSON) is not tried again: the row is dropped, as a row the provider
+    refused is, in every run, straight or resumed, where a later try would have had its text.
+    Which record of a seed row asks first, where several do, is the engine's order (the
+    reference's: its groups one after another)."""
+
+    def ask(self, client: Any, prompt: str) -> Any:
+        completion = client.complete(prompt, unparsable_permanent=True)
+        if completion.unparsable and completion.permanent:
+            self.fired(UnparsableAnswerDropsRow)
+        return completion
+
+
 class ModelRunError(Exception):
     """A run a model's release fails at its end."""
 
@@ -611,6 +625,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "lost_rows_complete": LostRowsComplete,
+    "unparsable_answer_dropped": UnparsableAnswerDropsRow,
 }
 
 
