@@ -286,6 +286,27 @@ def _run_kinds(verdict: Verdict) -> set[tuple[str, str]]:
     return {(a.kind, a.run) for a in verdict.anomalies}
 
 
+#: how a model's run fails where the release's `create()` reads back a dataset it cannot
+#: read (`harness.reference.known_bugs.ReadsDatasetBack`)
+READ_BACK_FAILURE = "Failed to load generated dataset"
+
+
+def _read_back_noticed_late(judged: Verdict, kinds: set[tuple[str, str]], wanted: set[tuple[str, str]]) -> set[str]:
+    """The runs in which the model's release fails reading its dataset back at the end of
+    `create()` where the target's run ended normally and only the final read failed (`torn`).
+    The dataset is unreadable either way, by the model's own bug; which read notices it has
+    been seen to vary on 0.6.1's async engine on a loaded machine (a JSONL int column of both
+    signs: create()'s own read passed where the read right after it failed; not explained
+    yet, fixtures/findings-to-triage), so either counts as the model's."""
+    runs = set()
+    for anomaly in judged.anomalies:
+        run = anomaly.run
+        if (anomaly.kind == "error" and READ_BACK_FAILURE in anomaly.detail and ("torn", run) in wanted
+                and ("error", run) not in wanted and ("torn", run) not in kinds):
+            runs.add(run)
+    return runs
+
+
 def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
                valid: set[tuple[Any, ...]] | None = None) -> bool:
     """Whether a model's runs are the target's: the same anomalies, run by run, and the same
@@ -295,6 +316,8 @@ def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
     judged, straight, resumed = model
     exact = valid is None
     kinds, wanted = _run_kinds(judged), _run_kinds(verdict)
+    noticed_late = _read_back_noticed_late(judged, kinds, wanted)
+    kinds = (kinds - {("error", run) for run in noticed_late}) | {("torn", run) for run in noticed_late}
     if exact and kinds != wanted:
         return False
     if not exact and {k for k in kinds if k[0] in RUN_KINDS} != {k for k in wanted if k[0] in RUN_KINDS}:
@@ -304,7 +327,7 @@ def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
     # such as an int rounded through a double, is no row of the inputs)
     produced = set() if exact else {_key(r, columns) for r in (*straight.rows, *resumed.rows)}
     for run, outcome, rows in (("resumed", resumed, verdict.keys[0]), ("straight", straight, verdict.keys[1])):
-        if any(k == ("error", run) or k == ("hang", run) for k in wanted):
+        if any(k == ("error", run) or k == ("hang", run) for k in wanted) or run in noticed_late:
             continue  # the rows of a run that failed are whatever it left
         if run == "resumed" and (judged.refusal or verdict.refusal):
             # a resume that met a change, refused by one of them: the checker accepts a refusal
