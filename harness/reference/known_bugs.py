@@ -369,7 +369,8 @@ class ReadsDatasetBack(ReferenceEngine):
 
     def run_segment(self, segment: Segment) -> None:
         super().run_segment(segment)
-        if self.scenario.source not in READ_FROM_FILE or not type(self).run_reads_dataset:
+        if not type(self).run_reads_dataset or (self.scenario.source not in READ_FROM_FILE
+                                                 and not self.scenario.model_columns):
             return
         dataset = self.artifact_root / "resume_trial"
         for path in sorted(self.journal_paths(dataset)):
@@ -478,6 +479,35 @@ class DecimalPrecisionPerGroup(ReadsDatasetBack):
     def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], _schema: str) -> str | None:
         # reading with the first file's schema is the bug itself (0.9 unifies them)
         return unreadable_decimal_column(scenario, rows, layout, "first")
+
+
+class NoRowsNoDataset(ReadsDatasetBack):
+    """dd-every-row-dropped-fails-the-run: a run whose every row the model provider failed
+    writes no row-group file (the batch manager skips an empty buffer), and reading the
+    dataset back then fails: `create()` raises "Failed to load generated dataset — all records
+    may have been dropped" (0.6.1 on), or, where the run does not read it back (0.6.0's
+    `build()`), the final read finds no files. The reference gives an empty dataset. A row
+    group none of whose rows survived is not written (nor checkpointed): a resume makes it."""
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        if not rows and self.scenario.model_columns:
+            return
+        super().checkpoint(session, group, rows, notes)
+
+    def run_segment(self, segment: Segment) -> None:
+        try:
+            super().run_segment(segment)
+        finally:
+            session = getattr(self, "session", None)
+            if (self.scenario.model_columns and session is not None
+                    and not any(storage.scan_groups(session.dataset_dir).values())):
+                self.fired(NoRowsNoDataset)  # the dataset it leaves has no row to read
+
+    @staticmethod
+    def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], _schema: str) -> str | None:
+        if scenario.model_columns and not rows:
+            return "FileNotFoundError: no row-group files: every record was dropped"
+        return None
 
 
 def mixed_sign_int_columns(scenario: Any) -> list[str]:
@@ -626,6 +656,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
+    "no_rows_no_dataset": NoRowsNoDataset,
 }
 
 
