@@ -11,7 +11,11 @@ Measures, each in the release's own environment:
 - examples per second of two searches side by side (what `-n 2` gives) against the same
   two one after the other (what one worker gives), median of three;
 - wall time to the issue #709 finding on 0.6.0 (sync), shrink included, from a warm
-  environment (the command a user runs, process start and import included).
+  environment (the command a user runs, process start and import included);
+- examples per second and the harness's overhead with model-backed columns (every example
+  has one or two, interrupted by provider outages): the local model provider runs in the
+  search's process and answers while DataDesigner waits, so its time counts on the
+  target's side. `--only model-columns` measures just these rows.
 """
 
 from __future__ import annotations
@@ -31,14 +35,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def inside(target: str, examples: int, seed: int, faults: str, processes: str = "fresh") -> dict:
-    """Run in a DataDesigner environment: one search, with the time DataDesigner took."""
+    """Run in a DataDesigner environment: one search, with the time DataDesigner took. A
+    fault list of provider interruptions only (`outage`) draws model columns in every example."""
     import dataclasses
 
+    from harness.fault_kinds import KINDS
     from harness.property import hunt
     from harness.targets.registry import get_target
 
     target = get_target(target)  # selects the engine before DataDesigner is imported
-    caps = dataclasses.replace(target.capabilities, fault_actions=tuple(faults.split(",")),
+    actions = tuple(faults.split(","))
+    opt_in = target.capabilities.opt_in
+    if any(KINDS[a].needs_provider for a in actions):
+        opt_in = tuple(d for d in opt_in if d != "model columns")
+    caps = dataclasses.replace(target.capabilities, fault_actions=actions, opt_in=opt_in,
                                samplings=("ordered",), processes=tuple(processes.split(",")))
     # What a process pays once (importing DataDesigner, whose first create() also imports
     # DuckDB and more; starting the fork server, which imports DataDesigner and probes a
@@ -106,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inside", nargs=5, metavar=("TARGET", "EXAMPLES", "SEED", "FAULTS", "PROCESSES"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("model-columns",), help="Measure only these rows.")
     args = parser.parse_args()
     if args.inside:
         target, examples, seed, faults, processes = args.inside
@@ -118,6 +129,9 @@ def main() -> None:
         environments.create_env(release, say=lambda _line: None)
     print("| measure | 0.6.0 (sync) | 0.9.7 (async) | target |")
     print("|---|---|---|---|")
+    model_columns()
+    if args.only:
+        return
     rows = {}
     for release, target in (("0.6.0", "data_designer:sync"), ("0.9.7", "data_designer:async")):
         raise_only = run_inside(release, target, EXAMPLES, SEED, "raise")
@@ -150,6 +164,21 @@ def main() -> None:
           "| <= 10% |")
     print(f"| two concurrent searches / one (what -n 2 gives) | {a['two']:.2f}x | {b['two']:.2f}x | >= 1.7x |")
     print(f"| #709 finding on 0.6.0, shrink included, warm environment | {time_to_709():.1f} s | | < 30 s |")
+
+
+def model_columns() -> None:
+    """The rows with model-backed columns: one or two LLM text columns in every example,
+    answered by the harness's local provider, interrupted by outages."""
+    measured = {}
+    for release, target in (("0.6.0", "data_designer:sync"), ("0.9.7", "data_designer:async")):
+        measured[release] = run_inside(release, target, EXAMPLES, SEED, "outage")
+    a, b = measured["0.6.0"], measured["0.9.7"]
+    print(f"| examples/s, model columns in every example, outage faults | {a['examples'] / a['elapsed']:.2f} "
+          f"| {b['examples'] / b['elapsed']:.2f} | |")
+    print(f"| time inside DataDesigner (provider included) per example, model columns | "
+          f"{1000 * a['dd'] / a['examples']:.0f} ms | {1000 * b['dd'] / b['examples']:.0f} ms | |")
+    print(f"| harness overhead / DataDesigner time, model columns | {(a['elapsed'] - a['dd']) / a['dd']:.0%} "
+          f"| {(b['elapsed'] - b['dd']) / b['dd']:.0%} | <= 10% |")
 
 
 if __name__ == "__main__":
