@@ -369,8 +369,9 @@ class Completion:
     text: str | None
     tries: int
     permanent: bool = False
-    #: the last answer was not a completion (HTTP 200, a body that is not one)
-    unparsable: bool = False
+    #: what the last try met, where it failed: "refused" (HTTP 4xx), "status" (5xx, 429),
+    #: "connection" (reset, timeout) or "unparsable" (a body that is not a completion)
+    failure: str = ""
 
 
 class Client:
@@ -399,19 +400,23 @@ class Client:
     def body(prompt: str, model: str = MODEL_NAME) -> bytes:
         return json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}]}).encode()
 
-    def complete(self, prompt: str, model: str = MODEL_NAME, unparsable_permanent: bool = False) -> Completion:
-        """`unparsable_permanent`: an answer that is not a completion is not tried again (as
-        DataDesigner's client treats it: a known bug's model, `harness.reference.known_bugs`)."""
+    def complete(self, prompt: str, model: str = MODEL_NAME, once: frozenset[str] = frozenset()) -> Completion:
+        """`once`: the kinds of failure not tried again, the row given up at once (as
+        DataDesigner's clients do for some: known bugs' models, `harness.reference.known_bugs`):
+        "status" (HTTP 5xx or 429), "connection" (reset, or no answer in time), "unparsable"
+        (HTTP 200 with a body that is not a completion)."""
         body = self.body(prompt, model)
+        failure = ""
         for attempt in range(1, TRIES + 1):
             status, text = self._post(body)
             if status == 200 and text is not None:
                 return Completion(text, attempt)
             if status is not None and 400 <= status < 500 and status != 429:
-                return Completion(None, attempt, permanent=True)
-            if status == 200 and unparsable_permanent:
-                return Completion(None, attempt, permanent=True, unparsable=True)
-        return Completion(None, TRIES, unparsable=status == 200)
+                return Completion(None, attempt, permanent=True, failure="refused")
+            failure = "unparsable" if status == 200 else "connection" if status is None else "status"
+            if failure in once:
+                return Completion(None, attempt, permanent=True, failure=failure)
+        return Completion(None, TRIES, failure=failure)
 
     def _post(self, body: bytes) -> tuple[int | None, str | None]:
         import http.client

@@ -86,8 +86,8 @@ def test_each_fault_kind_is_answered_as_it_says_and_a_transient_one_once_per_seg
 def test_a_permanent_fault_fails_every_try_and_a_400_is_not_tried_again(server):
     endpoint = server.open_trial((ProviderFault(1, "http500", permanent=True), ProviderFault(2, "http400", True)))
     client = provider.Client(endpoint)
-    assert client.complete("[row 1] x a") == provider.Completion(None, provider.TRIES)
-    assert client.complete("[row 2] x a") == provider.Completion(None, 1, permanent=True)
+    assert client.complete("[row 1] x a") == provider.Completion(None, provider.TRIES, failure="status")
+    assert client.complete("[row 2] x a") == provider.Completion(None, 1, permanent=True, failure="refused")
     log = server.close_trial(endpoint)
     assert [r.answer for r in log] == ["http500"] * provider.TRIES + ["http400"]
     assert not any(r.paid for r in log)
@@ -102,9 +102,26 @@ def test_an_unparsable_answer_is_tried_again_unless_the_client_is_datadesigner_s
     server.close_trial(endpoint)
     endpoint = server.open_trial((ProviderFault(1, "malformed"),))
     client = provider.Client(endpoint)
-    assert client.complete("[row 1] x a", unparsable_permanent=True) == provider.Completion(
-        None, 1, permanent=True, unparsable=True)
+    assert client.complete("[row 1] x a", once=frozenset({"unparsable"})) == provider.Completion(
+        None, 1, permanent=True, failure="unparsable")
     assert [r.answer for r in server.close_trial(endpoint)] == ["malformed"]
+
+
+@pytest.mark.parametrize(("kind", "failure"), [("http500", "status"), ("http429", "status"), ("reset", "connection"),
+                                               ("slow", "connection"), ("malformed", "unparsable")])
+def test_a_client_gives_up_at_once_on_the_kinds_of_failure_it_is_told(server, kind, failure):
+    """The known bugs' models give a kind of failure up at once (a release's client that does
+    not try it again); every other kind is still tried again."""
+    endpoint = server.open_trial((ProviderFault(1, kind),), 0.05)
+    client = provider.Client(endpoint, timeout=0.05)
+    assert client.complete("[row 1] x a", once=frozenset({failure})) == provider.Completion(
+        None, 1, permanent=True, failure=failure)
+    server.close_trial(endpoint)
+    endpoint = server.open_trial((ProviderFault(1, kind),), 0.05)
+    client = provider.Client(endpoint, timeout=0.05)
+    others = frozenset({"status", "connection", "unparsable"} - {failure})
+    assert client.complete("[row 1] x a", once=others).text == answer("[row 1] x a")
+    server.close_trial(endpoint)
 
 
 def test_an_outage_fails_every_request_until_the_next_segment_and_spares_overhead(server):

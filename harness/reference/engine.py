@@ -241,7 +241,12 @@ class ReferenceEngine:
 
     def ask(self, client: Any, prompt: str) -> Any:
         """One model column's answer for one row (`harness.provider.Completion`)."""
-        return client.complete(prompt)
+        return client.complete(prompt, **self.ask_options())
+
+    def ask_options(self) -> dict[str, Any]:
+        """How the client asks (`harness.provider.Client.complete`'s options): the
+        reference's defaults; a known bug's model changes them."""
+        return {}
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         start = self.seed_position(session, group)

@@ -625,18 +625,66 @@ class LostRowsComplete(ReferenceEngine):
         return {g: n for g, n in storage.scan_groups(session.dataset_dir).items() if n is not None and g in planned}
 
 
-class UnparsableAnswerDropsRow(ReferenceEngine):
+class _GivesUpAt(ReferenceEngine):
+    """A model whose release's client does not try a kind of failure again (`failures`,
+    `harness.provider.Client.complete`'s `once`) on `engines`: the row is dropped at once,
+    in every run, as a refusal is, where the reference tries it again."""
+
+    failures: frozenset[str] = frozenset()
+    engines: tuple[str, ...] = ("sync", "async")
+
+    def ask_options(self) -> dict[str, Any]:
+        options = super().ask_options()
+        mine = self.__class__._gives_up(self.scenario)
+        return {**options, "once": options.get("once", frozenset()) | mine} if mine else options
+
+    @classmethod
+    def _gives_up(cls, scenario: Any) -> frozenset[str]:
+        found: frozenset[str] = frozenset()
+        for model in cls.__mro__:
+            if isinstance(model, type) and issubclass(model, _GivesUpAt) and model is not _GivesUpAt \
+                    and scenario.engine in model.__dict__.get("engines", _GivesUpAt.engines):
+                found |= model.__dict__.get("failures", frozenset())
+        return found
+
+    def ask(self, client: Any, prompt: str) -> Any:
+        completion = super().ask(client, prompt)
+        if completion.permanent:
+            for model in type(self).__mro__:
+                if (isinstance(model, type) and issubclass(model, _GivesUpAt) and model is not _GivesUpAt
+                        and completion.failure in model.__dict__.get("failures", ())
+                        and self.scenario.engine in model.__dict__.get("engines", _GivesUpAt.engines)):
+                    self.fired(model)
+        return completion
+
+
+class UnparsableAnswerDropsRow(_GivesUpAt):
     """dd-unparsable-answer-drops-the-row: an answer that is not a completion (HTTP 200 with a
     body that is not JSON) is not tried again: the row is dropped, as a row the provider
     refused is, in every run, straight or resumed, where a later try would have had its text.
     Which record of a seed row asks first, where several do, is the engine's order (the
     reference's: its groups one after another)."""
 
-    def ask(self, client: Any, prompt: str) -> Any:
-        completion = client.complete(prompt, unparsable_permanent=True)
-        if completion.unparsable and completion.permanent:
-            self.fired(UnparsableAnswerDropsRow)
-        return completion
+    failures = frozenset({"unparsable"})
+
+
+class SyncDropsFailedStatus(_GivesUpAt):
+    """dd-sync-provider-error-drops-the-row: the sync engine (0.6.0, 0.6.1) does not try a
+    request again that the provider answered with HTTP 500 or 429: the row is dropped at once,
+    in every run, where the async engine's salvage rounds (and the reference) try it again
+    (its HTTP transport retries 502, 503 and 504 only, `RetryConfig.retryable_status_codes`)."""
+
+    failures = frozenset({"status"})
+    engines = ("sync",)
+
+
+class SyncDropsLostConnection(_GivesUpAt):
+    """dd-0.6.1-sync-connection-error-drops-the-row: 0.6.1's sync engine does not try a request
+    again whose connection was reset or which got no answer in time (0.6.0 does): the row is
+    dropped at once, in every run."""
+
+    failures = frozenset({"connection"})
+    engines = ("sync",)
 
 
 class ModelRunError(Exception):
@@ -657,6 +705,8 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
     "no_rows_no_dataset": NoRowsNoDataset,
+    "sync_drops_failed_status": SyncDropsFailedStatus,
+    "sync_drops_lost_connection": SyncDropsLostConnection,
 }
 
 
