@@ -635,27 +635,22 @@ class _GivesUpAt(ReferenceEngine):
 
     def ask_options(self) -> dict[str, Any]:
         options = super().ask_options()
-        mine = self.__class__._gives_up(self.scenario)
+        mine = frozenset().union(*(model.failures for model in self._giving_up()))
         return {**options, "once": options.get("once", frozenset()) | mine} if mine else options
-
-    @classmethod
-    def _gives_up(cls, scenario: Any) -> frozenset[str]:
-        found: frozenset[str] = frozenset()
-        for model in cls.__mro__:
-            if isinstance(model, type) and issubclass(model, _GivesUpAt) and model is not _GivesUpAt \
-                    and scenario.engine in model.__dict__.get("engines", _GivesUpAt.engines):
-                found |= model.__dict__.get("failures", frozenset())
-        return found
 
     def ask(self, client: Any, prompt: str) -> Any:
         completion = super().ask(client, prompt)
         if completion.permanent:
-            for model in type(self).__mro__:
-                if (isinstance(model, type) and issubclass(model, _GivesUpAt) and model is not _GivesUpAt
-                        and completion.failure in model.__dict__.get("failures", ())
-                        and self.scenario.engine in model.__dict__.get("engines", _GivesUpAt.engines)):
+            for model in self._giving_up():
+                if completion.failure in model.failures:
                     self.fired(model)
         return completion
+
+    def _giving_up(self) -> list[type[_GivesUpAt]]:
+        """The composed models of this kind that apply on the scenario's engine (the methods
+        above are shared, so they look the models up rather than chain through them)."""
+        return [m for m in type(self).__mro__ if issubclass(m, _GivesUpAt) and "failures" in m.__dict__
+                and self.scenario.engine in m.engines]
 
 
 class UnparsableAnswerDropsRow(_GivesUpAt):
