@@ -34,7 +34,7 @@ from harness.changes import inputs_at
 from harness.checker import Verdict, _key, compare
 from harness.errors import HarnessUsageError
 from harness.names import checked_name
-from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, mixed_sign_int_columns, model_target, variants
+from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, mixed_sign_int_columns, model_target, read_races, variants
 from harness.reference.model import expected_rows, output_row, record_stream
 from harness.scenario import Scenario
 from harness.seed_values import SeedColumn
@@ -175,7 +175,7 @@ class KnownBugs:
     The model runs on the reference, in a work directory of its own, a few milliseconds a
     run; the runs of one failure are kept for its shrink candidates' sake (`size` kept)."""
 
-    def __init__(self, ledger: list[Finding], target: Target, root: Path | None = None, size: int = 128) -> None:
+    def __init__(self, ledger: list[Finding], target: Target, root: Path | None = None, size: int = 512) -> None:
         self.target = target
         self.entries = [f for f in ledger if f.open_on(target.name, target.version)]
         self.root = root
@@ -211,13 +211,17 @@ class KnownBugs:
 
         own = scenario.engine == "async" and self.target.capabilities.own_scheduling
         orders = (_by_segment(verdict.orders[0]), _by_segment(verdict.orders[1])) if own else (({}, {}), ({}, {}))
-        # the straight run's draw and the resumed run's are the target's two independent draws
+        # the straight run's draw and the resumed run's are the target's two independent draws;
+        # where reading the dataset is a race, each run's reads have outcomes of their own
+        races = read_races(models, scenario)
         for candidate in drawn:
             for variant in variants(models, candidate):
-                for straight in straights:
-                    run = self.run(models, candidate, variant, orders, straight)
-                    if reproduces(run, verdict, valid):
-                        return "" if not attribute else self._named(run, scenario, verdict)
+                for won in races:
+                    for straight in straights:
+                        for straight_won in races:
+                            run = self.run(models, candidate, variant, orders, straight, (won, straight_won))
+                            if reproduces(run, verdict, valid):
+                                return "" if not attribute else self._named(run, scenario, verdict)
         return None
 
     def _named(self, run: tuple[Verdict, Outcome, Outcome], scenario: Scenario, verdict: Verdict) -> str:
@@ -239,30 +243,34 @@ class KnownBugs:
 
     def run(self, models: tuple[str, ...], scenario: Scenario, variant: int | None = None,
             orders: tuple[Observed, Observed] = (({}, {}), ({}, {})),
-            straight_draw: Scenario | None = None) -> tuple[Verdict, Outcome, Outcome]:
+            straight_draw: Scenario | None = None,
+            races_won: tuple[int | None, int | None] = (None, None)) -> tuple[Verdict, Outcome, Outcome]:
         """The composition of `models`, run on `scenario` (straight and resumed) and judged;
         `orders`: the resumed and the straight run's async completion order, per segment, and
         how much of it landed before each segment's call ended;
         `straight_draw`: the scenario whose straight run stands for the target's (another
-        shuffle draw of it), default `scenario`."""
-        straight = self._outcome(models, (straight_draw or scenario).straight(), None, orders[1], "straight")
-        resumed = self._outcome(models, scenario, variant, orders[0], "resumed")
+        shuffle draw of it), default `scenario`;
+        `races_won`: the resumed and the straight run's racy reads that pass (`read_races`)."""
+        straight = self._outcome(models, (straight_draw or scenario).straight(), None, orders[1], "straight",
+                                 races_won[1])
+        resumed = self._outcome(models, scenario, variant, orders[0], "resumed", races_won[0])
         expected = expected_rows(scenario, self._convert)
         verdict = compare(scenario, expected, straight, resumed, self.target.capabilities.repeatable_shuffle,
                           self._convert)
         return verdict, straight, resumed
 
     def _outcome(self, models: tuple[str, ...], scenario: Scenario, variant: int | None,
-                 observed: Observed, name: str) -> Outcome:
+                 observed: Observed, name: str, won: int | None = None) -> Outcome:
         """One run of the composition (a straight run has no interruption, so no `variant`),
         kept for the next candidate's and the shrink candidates' sake."""
-        key = f"{'+'.join(models)} {variant} {observed} {name}\n{scenario.to_json()}"
+        key = f"{'+'.join(models)} {variant} {observed} {name} {won}\n{scenario.to_json()}"
         kept = self._models.get(key)
         if kept is not None:
             self._models.move_to_end(key)
             return kept
         with work_directory(self.root) as trial:
-            kept = self._models[key] = model_target(models, self.target, variant, *observed).run(scenario, trial / name)
+            kept = self._models[key] = model_target(models, self.target, variant, *observed, won).run(
+                scenario, trial / name)
         while len(self._models) > self._size:
             self._models.popitem(last=False)
         return kept
@@ -286,26 +294,6 @@ def _run_kinds(verdict: Verdict) -> set[tuple[str, str]]:
     return {(a.kind, a.run) for a in verdict.anomalies}
 
 
-#: how a model's run fails where the release's `create()` reads back a dataset it cannot
-#: read (`harness.reference.known_bugs.ReadsDatasetBack`)
-READ_BACK_FAILURE = "Failed to load generated dataset"
-
-
-def _read_back_noticed_late(judged: Verdict, kinds: set[tuple[str, str]], wanted: set[tuple[str, str]]) -> set[str]:
-    """The runs in which the model's release fails reading its dataset back at the end of
-    `create()` where the target's run ended normally and only the final read failed (`torn`).
-    The dataset is unreadable either way, by the model's own bug; which read notices it has
-    been seen to vary on 0.6.1's async engine on a loaded machine (a JSONL int column of both
-    signs: create()'s own read passed where the read right after it failed; not explained
-    yet, fixtures/findings-to-triage), so either counts as the model's."""
-    runs = set()
-    for anomaly in judged.anomalies:
-        run = anomaly.run
-        if (anomaly.kind == "error" and READ_BACK_FAILURE in anomaly.detail and ("torn", run) in wanted
-                and ("error", run) not in wanted and ("torn", run) not in kinds):
-            runs.add(run)
-    return runs
-
 
 def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
                valid: set[tuple[Any, ...]] | None = None) -> bool:
@@ -316,8 +304,6 @@ def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
     judged, straight, resumed = model
     exact = valid is None
     kinds, wanted = _run_kinds(judged), _run_kinds(verdict)
-    noticed_late = _read_back_noticed_late(judged, kinds, wanted)
-    kinds = (kinds - {("error", run) for run in noticed_late}) | {("torn", run) for run in noticed_late}
     if exact and kinds != wanted:
         return False
     if not exact and {k for k in kinds if k[0] in RUN_KINDS} != {k for k in wanted if k[0] in RUN_KINDS}:
@@ -327,7 +313,7 @@ def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
     # such as an int rounded through a double, is no row of the inputs)
     produced = set() if exact else {_key(r, columns) for r in (*straight.rows, *resumed.rows)}
     for run, outcome, rows in (("resumed", resumed, verdict.keys[0]), ("straight", straight, verdict.keys[1])):
-        if any(k == ("error", run) or k == ("hang", run) for k in wanted) or run in noticed_late:
+        if any(k == ("error", run) or k == ("hang", run) for k in wanted):
             continue  # the rows of a run that failed are whatever it left
         if run == "resumed" and (judged.refusal or verdict.refusal):
             # a resume that met a change, refused by one of them: the checker accepts a refusal

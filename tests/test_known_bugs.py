@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import types
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,15 +15,18 @@ from helpers import issue_709_scenario, seeds
 
 from harness.ledger import KnownBugs, fits_chunks, load_ledger, packaged_ledger
 from harness.property import check_scenario, hunt
-from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, composed, model_target
+from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, ReadRace, composed, model_target, unreadable_decimal_column
 from harness.reference.mutants import MUTANTS
-from harness.scenario import Fault, Scenario, Segment
+from harness.scenario import Fault, Scenario, SeedRow, Segment
+from harness.seed_values import SeedColumn
 from harness.targets.reference import ReferenceTarget
 
 LEDGER = load_ledger(packaged_ledger())
 LATEST_ASYNC = ("data_designer:async", "0.9.7")
 TRIAGED_CTRL_C = Path(__file__).parent.parent / "fixtures" / "findings-to-triage" / (
     "dd-async-sigint-after-fresh-restart-rare-timing.json")
+#: a JSONL int column of both signs whose dataset reads are races on 0.6.1 (CI's search, seed 616161)
+RACE = Path(__file__).parent.parent / "fixtures" / "corpus" / "jsonl-mixed-sign-ints-read-race.json"
 
 
 def as_release(target, name: str, version: str, repeatable_shuffle: bool = True):
@@ -239,24 +243,63 @@ def test_two_fresh_starts_of_one_chain_are_two_permutations_of_an_unseeded_shuff
     assert fits_chunks(outcome.rows, [(("string", n),) for n in released], ("name",))
 
 
-def test_an_unreadable_dataset_noticed_only_by_the_final_read_is_the_read_back_model_s():
-    """The models fail a release's run that reads back a dataset it cannot read (create()'s
-    own read); on 0.6.1 async a loaded machine once let create()'s read pass and only the
-    final read fail (`torn`), on the same unreadable files. Either is the known bug's."""
+def test_a_read_the_release_s_threads_decide_is_the_known_bug_s_whichever_way_it_goes():
+    """0.6 to 0.8 read a dataset with the first file's schema, each later file cast on a
+    thread of its own: files that raise both "Unsupported cast" (on which the release reads
+    the files one by one, and passes) and "Decimal value does not fit" make the outcome a
+    race. CI's 0.6.1 async search met it: the resumed run's create() read fell back and
+    passed, the final read right after it failed (`torn`). The models choose, per run, how
+    many of its racy reads pass (`read_races_won`); either outcome is the known entry's."""
     entry = next(f for f in LEDGER if f.id == "dd-jsonl-int-column-of-both-signs-unreadable-async")
     names = [f.model for f in LEDGER if f.open_on(entry.target, "0.6.1")]
+    reader = types.SimpleNamespace(  # the release's reader gives JSON lines' ints as Decimals
+        run_reads_dataset=True, dataset_schema="first", capabilities=ReferenceTarget().capabilities,
+        seed_value_as_read=lambda scenario, seed, column, value: Decimal(value) if column.type == "int"
+        and value is not None else value)
+    race = Scenario.from_json(RACE.read_text())
 
-    def reader(reads_back: bool):
-        return types.SimpleNamespace(run_reads_dataset=reads_back, dataset_schema="first",
-                                     capabilities=ReferenceTarget().capabilities,
-                                     seed_value_as_read=lambda scenario, seed, column, value: value)
+    def kinds(scenario, won):
+        verdict = check_scenario(model_target(names, reader=reader, read_races_won=won), scenario)
+        return verdict, {(a.kind, a.run) for a in verdict.anomalies}
 
-    noticed_late = model_target(names, reader=reader(False))  # create()'s read passed
-    verdict = check_scenario(noticed_late, entry.scenario)
-    assert ("torn", "straight") in {(a.kind, a.run) for a in verdict.anomalies}, verdict.summary()
-    assert not any(a.kind == "error" for a in verdict.anomalies), verdict.summary()
-    release = as_release(model_target(names, reader=reader(True)), entry.target, "0.6.1")
-    assert KnownBugs(LEDGER, release)(entry.scenario, verdict) == entry.id
-    # a torn run the models do not fail at all is still new
-    clean = as_release(model_target([n for n in names if n != entry.model], reader=reader(True)), entry.target, "0.6.1")
-    assert KnownBugs([f for f in LEDGER if f.id != entry.id], clean)(entry.scenario, verdict) is None
+    # a draw of the shuffle whose resumed run's last read is a race (the model's permutations
+    # are seeded: the same draw every time)
+    drawn = next(d for d in (dataclasses.replace(race, shuffle_seed=race.shuffle_seed + k) for k in range(32))
+                 if ("torn", "resumed") in kinds(d, 1)[1])
+    verdict, won = kinds(drawn, 1)
+    assert ("error", "resumed") not in won, verdict.summary()  # create()'s read fell back and passed
+    assert kinds(drawn, None)[1] == {("error", "straight")}  # every read fails: create()'s first
+    assert not kinds(drawn, len(drawn.segments) + 1)[1]  # every read falls back and passes
+    release = as_release(model_target(names, reader=reader), entry.target, "0.6.1")
+    assert KnownBugs(LEDGER, release)(drawn, verdict) == entry.id
+    # without the entry's model, a torn run is new
+    others = [f for f in LEDGER if f.id != entry.id]
+    clean = as_release(model_target([n for n in names if n != entry.model], reader=reader), entry.target, "0.6.1")
+    assert KnownBugs(others, clean)(drawn, verdict) is None
+
+
+def test_which_error_a_read_meets_follows_the_first_failing_column_of_each_later_file():
+    """`unreadable_decimal_column`: each later file's error is its first failing column,
+    cast to the first file's schema; both kinds among the files is a race (`ReadRace`)."""
+    columns = (SeedColumn("count_0", "int"), SeedColumn("note_1", "string"))
+    scenario = Scenario(seeds=(SeedRow(0, "alpha", values=(-1, "x")), SeedRow(1, "beta", values=(50153, None))),
+                        columns=columns, source="jsonl", segments=(Segment(2),))
+    flipped = dataclasses.replace(scenario, columns=columns[::-1],
+                                  seeds=tuple(dataclasses.replace(s, values=s.values[::-1]) for s in scenario.seeds))
+
+    def files(*held):
+        rows = [{"count_0": None if c is None else Decimal(c), "note_1": n} for f in held for c, n in f]
+        return rows, [(k, len(f)) for k, f in enumerate(held)]
+
+    misfit = files([(50153, "a")], [(-724652640934, "b")])
+    assert unreadable_decimal_column(scenario, *misfit, "first") == (
+        "ArrowInvalid: Decimal value does not fit in precision 5")
+    assert not isinstance(unreadable_decimal_column(scenario, *misfit, "first"), ReadRace)
+    assert unreadable_decimal_column(scenario, *misfit, "unified") is None  # 0.9 unifies the schemas
+    assert unreadable_decimal_column(scenario, *files([(50153, None)], [(1, "b")]), "first") is None  # falls back
+    both = files([(50153, None)], [(-724652640934, "b")])
+    assert unreadable_decimal_column(scenario, *both, "first") == "ArrowInvalid: Decimal value does not fit in precision 5"
+    assert unreadable_decimal_column(flipped, *both, "first") is None  # note_1 is cast first: falls back
+    race = files([(50153, None)], [(-724652640934, "b")], [(1, "c")])
+    assert isinstance(unreadable_decimal_column(scenario, *race, "first"), ReadRace)
+    assert unreadable_decimal_column(scenario, *files([(None, "a")], [(-724652640934, "b")]), "first") is None

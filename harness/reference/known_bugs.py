@@ -36,6 +36,30 @@ CHUNK_KEY, CHUNK_POS = "_model_chunk", "_model_pos"
 #: where a model's dataset records the segment that started it afresh (`Modelled.epoch`), and
 #: how far apart the permutation keys of two fresh starts are
 EPOCH_FILE, EPOCH_STRIDE = "_model_epoch", 10_000_000
+#: where a model's run counts the reads of its dataset whose outcome is a race (`ReadRace`)
+READ_RACES_FILE = "_model_read_races"
+
+
+class ReadRace(str):
+    """Why a dataset cannot be read, where whether the read fails is the release's reader's
+    threads' timing: 0.6 to 0.8 read a dataset directory with the first file's schema
+    (`pd.read_parquet`, pyarrow's dataset scan), each later file cast to it on a thread of its
+    own, and the first cast error raised is the read's. One file's error ("Unsupported cast",
+    a column the first file holds as pyarrow's null type) makes `read_parquet_dataset` fall
+    back to reading the files one by one (which succeeds); another's ("Decimal value does not
+    fit in precision p") fails the read. Where the files raise both, either may come first:
+    the same files are read on one call and not on the next. `Modelled.read_races_won`
+    chooses the outcomes for a run."""
+
+
+def race_won(artifact_root: Any, won: int | None) -> bool:
+    """Whether this racy read of a run falls back and passes: the first `won` racy reads of
+    the run do (None: none); the run's count is kept in its artifact root (its segments may
+    run in processes of their own)."""
+    path = artifact_root / READ_RACES_FILE
+    seen = int(path.read_text(encoding="utf-8")) if path.exists() else 0
+    storage.write_bytes(str(path), str(seen + 1).encode())
+    return won is not None and seen < won
 
 
 class Modelled(ReferenceEngine):
@@ -61,6 +85,9 @@ class Modelled(ReferenceEngine):
     #: schemas promoted to one, int64 and double to double: DataDesigner 0.9) or "first"
     #: (pyarrow's default, the first file's schema: 0.6)
     dataset_schema: str = "unified"
+    #: where a read of the dataset is a race (`ReadRace`): how many of the run's racy reads
+    #: fall back and pass before one fails (None: none passes; see `read_races`)
+    read_races_won: int | None = None
 
     def read_seed_stream(self) -> list[Row]:
         return record_stream(self.scenario, type(self).convert)
@@ -376,7 +403,8 @@ class ReadsDatasetBack(ReferenceEngine):
         for path in sorted(self.journal_paths(dataset)):
             rows, layout = storage.load_dataset(path)
             problem = type(self).why_unreadable(self.scenario, rows, layout)
-            if problem is not None:
+            if problem is not None and not (isinstance(problem, ReadRace)
+                                            and race_won(self.artifact_root, type(self).read_races_won)):
                 raise ModelRunError(
                     "Failed to load generated dataset — all records may have been dropped due to "
                     f"generation failures. Original error: {problem}")
@@ -536,21 +564,36 @@ def unreadable_decimal_column(scenario: Any, rows: list[Row], layout: list[tuple
                               schema: str = "unified") -> str | None:
     """Why a dataset whose files hold a column of Decimals (`DecimalPrecisionPerGroup`), each
     as decimal128 of its own most digits, cannot be read with the first file's schema
-    ("first"), or None. A first file of nulls only holds the column as pyarrow's null type,
-    which no decimal casts to ("Unsupported cast"): the release then reads the files one by
-    one and concatenates them (`read_parquet_dataset`), which succeeds."""
+    ("first"), or None. Each later file is cast to the first file's schema column by column
+    (the files' order: the seed columns in the scenario's order), and its first failing
+    column is its error: a column the first file holds as pyarrow's null type (an object
+    column of nulls only: a string column, or a column of Decimals) that this file does not
+    cannot be cast ("Unsupported cast", on which the release reads the files one by one and
+    concatenates them, which succeeds); a Decimal of more digits than the first file's most
+    does not fit ("Decimal value does not fit in precision p", the read fails). Files of
+    both errors: a race (`ReadRace`)."""
     if schema != "first":
         return None
     files = _files(rows, layout)
-    for column in getattr(scenario, "columns", ()):
-        digits = [[len(v.as_tuple().digits) for r in held if isinstance(v := r.get(column.name), Decimal)]
-                  for held in files]
-        if not digits or not digits[0]:
-            continue
-        precision = max(digits[0])
-        if any(d > precision for held in digits[1:] for d in held):
-            return f"ArrowInvalid: Decimal value does not fit in precision {precision}"
-    return None
+    if len(files) < 2:
+        return None
+    columns = getattr(scenario, "columns", ())
+    objects = {c.name for c in columns if c.type == "string" or any(isinstance(r.get(c.name), Decimal) for r in rows)}
+    first, cast, misfit = files[0], False, None
+    for held in files[1:]:
+        for column in columns:
+            mine = [r.get(column.name) for r in first]
+            theirs = [r.get(column.name) for r in held]
+            if column.name in objects and all(v is None for v in mine) and any(v is not None for v in theirs):
+                cast = True
+                break
+            digits = [len(v.as_tuple().digits) for v in mine if isinstance(v, Decimal)]
+            if digits and any(len(v.as_tuple().digits) > max(digits) for v in theirs if isinstance(v, Decimal)):
+                misfit = misfit or f"ArrowInvalid: Decimal value does not fit in precision {max(digits)}"
+                break
+    if misfit is None:
+        return None
+    return ReadRace(misfit) if cast else misfit
 
 
 def unreadable_int_column(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
@@ -718,30 +761,42 @@ def variants(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | No
     return list(dict.fromkeys(found))
 
 
+def read_races(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | None]:
+    """The outcomes a composition allows on `scenario` where reading its dataset is a race
+    (`ReadRace`, `Modelled.read_races_won`): None (every racy read fails), first; then the
+    first k of the run's racy reads passing (one read at the end of each segment's run, and
+    the final one)."""
+    if "decimal_precision_per_group" not in names or scenario.source != "jsonl" or not mixed_sign_int_columns(scenario):
+        return [None]
+    return [None, *range(1, len(scenario.segments) + 2)]
+
+
 def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
              variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None,
              run_reads_dataset: bool = True, dataset_schema: str = "unified",
-             in_call: dict[int, int] | None = None) -> type[ReferenceEngine]:
+             in_call: dict[int, int] | None = None, read_races_won: int | None = None) -> type[ReferenceEngine]:
     """The reference with the named models, in `MODELS`' order (the first decides first)."""
     names = [n for n in MODELS if n in names]
     bases = tuple(MODELS[n] for n in names)
     return type("Model_" + "_".join(names) if names else "Model", (*bases, Modelled),
                 {"convert": staticmethod(convert) if convert is not None else None, "variant": variant,
                  "observed_order": dict(order or {}), "observed_in_call": dict(in_call or {}),
-                 "run_reads_dataset": run_reads_dataset, "dataset_schema": dataset_schema})
+                 "run_reads_dataset": run_reads_dataset, "dataset_schema": dataset_schema,
+                 "read_races_won": read_races_won})
 
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
-                 order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None) -> Any:
+                 order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
+                 read_races_won: int | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
     completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
-    them before the segment's call ended."""
+    them before the segment's call ended, the first `read_races_won` of its racy reads passing."""
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
-            return model_target, (tuple(names), reader, variant, order, in_call)
+            return model_target, (tuple(names), reader, variant, order, in_call, read_races_won)
 
         def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
@@ -751,7 +806,8 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             # int it stands for, an int64 file's ints stay exact
             rows, layout = super().load(scenario, workdir)
             problem = engine.why_unreadable(scenario, rows, layout) if issubclass(engine, ReadsDatasetBack) else None
-            if problem is not None:
+            if problem is not None and not (isinstance(problem, ReadRace)
+                                            and race_won(workdir / "artifacts", engine.read_races_won)):
                 raise ModelRunError(problem)
             for column in scenario.columns:
                 if column.type == "int" and any(isinstance(r.get(column.name), float) for r in rows):
@@ -764,11 +820,11 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     convert = None if reader is None else reader.seed_value_as_read
     reads_back = bool(getattr(reader, "run_reads_dataset", True))
     schema = str(getattr(reader, "dataset_schema", "unified"))
-    engine = composed(names, convert, variant, order, reads_back, schema, in_call)
+    engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won)
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
     return target
 
 
-__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "composed", "model_target", "variants"]
+__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "composed", "model_target", "read_races", "variants"]

@@ -14,6 +14,7 @@ the adapter reads an integral float of an int seed column as the int).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,73 @@ def test_a_typed_reproducer_writes_the_seed_file_as_the_user_did_and_fails_only_
     lint = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "E,F,I,W", "--line-length", "120",
                            str(out)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
+
+
+READS = """
+import collections, json, os, sys, tempfile
+from decimal import Decimal
+from pathlib import Path
+import pandas as pd
+from data_designer.config.utils.io_helpers import read_parquet_dataset
+from harness.reference.known_bugs import ReadRace, unreadable_decimal_column
+from harness.scenario import Scenario, SeedRow, Segment
+from harness.seed_values import SeedColumn
+tries = int(sys.argv[1])
+cases = {  # name -> (the seed columns in file order, each file's (count_0, note_1))
+    "misfit": ("count_0", [[(50153, "a")], [(-724652640934, "b")]]),
+    "cast": ("count_0", [[(50153, None)], [(1, "b")]]),
+    "misfit before cast": ("count_0", [[(50153, None)], [(-724652640934, "b")]]),
+    "cast before misfit": ("note_1", [[(50153, None)], [(-724652640934, "b")]]),
+    "race": ("count_0", [[(50153, None)], [(-724652640934, "b")], [(1, "c")]]),
+}
+found = {}
+for name, (first, held) in cases.items():
+    columns = [SeedColumn("count_0", "int"), SeedColumn("note_1", "string")]
+    if first == "note_1":
+        columns.reverse()
+    values = [{"count_0": -1, "note_1": "x"}, {"count_0": 2, "note_1": "y"}]
+    scenario = Scenario(seeds=tuple(SeedRow(i, n, values=tuple(v[c.name] for c in columns))
+                                    for i, (n, v) in enumerate(zip(("alpha", "beta"), values))),
+                        columns=tuple(columns), source="jsonl", segments=(Segment(2),))
+    rows = [{"count_0": Decimal(c), "note_1": n} for f in held for c, n in f]
+    model = unreadable_decimal_column(scenario, rows, [(k, len(f)) for k, f in enumerate(held)], "first")
+    outcomes = collections.Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, f in enumerate(held):  # as the release writes a row group: a frame of objects
+            frame = pd.DataFrame([{"seed_id": k, "name": "n", **{c.name: r[c.name] for c in columns}}
+                                  for r in ({"count_0": Decimal(c), "note_1": n} for c, n in f)])
+            frame.to_parquet(Path(tmp) / f"batch_{k:05d}.parquet", index=False)
+        for _ in range(tries):
+            try:
+                read_parquet_dataset(Path(tmp))
+                outcomes["passes"] += 1
+            except Exception as exc:
+                outcomes[str(exc)] += 1
+    found[name] = {"model": model, "race": isinstance(model, ReadRace), "outcomes": dict(outcomes)}
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.parametrize("release", ["0.6.1", "0.8.0"])
+def test_which_error_a_release_s_dataset_read_meets_is_the_model_s_and_a_race_is_one(release):
+    """0.6 to 0.8 read a dataset with the first file's schema, each later file cast to it on
+    a thread of its own; "Unsupported cast" (a column the first file holds as null) makes
+    the release read the files one by one, which passes, and "Decimal value does not fit"
+    fails the read. The model (`unreadable_decimal_column`) names each later file's error
+    by its first failing column, and files of both errors a race: the release's read then
+    passes on some calls and fails on others (CI's 0.6.1 search met it in one run)."""
+    result = subprocess.run([str(python_of(release)), "-c", READS, "300"], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    misfit = "Decimal value does not fit in precision 5"
+    for name in ("misfit", "misfit before cast"):
+        assert found[name]["model"].endswith(misfit) and not found[name]["race"], found[name]
+        assert set(found[name]["outcomes"]) == {misfit}, found[name]
+    for name in ("cast", "cast before misfit"):
+        assert found[name]["model"] is None and found[name]["outcomes"] == {"passes": 300}, found[name]
+    race = found["race"]
+    assert race["race"] and race["model"].endswith(misfit), race
+    assert set(race["outcomes"]) <= {"passes", misfit}, race
+    if (os.cpu_count() or 1) > 1:  # pyarrow casts the files on threads of its own
+        assert set(race["outcomes"]) == {"passes", misfit}, race
