@@ -538,6 +538,39 @@ class NoRowsNoDataset(ReadsDatasetBack):
         return None
 
 
+class SyncHoleRefusesResume(NoRowsNoDataset):
+    """dd-sync-dropped-batch-blocks-resume: the sync engine writes no file for a batch none of
+    whose rows survived (every row's model column failed: `NoRowsNoDataset`) and goes on with
+    the next; a resume then scans the batch files and, the sync engine writing batches in
+    order, refuses a set of ids with a hole ("completed batch files on disk are
+    non-contiguous", `_recover_progress_from_disk(allow_holes=False)`), right after reading
+    metadata.json and before any other check. The dataset cannot be resumed at all. A file
+    whose footer cannot be read counts as absent (it is ignored, with a warning)."""
+
+    def open(self, segment: Segment) -> Session:
+        path = self.artifact_root / DATASET_NAME
+        if (self.scenario.engine == "sync" and segment.resume != "never"
+                and (path / storage.METADATA).exists() and not self._starts_fresh(path, segment)):
+            ids = sorted(g for g, rows in storage.scan_groups(path).items() if rows is not None)
+            if ids and ids != list(range(len(ids))):
+                self.fired(SyncHoleRefusesResume)
+                raise ModelRunError(
+                    "Cannot resume: completed batch files on disk are non-contiguous "
+                    f"(found row group IDs {ids}). Use resume=ResumeMode.NEVER to start a new run.")
+        return super().open(segment)
+
+    def _starts_fresh(self, path: Path, segment: Segment) -> bool:
+        """Whether the release's config check sends this run to a fresh directory first
+        (IF_POSSIBLE and another fingerprint: `Modelled.fingerprint_first`)."""
+        if segment.resume != "if_possible":
+            return False
+        try:
+            stored = json.loads((path / storage.METADATA).read_text(encoding="utf-8"))["config_hash"]
+        except (ValueError, KeyError, OSError):
+            return False
+        return stored != self.config_hash and not self.continues_despite_mismatch(segment)
+
+
 def mixed_sign_int_columns(scenario: Any) -> list[str]:
     """The int seed columns holding a negative int and a non-negative one."""
     found = []
@@ -742,6 +775,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
+    "sync_hole_refuses_resume": SyncHoleRefusesResume,
     "no_rows_no_dataset": NoRowsNoDataset,
     "sync_drops_failed_status": SyncDropsFailedStatus,
     "sync_drops_lost_connection": SyncDropsLostConnection,
