@@ -370,7 +370,8 @@ class Completion:
     tries: int
     permanent: bool = False
     #: what the last try met, where it failed: "refused" (HTTP 4xx), "status" (5xx, 429),
-    #: "connection" (reset, timeout) or "unparsable" (a body that is not a completion)
+    #: "reset" (the connection closed without an answer), "timeout" (no answer in time) or
+    #: "unparsable" (a body that is not a completion)
     failure: str = ""
 
 
@@ -403,22 +404,25 @@ class Client:
     def complete(self, prompt: str, model: str = MODEL_NAME, once: frozenset[str] = frozenset()) -> Completion:
         """`once`: the kinds of failure not tried again, the row given up at once (as
         DataDesigner's clients do for some: known bugs' models, `harness.reference.known_bugs`):
-        "status" (HTTP 5xx or 429), "connection" (reset, or no answer in time), "unparsable"
-        (HTTP 200 with a body that is not a completion)."""
+        "status" (HTTP 5xx or 429), "reset" (the connection closed without an answer),
+        "timeout" (no answer in time), "unparsable" (HTTP 200 with a body that is not a
+        completion)."""
         body = self.body(prompt, model)
         failure = ""
         for attempt in range(1, TRIES + 1):
             status, text = self._post(body)
             if status == 200 and text is not None:
                 return Completion(text, attempt)
-            if status is not None and 400 <= status < 500 and status != 429:
+            if isinstance(status, int) and 400 <= status < 500 and status != 429:
                 return Completion(None, attempt, permanent=True, failure="refused")
-            failure = "unparsable" if status == 200 else "connection" if status is None else "status"
+            failure = status if isinstance(status, str) else "unparsable" if status == 200 else "status"
             if failure in once:
                 return Completion(None, attempt, permanent=True, failure=failure)
         return Completion(None, TRIES, failure=failure)
 
-    def _post(self, body: bytes) -> tuple[int | None, str | None]:
+    def _post(self, body: bytes) -> tuple[int | str, str | None]:
+        """The HTTP status and the completion's text (None: not a completion), or, where no
+        answer came, "timeout" or "reset" and None."""
         import http.client
 
         connection = getattr(self._local, "connection", None)
@@ -432,10 +436,10 @@ class Client:
                 connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             reply = connection.getresponse()
             data = reply.read()
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException) as exc:
             connection.close()
             self._local.connection = None
-            return None, None
+            return ("timeout" if isinstance(exc, TimeoutError) else "reset"), None
         if reply.status != 200:
             return reply.status, None
         try:

@@ -107,8 +107,8 @@ def test_an_unparsable_answer_is_tried_again_unless_the_client_is_datadesigner_s
     assert [r.answer for r in server.close_trial(endpoint)] == ["malformed"]
 
 
-@pytest.mark.parametrize(("kind", "failure"), [("http500", "status"), ("http429", "status"), ("reset", "connection"),
-                                               ("slow", "connection"), ("malformed", "unparsable")])
+@pytest.mark.parametrize(("kind", "failure"), [("http500", "status"), ("http429", "status"), ("reset", "reset"),
+                                               ("slow", "timeout"), ("malformed", "unparsable")])
 def test_a_client_gives_up_at_once_on_the_kinds_of_failure_it_is_told(server, kind, failure):
     """The known bugs' models give a kind of failure up at once (a release's client that does
     not try it again); every other kind is still tried again."""
@@ -119,7 +119,7 @@ def test_a_client_gives_up_at_once_on_the_kinds_of_failure_it_is_told(server, ki
     server.close_trial(endpoint)
     endpoint = server.open_trial((ProviderFault(1, kind),), 0.05)
     client = provider.Client(endpoint, timeout=0.05)
-    others = frozenset({"status", "connection", "unparsable"} - {failure})
+    others = frozenset({"status", "reset", "timeout", "unparsable"} - {failure})
     assert client.complete("[row 1] x a", once=others).text == answer("[row 1] x a")
     server.close_trial(endpoint)
 

@@ -754,8 +754,19 @@ class SyncDropsLostConnection(_GivesUpAt):
     again whose connection was reset or which got no answer in time (0.6.0 does): the row is
     dropped at once, in every run."""
 
-    failures = frozenset({"connection"})
+    failures = frozenset({"reset", "timeout"})
     engines = ("sync",)
+
+
+class AsyncDropsReset(_GivesUpAt):
+    """dd-async-reset-connection-drops-the-row: 0.6.1 to 0.8.0's async engine does not try a
+    request again whose connection was closed without an answer (httpx's `ReadError` or
+    `RemoteProtocolError` is classed as a general API error, not a retryable connection
+    error): the row is dropped at once, in every run. A request that got no answer in time
+    is tried again; 0.6.0 and 0.9 try a reset one again too."""
+
+    failures = frozenset({"reset"})
+    engines = ("async",)
 
 
 class ModelRunError(Exception):
@@ -779,6 +790,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "no_rows_no_dataset": NoRowsNoDataset,
     "sync_drops_failed_status": SyncDropsFailedStatus,
     "sync_drops_lost_connection": SyncDropsLostConnection,
+    "async_drops_reset": AsyncDropsReset,
 }
 
 
