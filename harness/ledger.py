@@ -34,7 +34,16 @@ from harness.changes import inputs_at
 from harness.checker import Verdict, _key, compare
 from harness.errors import HarnessUsageError
 from harness.names import checked_name
-from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, mixed_sign_int_columns, model_target, read_races, variants
+from harness.reference.known_bugs import (
+    CHUNK_KEY,
+    CHUNK_POS,
+    MODELS,
+    crash_segments,
+    mixed_sign_int_columns,
+    model_target,
+    read_races,
+    variants,
+)
 from harness.reference.model import expected_rows, output_row, record_stream
 from harness.scenario import Scenario
 from harness.seed_values import SeedColumn
@@ -120,6 +129,9 @@ class Finding:
     path: Path
     #: the name of its model in `harness.reference.known_bugs.MODELS`
     model: str = ""
+    #: tries of its scenario a replay gives it, where the bug shows on the release's threads'
+    #: timing on some runs only (a crash: `harness.reference.known_bugs.EmptiedGroupCrashes`)
+    tries: int = 1
 
     @property
     def fixed_upstream(self) -> bool:
@@ -212,14 +224,16 @@ class KnownBugs:
         own = scenario.engine == "async" and self.target.capabilities.own_scheduling
         orders = (_by_segment(verdict.orders[0]), _by_segment(verdict.orders[1])) if own else (({}, {}), ({}, {}))
         # the straight run's draw and the resumed run's are the target's two independent draws;
-        # where reading the dataset is a race, each run's reads have outcomes of their own
-        races = read_races(models, scenario)
+        # where the release's threads decide how a run ends (a racy read, a crash), each run
+        # has outcomes of its own
+        timings = (_timings(models, scenario, verdict, "resumed"),
+                   _timings(models, scenario.straight(), verdict, "straight"))
         for candidate in drawn:
             for variant in variants(models, candidate):
-                for won in races:
+                for timing in timings[0]:
                     for straight in straights:
-                        for straight_won in races:
-                            run = self.run(models, candidate, variant, orders, straight, (won, straight_won))
+                        for straight_timing in timings[1]:
+                            run = self.run(models, candidate, variant, orders, straight, (timing, straight_timing))
                             if reproduces(run, verdict, valid):
                                 return "" if not attribute else self._named(run, scenario, verdict)
         return None
@@ -244,36 +258,46 @@ class KnownBugs:
     def run(self, models: tuple[str, ...], scenario: Scenario, variant: int | None = None,
             orders: tuple[Observed, Observed] = (({}, {}), ({}, {})),
             straight_draw: Scenario | None = None,
-            races_won: tuple[int | None, int | None] = (None, None)) -> tuple[Verdict, Outcome, Outcome]:
+            timings: tuple[Timing, Timing] = ((None, None), (None, None))) -> tuple[Verdict, Outcome, Outcome]:
         """The composition of `models`, run on `scenario` (straight and resumed) and judged;
         `orders`: the resumed and the straight run's async completion order, per segment, and
         how much of it landed before each segment's call ended;
         `straight_draw`: the scenario whose straight run stands for the target's (another
         shuffle draw of it), default `scenario`;
-        `races_won`: the resumed and the straight run's racy reads that pass (`read_races`)."""
+        `timings`: the resumed and the straight run's outcomes of the release's threads (`Timing`)."""
         straight = self._outcome(models, (straight_draw or scenario).straight(), None, orders[1], "straight",
-                                 races_won[1])
-        resumed = self._outcome(models, scenario, variant, orders[0], "resumed", races_won[0])
+                                 timings[1])
+        resumed = self._outcome(models, scenario, variant, orders[0], "resumed", timings[0])
         expected = expected_rows(scenario, self._convert)
         verdict = compare(scenario, expected, straight, resumed, self.target.capabilities.repeatable_shuffle,
                           self._convert)
         return verdict, straight, resumed
 
     def _outcome(self, models: tuple[str, ...], scenario: Scenario, variant: int | None,
-                 observed: Observed, name: str, won: int | None = None) -> Outcome:
+                 observed: Observed, name: str, timing: Timing = (None, None)) -> Outcome:
         """One run of the composition (a straight run has no interruption, so no `variant`),
         kept for the next candidate's and the shrink candidates' sake."""
-        key = f"{'+'.join(models)} {variant} {observed} {name} {won}\n{scenario.to_json()}"
+        key = f"{'+'.join(models)} {variant} {observed} {name} {timing}\n{scenario.to_json()}"
         kept = self._models.get(key)
         if kept is not None:
             self._models.move_to_end(key)
             return kept
         with work_directory(self.root) as trial:
-            kept = self._models[key] = model_target(models, self.target, variant, *observed, won).run(
+            kept = self._models[key] = model_target(models, self.target, variant, *observed, *timing).run(
                 scenario, trial / name)
         while len(self._models) > self._size:
             self._models.popitem(last=False)
         return kept
+
+
+#: what the release's threads decided in one run, where a model lets them: how many of its
+#: racy dataset reads passed (`read_races`), and the segment it crashed in (`crash_segments`)
+Timing = tuple[int | None, int | None]
+
+
+def _timings(models: tuple[str, ...], scenario: Scenario, verdict: Verdict, run: str) -> list[Timing]:
+    error = " ".join(a.detail for a in verdict.anomalies if a.kind == "error" and a.run == run)
+    return [(won, crash) for won in read_races(models, scenario) for crash in crash_segments(models, scenario, error)]
 
 
 #: a run's observed async scheduling: segment -> its checkpoints' row groups in the order they
@@ -379,6 +403,7 @@ def load_finding(path: Path) -> Finding:
             fails_on=tuple(data["fails_on"]), passes_on=tuple(data.get("passes_on", ())),
             anomalies=tuple(data["anomalies"]), signature=signature, explanation=data["explanation"],
             scenario=Scenario.from_dict(data["scenario"]), path=path, model=_model_name(data),
+            tries=int(data.get("tries", 1)),
         )
     except (OSError, ValueError, KeyError, TypeError, RecursionError, HarnessUsageError) as exc:
         raise HarnessUsageError(f"ledger entry {path} is unusable: {exc}") from None

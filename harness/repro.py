@@ -297,6 +297,10 @@ def _resume_mode(scenario: Scenario) -> str:
 def _summary(scenario: Scenario, verdict: Verdict) -> str:
     first = verdict.anomalies[0]
     faults = "; ".join(f"segment {s}: {d}" for s, d in verdict.faults_fired) or "no fault fired"
+    if len(scenario.segments) == 1 and scenario.segments[0].fault is None:
+        # one uninterrupted run: no resume in it (a bug that a resume cannot repair)
+        return (f"an uninterrupted run ends with {first.kind}: {first.detail} "
+                f"({len(verdict.actual)} rows, {len(verdict.expected)} asked for). Not a resume defect.")
     text = (f"a run interrupted ({faults}) and resumed ends with {first.kind} rows: {first.detail} "
             f"({len(verdict.actual)} rows, {len(verdict.expected)} asked for).")
     straight = _uninterrupted_too(verdict)
@@ -348,11 +352,13 @@ def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, 
                "redone": "redone: complete row groups generated again on resume"}.get(kind, f"{kind} rows after a resume")
     script_name = f"repro_{ident}.py"
     if target_name.startswith("data_designer"):
+        from harness.reference.known_bugs import INTERNAL_TASK_FAILURE
         from harness.targets.data_designer_repro import render_dd_script, render_dd_test
 
         work = bool({"ghost", "redone"} & set(verdict.kinds))
-        script = render_dd_script(scenario, release, summary, ident, work)
-        test = render_dd_test(scenario, release, summary, ident, work)
+        crash = any(a.kind == "error" and INTERNAL_TASK_FAILURE in a.detail for a in verdict.anomalies)
+        script = render_dd_script(scenario, release, summary, ident, work, crash)
+        test = render_dd_test(scenario, release, summary, ident, work, crash)
     else:
         script = render_harness_script(scenario, target_name, summary, ident)
         test = render_harness_test(scenario, target_name, summary, ident)

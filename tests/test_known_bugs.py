@@ -15,7 +15,17 @@ from helpers import issue_709_scenario, seeds
 
 from harness.ledger import KnownBugs, fits_chunks, load_ledger, packaged_ledger
 from harness.property import check_scenario, hunt
-from harness.reference.known_bugs import CHUNK_KEY, CHUNK_POS, MODELS, ReadRace, composed, model_target, unreadable_decimal_column
+from harness.reference.known_bugs import (
+    CHUNK_KEY,
+    CHUNK_POS,
+    INTERNAL_TASK_FAILURE,
+    MODELS,
+    ReadRace,
+    composed,
+    crash_segments,
+    model_target,
+    unreadable_decimal_column,
+)
 from harness.reference.mutants import MUTANTS
 from harness.scenario import Fault, Scenario, SeedRow, Segment
 from harness.seed_values import SeedColumn
@@ -47,7 +57,11 @@ def test_every_ledger_entry_has_a_model_and_every_model_an_entry():
 
 @pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
 def test_an_entry_s_model_alone_fails_its_scenario_as_the_entry_says(finding):
-    verdict = check_scenario(model_target([finding.model]), finding.scenario)
+    # (a bug the release's threads' timing decides: in one of the runs that timing allows)
+    for crash in crash_segments([finding.model], finding.scenario, INTERNAL_TASK_FAILURE):
+        verdict = check_scenario(model_target([finding.model], crashes_in=crash), finding.scenario)
+        if not verdict.ok and set(verdict.kinds) & set(finding.anomalies):
+            break
     assert not verdict.ok and set(verdict.kinds) & set(finding.anomalies), verdict.summary()
 
 

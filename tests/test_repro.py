@@ -163,3 +163,23 @@ def test_report_has_the_sections_of_a_good_upstream_issue():
         assert heading in report
     assert "['alpha', 'alpha', 'beta']" in report
     assert "checkpoint 1 of segment 0 (group 0) had already produced seed_id 0" in report
+
+
+def test_a_crash_on_the_engine_s_timing_is_tried_again_by_its_reproducer_and_its_test():
+    """A run that fails on its threads' timing (the async crash of 0.6.1 to 0.8.0) shows on
+    some runs only: the reproducer and the regression test try it `CRASH_TRIES` times, and a
+    run that raises is the bug; any other reproducer runs once."""
+    from harness.targets.data_designer_repro import CRASH_TRIES, render_dd_script, render_dd_test
+
+    scenario = Scenario(seeds=seeds(3), engine="async", buffer_size=1, segments=(Segment(9),),
+                        model_columns=(ModelColumn("llm_0", "describe"),),
+                        provider_faults=(ProviderFault(1, "http400", permanent=True),))
+    script = render_dd_script(scenario, "0.8.0", "s", "ident", crash=True)
+    test = render_dd_test(scenario, "0.8.0", "s", "ident", crash=True)
+    ast.parse(script)
+    ast.parse(test)
+    assert f"for _ in range({CRASH_TRIES}):" in script and "except Exception as exc:" in script
+    assert f"for attempt in range({CRASH_TRIES}):" in test
+    once = render_dd_script(scenario, "0.8.0", "s", "ident")
+    main = once.split("def main():")[1]
+    assert "for _ in range(" not in main and "except Exception" not in main

@@ -88,6 +88,9 @@ class Modelled(ReferenceEngine):
     #: where a read of the dataset is a race (`ReadRace`): how many of the run's racy reads
     #: fall back and pass before one fails (None: none passes; see `read_races`)
     read_races_won: int | None = None
+    #: where a run may crash on the release's threads' timing (`EmptiedGroupCrashes`): the
+    #: segment whose run does (None: none; see `crash_segments`)
+    crashes_in: int | None = None
 
     def read_seed_stream(self) -> list[Row]:
         return record_stream(self.scenario, type(self).convert)
@@ -538,6 +541,31 @@ class NoRowsNoDataset(ReadsDatasetBack):
         return None
 
 
+#: how a run of 0.6.1 to 0.8.0's async engine ends where `EmptiedGroupCrashes` strikes
+INTERNAL_TASK_FAILURE = "Unexpected internal task failure in async scheduler"
+
+
+class EmptiedGroupCrashes(ReferenceEngine):
+    """dd-async-emptied-row-group-crashes-the-run (0.6.1 to 0.8.0, async): a row group whose
+    every row was dropped at once (a failure the client does not try again: a refusal, and
+    there a reset or an answer that is not JSON) counts as complete while a whole-group
+    column's task for it (an expression column: `echo`, `tag`, which do not wait for the
+    model column) may still be rendering: the scheduler frees the group's buffer, the task's
+    write-back finds none (KeyError), and a KeyError is an internal error: `create()` raises
+    "Error generating dataset: Unexpected internal task failure in async scheduler", the
+    groups not yet written lost. Whether the task is still out is the release's threads'
+    timing: `crashes_in` names the segment whose run crashes at its first emptied group
+    (None: no run does). 0.9 frees a group only once no task of it is in flight; 0.6.0 logs
+    the KeyError as a row's failure and goes on."""
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        if (self.scenario.engine == "async" and self.scenario.model_columns and not rows and notes
+                and notes.get("dropped") and not notes.get("lost") and type(self).crashes_in == self.segment_index):
+            self.fired(EmptiedGroupCrashes)
+            raise ModelRunError(f"Error generating dataset: {INTERNAL_TASK_FAILURE}.")
+        super().checkpoint(session, group, rows, notes)
+
+
 class SyncHoleRefusesResume(NoRowsNoDataset):
     """dd-sync-dropped-batch-blocks-resume: the sync engine writes no file for a batch none of
     whose rows survived (every row's model column failed: `NoRowsNoDataset`) and goes on with
@@ -786,6 +814,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
+    "emptied_group_crashes": EmptiedGroupCrashes,
     "sync_hole_refuses_resume": SyncHoleRefusesResume,
     "no_rows_no_dataset": NoRowsNoDataset,
     "sync_drops_failed_status": SyncDropsFailedStatus,
@@ -817,10 +846,21 @@ def read_races(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | 
     return [None, *range(1, len(scenario.segments) + 2)]
 
 
+def crash_segments(names: list[str] | tuple[str, ...], scenario: Any, error: str | None) -> list[int | None]:
+    """The runs a composition allows on `scenario` where the release's threads' timing may
+    crash one (`EmptiedGroupCrashes`, `Modelled.crashes_in`): None (no crash), first; then a
+    crash in each segment, offered only where the target's run did end so (`error`, its
+    error's text): the crash is the run's only trace of that timing."""
+    if "emptied_group_crashes" not in names or not error or INTERNAL_TASK_FAILURE not in error:
+        return [None]
+    return [None, *range(len(scenario.segments))]
+
+
 def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
              variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None,
              run_reads_dataset: bool = True, dataset_schema: str = "unified",
-             in_call: dict[int, int] | None = None, read_races_won: int | None = None) -> type[ReferenceEngine]:
+             in_call: dict[int, int] | None = None, read_races_won: int | None = None,
+             crashes_in: int | None = None) -> type[ReferenceEngine]:
     """The reference with the named models, in `MODELS`' order (the first decides first)."""
     names = [n for n in MODELS if n in names]
     bases = tuple(MODELS[n] for n in names)
@@ -828,21 +868,22 @@ def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
                 {"convert": staticmethod(convert) if convert is not None else None, "variant": variant,
                  "observed_order": dict(order or {}), "observed_in_call": dict(in_call or {}),
                  "run_reads_dataset": run_reads_dataset, "dataset_schema": dataset_schema,
-                 "read_races_won": read_races_won})
+                 "read_races_won": read_races_won, "crashes_in": crashes_in})
 
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
                  order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
-                 read_races_won: int | None = None) -> Any:
+                 read_races_won: int | None = None, crashes_in: int | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
     completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
-    them before the segment's call ended, the first `read_races_won` of its racy reads passing."""
+    them before the segment's call ended, the first `read_races_won` of its racy reads
+    passing, crashing in segment `crashes_in`."""
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
-            return model_target, (tuple(names), reader, variant, order, in_call, read_races_won)
+            return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in)
 
         def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
@@ -866,11 +907,12 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     convert = None if reader is None else reader.seed_value_as_read
     reads_back = bool(getattr(reader, "run_reads_dataset", True))
     schema = str(getattr(reader, "dataset_schema", "unified"))
-    engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won)
+    engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won, crashes_in)
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
     return target
 
 
-__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "composed", "model_target", "read_races", "variants"]
+__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "composed", "crash_segments", "model_target", "read_races",
+           "variants"]

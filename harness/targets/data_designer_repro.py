@@ -569,8 +569,15 @@ def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[
     return [f"import {n}" for n in sorted(set(names), key=lambda n: n.lower())] + ["from pathlib import Path"]
 
 
-def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False) -> str:
-    """The standalone script; with `work`, it also fails on work done twice or late."""
+#: tries of a reproducer whose bug is a crash the engine's threads' timing decides
+CRASH_TRIES = 40
+
+
+def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False,
+                     crash: bool = False) -> str:
+    """The standalone script; with `work`, it also fails on work done twice or late; with
+    `crash`, the bug is a run that fails on its threads' timing: it is tried up to
+    `CRASH_TRIES` times, and a run that raises is the bug."""
     deps = [f"data-designer=={release}", f"pandas=={_pandas_version()}"]
     main = ["", "", "def main():"]
     if _cross_release(scenario):
@@ -607,6 +614,21 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "        if not (actual == baseline == EXPECTED and not waste):",
             "            if actual != EXPECTED:",
             *("                " + d for d in divergence),
+            "            return 1",
+            "    return 0",
+        ]
+    elif scenario.sampling == "ordered" and crash:
+        main += [
+            f"    for _ in range({CRASH_TRIES}):  # the run fails on its engine's threads' timing: on some runs only",
+            "        with tempfile.TemporaryDirectory() as tmp:",
+            "            try:",
+            *_trial(scenario, "                ", "tmp", work),
+            "            except Exception as exc:  # noqa: BLE001 - the run itself failing is the bug",
+            '                print(f"a run failed: {type(exc).__name__}: {exc}")',
+            "                return 1",
+            '        print(f"resumed:  {actual}\\nstraight: {baseline}\\nexpected: {EXPECTED}")',
+            "        if not actual == baseline == EXPECTED:",
+            *("            " + d for d in divergence),
             "            return 1",
             "    return 0",
         ]
@@ -656,7 +678,8 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
     return _marked_long_lines("\n".join(lines) + "\n")
 
 
-def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False) -> str:
+def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False,
+                   crash: bool = False) -> str:
     separate = _separate(scenario)
     cross = _cross_release(scenario)
     waste = " and not waste" if work else ""
@@ -706,6 +729,10 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
             '    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")',
             *(['    waste = wasted(tmp_path / "resumed")'] if work else []),
         ]
+    elif crash:  # a run that fails on its threads' timing: tried up to CRASH_TRIES times, a raise fails the test
+        lines += [f"    for attempt in range({CRASH_TRIES}):", '        base = tmp_path / str(attempt)',
+                  *_trial(scenario, "        ", "base", work), "    " + check]
+        return _marked_long_lines("\n".join(lines) + "\n")
     else:
         lines += _trial(scenario, "    ", "tmp_path", work)
     lines.append(check)
