@@ -292,7 +292,7 @@ class KnownBugs:
 
 #: what the release's threads decided in one run, where a model lets them: how many of its
 #: racy dataset reads passed (`read_races`), and the segment it crashed in (`crash_segments`)
-Timing = tuple[int | None, int | None]
+Timing = tuple[int | None, tuple[int, int] | None]
 
 
 def _timings(models: tuple[str, ...], scenario: Scenario, verdict: Verdict, run: str) -> list[Timing]:

@@ -317,3 +317,24 @@ def test_which_error_a_read_meets_follows_the_first_failing_column_of_each_later
     race = files([(50153, None)], [(-724652640934, "b")], [(1, "c")])
     assert isinstance(unreadable_decimal_column(scenario, *race, "first"), ReadRace)
     assert unreadable_decimal_column(scenario, *files([(None, "a")], [(-724652640934, "b")]), "first") is None
+
+
+def test_a_crash_the_release_s_threads_decide_is_known_only_where_its_run_ended_so():
+    """0.6.1 to 0.8.0's async engine may crash at a row group that lost every row at once
+    (`EmptiedGroupCrashes`), with the next groups having asked for their rows by then (paid,
+    never written: `redone` where they were on disk). The models offer a crash to a run only
+    where the target's run ended with that error; a run that failed otherwise is new."""
+    entry = next(f for f in LEDGER if f.id == "dd-async-emptied-row-group-crashes-the-run-async")
+    names = open_models(entry.target, "0.6.1")
+    scenario = Scenario.from_json((RACE.parent / "async-refused-row-empties-groups.json").read_text())
+    crashed = check_scenario(model_target(names, crashes_in=(1, 1)), scenario)
+    kinds = {(a.kind, a.run) for a in crashed.anomalies}
+    assert ("error", "resumed") in kinds and ("redone", "resumed") in kinds, crashed.summary()
+    assert any("paid the model provider" in a.detail for a in crashed.anomalies if a.kind == "redone")
+    release = as_release(model_target(names), entry.target, "0.6.1")
+    assert entry.id in KnownBugs(LEDGER, release)(scenario, crashed).split("+")
+    # the same run ending in another error is no crash of this kind: new
+    other = dataclasses.replace(crashed, anomalies=tuple(
+        dataclasses.replace(a, detail="segment 1 failed: RuntimeError: something else") if a.kind == "error" else a
+        for a in crashed.anomalies))
+    assert KnownBugs(LEDGER, release)(scenario, other) is None

@@ -89,8 +89,9 @@ class Modelled(ReferenceEngine):
     #: fall back and pass before one fails (None: none passes; see `read_races`)
     read_races_won: int | None = None
     #: where a run may crash on the release's threads' timing (`EmptiedGroupCrashes`): the
-    #: segment whose run does (None: none; see `crash_segments`)
-    crashes_in: int | None = None
+    #: segment whose run does and how many other row groups had asked the model provider for
+    #: their rows by then (None: no crash; see `crash_segments`)
+    crashes_in: tuple[int, int] | None = None
 
     def read_seed_stream(self) -> list[Row]:
         return record_stream(self.scenario, type(self).convert)
@@ -554,14 +555,26 @@ class EmptiedGroupCrashes(ReferenceEngine):
     write-back finds none (KeyError), and a KeyError is an internal error: `create()` raises
     "Error generating dataset: Unexpected internal task failure in async scheduler", the
     groups not yet written lost. Whether the task is still out is the release's threads'
-    timing: `crashes_in` names the segment whose run crashes at its first emptied group
-    (None: no run does). 0.9 frees a group only once no task of it is in flight; 0.6.0 logs
-    the KeyError as a row's failure and goes on."""
+    timing: `crashes_in` (segment, k) names the segment whose run crashes at its first
+    emptied group, the next k row groups having asked the provider for their rows by then
+    (the engine's groups run side by side: paid for, never written); None: no run crashes.
+    0.9 frees a group only once no task of it is in flight; 0.6.0 logs the KeyError as a
+    row's failure and goes on."""
 
     def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        seen = session.__dict__.setdefault("_crash_seen", set())
+        seen.add(group.id)
+        crash = type(self).crashes_in
         if (self.scenario.engine == "async" and self.scenario.model_columns and not rows and notes
-                and notes.get("dropped") and not notes.get("lost") and type(self).crashes_in == self.segment_index):
+                and notes.get("dropped") and not notes.get("lost") and crash is not None
+                and crash[0] == self.segment_index):
             self.fired(EmptiedGroupCrashes)
+            fault = self.scenario.segments[self.segment_index].fault
+            if fault is None or fault.at == "checkpoint":  # (no row fault point is passed on the way)
+                rest = [g for g in self.observed_first(session.plan) if g.id not in session.completed
+                        and g.id not in seen]
+                for other in rest[:crash[1]]:
+                    self.ask_model(session, other, self.generate_group(session, other))
             raise ModelRunError(f"Error generating dataset: {INTERNAL_TASK_FAILURE}.")
         super().checkpoint(session, group, rows, notes)
 
@@ -846,21 +859,23 @@ def read_races(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | 
     return [None, *range(1, len(scenario.segments) + 2)]
 
 
-def crash_segments(names: list[str] | tuple[str, ...], scenario: Any, error: str | None) -> list[int | None]:
+def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
+                   error: str | None) -> list[tuple[int, int] | None]:
     """The runs a composition allows on `scenario` where the release's threads' timing may
     crash one (`EmptiedGroupCrashes`, `Modelled.crashes_in`): None (no crash), first; then a
-    crash in each segment, offered only where the target's run did end so (`error`, its
-    error's text): the crash is the run's only trace of that timing."""
+    crash in each segment, with each number of other row groups in flight that had asked for
+    their rows, offered only where the target's run did end so (`error`, its error's text):
+    the crash is the run's only trace of that timing."""
     if "emptied_group_crashes" not in names or not error or INTERNAL_TASK_FAILURE not in error:
         return [None]
-    return [None, *range(len(scenario.segments))]
+    return [None, *((s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT))]
 
 
 def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
              variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None,
              run_reads_dataset: bool = True, dataset_schema: str = "unified",
              in_call: dict[int, int] | None = None, read_races_won: int | None = None,
-             crashes_in: int | None = None) -> type[ReferenceEngine]:
+             crashes_in: tuple[int, int] | None = None) -> type[ReferenceEngine]:
     """The reference with the named models, in `MODELS`' order (the first decides first)."""
     names = [n for n in MODELS if n in names]
     bases = tuple(MODELS[n] for n in names)
@@ -873,7 +888,7 @@ def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
                  order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
-                 read_races_won: int | None = None, crashes_in: int | None = None) -> Any:
+                 read_races_won: int | None = None, crashes_in: tuple[int, int] | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
     completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
