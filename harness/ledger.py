@@ -38,10 +38,10 @@ from harness.reference.known_bugs import (
     CHUNK_KEY,
     CHUNK_POS,
     MODELS,
+    READ_RACE_EVENT,
     crash_segments,
     mixed_sign_int_columns,
     model_target,
-    read_races,
     variants,
 )
 from harness.reference.model import expected_rows, output_row, record_stream
@@ -226,17 +226,33 @@ class KnownBugs:
         # the straight run's draw and the resumed run's are the target's two independent draws;
         # where the release's threads decide how a run ends (a racy read, a crash), each run
         # has outcomes of its own
-        timings = (_timings(models, scenario, verdict, "resumed"),
-                   _timings(models, scenario.straight(), verdict, "straight"))
+        crashes = (_crash_options(models, scenario, verdict, "resumed"),
+                   _crash_options(models, scenario.straight(), verdict, "straight"))
         for candidate in drawn:
             for variant in variants(models, candidate):
-                for timing in timings[0]:
+                for timing in self._timings(models, candidate, variant, orders[0], "resumed", crashes[0]):
                     for straight in straights:
-                        for straight_timing in timings[1]:
+                        for straight_timing in self._timings(models, straight.straight(), None, orders[1], "straight",
+                                                             crashes[1]):
                             run = self.run(models, candidate, variant, orders, straight, (timing, straight_timing))
                             if reproduces(run, verdict, valid):
                                 return "" if not attribute else self._named(run, scenario, verdict)
         return None
+
+    def _timings(self, models: tuple[str, ...], scenario: Scenario, variant: int | None, observed: Observed,
+                 name: str, crashes: list[tuple[int, int] | None]) -> list[Timing]:
+        """The outcomes of the release's threads a run of the composition has: each crash
+        offered, and, for each, every number of the racy reads it meets that pass (a read
+        passed may let the run go on to meet another)."""
+        found: list[Timing] = []
+        for crash in crashes:
+            met, won = _races_met(self._outcome(models, scenario, variant, observed, name, (None, crash))), 0
+            found.append((None, crash))
+            while won < met:
+                won += 1
+                found.append((won, crash))
+                met = max(met, _races_met(self._outcome(models, scenario, variant, observed, name, (won, crash))))
+        return found
 
     def _named(self, run: tuple[Verdict, Outcome, Outcome], scenario: Scenario, verdict: Verdict) -> str:
         """The entries whose models changed what the reference would have done in the run
@@ -295,9 +311,14 @@ class KnownBugs:
 Timing = tuple[int | None, tuple[int, int] | None]
 
 
-def _timings(models: tuple[str, ...], scenario: Scenario, verdict: Verdict, run: str) -> list[Timing]:
+def _crash_options(models: tuple[str, ...], scenario: Scenario, verdict: Verdict, run: str) -> list[tuple[int, int] | None]:
     error = " ".join(a.detail for a in verdict.anomalies if a.kind == "error" and a.run == run)
-    return [(won, crash) for won in read_races(models, scenario) for crash in crash_segments(models, scenario, error)]
+    return crash_segments(models, scenario, error)
+
+
+def _races_met(outcome: Outcome) -> int:
+    """How many racy reads of its dataset a model's run met (`READ_RACE_EVENT`)."""
+    return sum(1 for e in outcome.events if e.get("event") == READ_RACE_EVENT)
 
 
 #: a run's observed async scheduling: segment -> its checkpoints' row groups in the order they

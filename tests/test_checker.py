@@ -107,3 +107,23 @@ def test_exact_shuffle_tier_catches_a_resume_that_switches_permutation_where_exa
     assert "another permutation" in caught.summary()
     blind = compare(scenario, expected, *runs["mutant:pass_reseed"], repeatable_shuffle=False)
     assert blind.ok and blind.tier == "exactly-once"
+
+
+def test_exactly_once_marks_a_duplicate_only_where_every_placing_of_the_missing_rows_puts_both_in_one_pass():
+    """Under SHUFFLE a row dropped (a model column's request given up) shifts every later row's
+    place among the reader's records: with k rows missing, a repeated row is a duplicate only
+    where it stays in one pass however the k missing records fall; the missing rows are
+    `short` in any case. With none missing, passes are blocks of rows, as before."""
+    from harness.checker import _exactly_once
+
+    valid = {("a",), ("b",), ("c",)}
+    a, b, c = ("a",), ("b",), ("c",)
+    # two of five asked for are missing: [b b b] may be [x b | b x | b] or [b x | b b |..]: no certain duplicate
+    assert [f.kind for f in _exactly_once([b, b, b], [a] * 5, {a, b}, 2)] == ["short"]
+    # nothing missing: a pass of [a a] is a duplicate, and b is lost from it
+    assert [f.kind for f in _exactly_once([a, a, b, b], [a] * 4, {a, b}, 2)] == ["duplicated", "lost"]
+    # one missing, passes of three: [a a ...] stays in one pass wherever the missing record falls
+    found = _exactly_once([a, a, b, c, a], [a] * 6, valid, 3)
+    assert [f.kind for f in found] == ["duplicated"] and found[0].position == 1
+    # one missing: a at rows 2 and 3 may be rows 2 and 4 of the reader's: two passes of two
+    assert [f.kind for f in _exactly_once([a, b, a, a], [a] * 5, {a, b}, 2)] == ["short"]

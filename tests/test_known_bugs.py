@@ -36,7 +36,7 @@ LATEST_ASYNC = ("data_designer:async", "0.9.7")
 TRIAGED_CTRL_C = Path(__file__).parent.parent / "fixtures" / "findings-to-triage" / (
     "dd-async-sigint-after-fresh-restart-rare-timing.json")
 #: a JSONL int column of both signs whose dataset reads are races on 0.6.1 (CI's search, seed 616161)
-RACE = Path(__file__).parent.parent / "fixtures" / "corpus" / "jsonl-mixed-sign-ints-read-race.json"
+RACE = Path(__file__).parent.parent / "fixtures" / "model-scenarios" / "jsonl-mixed-sign-ints-read-race.json"
 
 
 def as_release(target, name: str, version: str, repeatable_shuffle: bool = True):

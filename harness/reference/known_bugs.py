@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from harness.journal import Journal
 from harness.reference import storage
 from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Session, config_hash, free_sibling, plan_groups
 from harness.reference.model import Convert, Row, record_stream
@@ -52,13 +53,19 @@ class ReadRace(str):
     chooses the outcomes for a run."""
 
 
-def race_won(artifact_root: Any, won: int | None) -> bool:
+#: the journal event of a racy read (`race_won`): how many a run met says which outcomes of
+#: them it has (`harness.ledger.KnownBugs`)
+READ_RACE_EVENT = "read_race"
+
+
+def race_won(artifact_root: Any, won: int | None, journal: Any) -> bool:
     """Whether this racy read of a run falls back and passes: the first `won` racy reads of
     the run do (None: none); the run's count is kept in its artifact root (its segments may
-    run in processes of their own)."""
+    run in processes of their own), and each read is a journal event."""
     path = artifact_root / READ_RACES_FILE
     seen = int(path.read_text(encoding="utf-8")) if path.exists() else 0
     storage.write_bytes(str(path), str(seen + 1).encode())
+    journal.append({"event": READ_RACE_EVENT, "read": seen + 1})
     return won is not None and seen < won
 
 
@@ -86,7 +93,8 @@ class Modelled(ReferenceEngine):
     #: (pyarrow's default, the first file's schema: 0.6)
     dataset_schema: str = "unified"
     #: where a read of the dataset is a race (`ReadRace`): how many of the run's racy reads
-    #: fall back and pass before one fails (None: none passes; see `read_races`)
+    #: fall back and pass before one fails (None: none passes; `harness.ledger` tries each
+    #: number up to the racy reads a run met)
     read_races_won: int | None = None
     #: where a run may crash on the release's threads' timing (`EmptiedGroupCrashes`): the
     #: segment whose run does and how many other row groups had asked the model provider for
@@ -408,7 +416,7 @@ class ReadsDatasetBack(ReferenceEngine):
             rows, layout = storage.load_dataset(path)
             problem = type(self).why_unreadable(self.scenario, rows, layout)
             if problem is not None and not (isinstance(problem, ReadRace)
-                                            and race_won(self.artifact_root, type(self).read_races_won)):
+                                            and race_won(self.artifact_root, type(self).read_races_won, self.journal)):
                 raise ModelRunError(
                     "Failed to load generated dataset — all records may have been dropped due to "
                     f"generation failures. Original error: {problem}")
@@ -849,16 +857,6 @@ def variants(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | No
     return list(dict.fromkeys(found))
 
 
-def read_races(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | None]:
-    """The outcomes a composition allows on `scenario` where reading its dataset is a race
-    (`ReadRace`, `Modelled.read_races_won`): None (every racy read fails), first; then the
-    first k of the run's racy reads passing (one read at the end of each segment's run, and
-    the final one)."""
-    if "decimal_precision_per_group" not in names or scenario.source != "jsonl" or not mixed_sign_int_columns(scenario):
-        return [None]
-    return [None, *range(1, len(scenario.segments) + 2)]
-
-
 def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
                    error: str | None) -> list[tuple[int, int] | None]:
     """The runs a composition allows on `scenario` where the release's threads' timing may
@@ -909,7 +907,8 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             rows, layout = super().load(scenario, workdir)
             problem = engine.why_unreadable(scenario, rows, layout) if issubclass(engine, ReadsDatasetBack) else None
             if problem is not None and not (isinstance(problem, ReadRace)
-                                            and race_won(workdir / "artifacts", engine.read_races_won)):
+                                            and race_won(workdir / "artifacts", engine.read_races_won,
+                                                     Journal(workdir / "journal.jsonl"))):
                 raise ModelRunError(problem)
             for column in scenario.columns:
                 if column.type == "int" and any(isinstance(r.get(column.name), float) for r in rows):
@@ -929,5 +928,5 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     return target
 
 
-__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "composed", "crash_segments", "model_target", "read_races",
+__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "READ_RACE_EVENT", "composed", "crash_segments", "model_target",
            "variants"]
