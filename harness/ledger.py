@@ -226,14 +226,17 @@ class KnownBugs:
         # the straight run's draw and the resumed run's are the target's two independent draws;
         # where the release's threads decide how a run ends (a racy read, a crash), each run
         # has outcomes of its own
-        crashes = (_crash_options(models, scenario, verdict, "resumed"),
-                   _crash_options(models, scenario.straight(), verdict, "straight"))
+        crashes = _crash_options(models, scenario, verdict, "resumed")
+        straight_crashes = _crash_options(models, scenario.straight(), verdict, "straight")
+        straight_timings: dict[int, list[Timing]] = {}  # each straight draw's, once
         for candidate in drawn:
             for variant in variants(models, candidate):
-                for timing in self._timings(models, candidate, variant, orders[0], "resumed", crashes[0]):
-                    for straight in straights:
-                        for straight_timing in self._timings(models, straight.straight(), None, orders[1], "straight",
-                                                             crashes[1]):
+                for timing in self._timings(models, candidate, variant, orders[0], "resumed", crashes):
+                    for k, straight in enumerate(straights):
+                        if k not in straight_timings:
+                            straight_timings[k] = self._timings(models, straight.straight(), None, orders[1],
+                                                                "straight", straight_crashes)
+                        for straight_timing in straight_timings[k]:
                             run = self.run(models, candidate, variant, orders, straight, (timing, straight_timing))
                             if reproduces(run, verdict, valid):
                                 return "" if not attribute else self._named(run, scenario, verdict)
@@ -307,7 +310,7 @@ class KnownBugs:
 
 
 #: what the release's threads decided in one run, where a model lets them: how many of its
-#: racy dataset reads passed (`read_races`), and the segment it crashed in (`crash_segments`)
+#: racy dataset reads passed (`READ_RACE_EVENT`), and where it crashed (`crash_segments`)
 Timing = tuple[int | None, tuple[int, int] | None]
 
 

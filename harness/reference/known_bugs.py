@@ -37,8 +37,6 @@ CHUNK_KEY, CHUNK_POS = "_model_chunk", "_model_pos"
 #: where a model's dataset records the segment that started it afresh (`Modelled.epoch`), and
 #: how far apart the permutation keys of two fresh starts are
 EPOCH_FILE, EPOCH_STRIDE = "_model_epoch", 10_000_000
-#: where a model's run counts the reads of its dataset whose outcome is a race (`ReadRace`)
-READ_RACES_FILE = "_model_read_races"
 
 
 class ReadRace(str):
@@ -58,13 +56,11 @@ class ReadRace(str):
 READ_RACE_EVENT = "read_race"
 
 
-def race_won(artifact_root: Any, won: int | None, journal: Any) -> bool:
+def race_won(won: int | None, journal: Journal) -> bool:
     """Whether this racy read of a run falls back and passes: the first `won` racy reads of
-    the run do (None: none); the run's count is kept in its artifact root (its segments may
-    run in processes of their own), and each read is a journal event."""
-    path = artifact_root / READ_RACES_FILE
-    seen = int(path.read_text(encoding="utf-8")) if path.exists() else 0
-    storage.write_bytes(str(path), str(seen + 1).encode())
+    the run do (None: none). Each is a journal event: the run's count, whichever process its
+    segments run in."""
+    seen = sum(1 for e in journal.events() if e.get("event") == READ_RACE_EVENT)
     journal.append({"event": READ_RACE_EVENT, "read": seen + 1})
     return won is not None and seen < won
 
@@ -416,7 +412,7 @@ class ReadsDatasetBack(ReferenceEngine):
             rows, layout = storage.load_dataset(path)
             problem = type(self).why_unreadable(self.scenario, rows, layout)
             if problem is not None and not (isinstance(problem, ReadRace)
-                                            and race_won(self.artifact_root, type(self).read_races_won, self.journal)):
+                                            and race_won(type(self).read_races_won, self.journal)):
                 raise ModelRunError(
                     "Failed to load generated dataset — all records may have been dropped due to "
                     f"generation failures. Original error: {problem}")
@@ -907,8 +903,7 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             rows, layout = super().load(scenario, workdir)
             problem = engine.why_unreadable(scenario, rows, layout) if issubclass(engine, ReadsDatasetBack) else None
             if problem is not None and not (isinstance(problem, ReadRace)
-                                            and race_won(workdir / "artifacts", engine.read_races_won,
-                                                     Journal(workdir / "journal.jsonl"))):
+                                            and race_won(engine.read_races_won, Journal(workdir / "journal.jsonl"))):
                 raise ModelRunError(problem)
             for column in scenario.columns:
                 if column.type == "int" and any(isinstance(r.get(column.name), float) for r in rows):
