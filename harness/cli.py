@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import harness
 from harness import environments, exits, repro
 from harness.errors import HarnessUsageError
-from harness.ledger import KnownBugs, load_ledger
+from harness.ledger import KnownBugs, load_ledger, shrink_model
 from harness.limits import MAX_FILE_BYTES, Limits
 from harness.names import checked_name
 from harness.property import DEFAULT_MAX_EXAMPLES, DEFAULT_SHRINK_SECONDS, HuntResult, check_repeatedly, hunt, new_seed
@@ -154,11 +154,16 @@ def hunt_command(
     shrink_seconds: float = typer.Option(DEFAULT_SHRINK_SECONDS, "--shrink-seconds", min=0,
                                          help="Time budget for shrinking a finding; past it the smallest failing "
                                          "scenario so far is reported, said to be maybe not minimal."),
+    shrink_on: str = typer.Option("model", "--shrink-on", help="Where a finding shrinks: 'model' (on the models of "
+                                  "the release's known bugs where one shows the failure, each step milliseconds, the "
+                                  "result confirmed on the target) or 'target' (every step on the target)."),
     stats: str = typer.Option("table", "--stats", help="What the search exercised: 'table' (printed after the "
                               "verdict), 'json' (one JSON line, last on stdout, and coverage.json in --out) or "
                               "'none'."),
 ) -> None:
     """Search for a scenario whose resumed run differs from the uninterrupted one."""
+    if shrink_on not in ("model", "target"):
+        raise HarnessUsageError(f"--shrink-on takes model or target, not {shrink_on!r}")
     if stats not in STATS_FORMATS:
         raise HarnessUsageError(f"--stats takes {', '.join(STATS_FORMATS)}, not {stats!r}")
     check_output_dir(out_dir, "--out")
@@ -180,6 +185,7 @@ def hunt_command(
     ledger = load_ledger(known_dir) if known_dir is not None else []
 
     known = KnownBugs(ledger, chosen)
+    model = shrink_model(chosen, known if ledger else None) if shrink_on == "model" else None
 
     seed = new_seed() if seed is None else seed
     out.print(f"resume-harness {harness.__version__}: hunting on [bold]{chosen.describe()}[/] "
@@ -200,7 +206,8 @@ def hunt_command(
 
         try:
             result = hunt(chosen, max_examples=max_examples, seed=seed, on_example=tick, root=workdir,
-                          capabilities=caps, known=known if ledger else None, shrink_seconds=shrink_seconds)
+                          capabilities=caps, known=known if ledger else None, shrink_seconds=shrink_seconds,
+                          shrink_model=model)
         finally:
             set_hypothesis_home_dir(None)
     if result.stopped_by is not None:
@@ -216,8 +223,12 @@ def hunt_command(
                   f"{known_line or agreed}{'; ' + agreed if known_line else ''}. seed {seed}")
         _print_coverage(result, caps, stats, out_dir)
         raise typer.Exit(0)
-    out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples "
-              f"(shrunk in {result.examples} runs, {result.elapsed:.1f}s), seed {seed}")
+    if result.model_runs:
+        shrunk = (f"shrunk in {result.model_runs} runs on the known bugs' models, confirmed in "
+                  f"{result.confirm_runs} on the target, {result.elapsed:.1f}s")
+    else:
+        shrunk = f"shrunk in {result.examples} runs, {result.elapsed:.1f}s"
+    out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples ({shrunk}), seed {seed}")
     if known_line:
         out.print(f"besides it, {known_line}")
     if result.note:

@@ -229,14 +229,30 @@ class KnownBugs:
         crashes = _crash_options(models, scenario, verdict, "resumed")
         straight_crashes = _crash_options(models, scenario.straight(), verdict, "straight")
         straight_timings: dict[int, list[Timing]] = {}  # each straight draw's, once
+        # Where the draws are the model's own (not exact), the straight run's draw and the
+        # resumed run's are independent and each run's anomalies and rows are judged on that
+        # run alone: a pair is judged whole only when each side fits on its own (`_fits`, a
+        # necessary condition of `reproduces`), so 32 + 32 draws cost about 64 judgements,
+        # not 1024; the first pair found is the one the full product would find first.
+        straight_fit: dict[tuple[int, Timing], bool] = {}
         for candidate in drawn:
             for variant in variants(models, candidate):
                 for timing in self._timings(models, candidate, variant, orders[0], "resumed", crashes):
+                    if not exact and not _fits(self.run(models, candidate, variant, orders, straights[0],
+                                                        (timing, (None, None))), verdict, "resumed"):
+                        continue
                     for k, straight in enumerate(straights):
                         if k not in straight_timings:
                             straight_timings[k] = self._timings(models, straight.straight(), None, orders[1],
                                                                 "straight", straight_crashes)
                         for straight_timing in straight_timings[k]:
+                            if not exact:
+                                if (k, straight_timing) not in straight_fit:
+                                    straight_fit[k, straight_timing] = _fits(
+                                        self.run(models, drawn[0], None, orders, straight,
+                                                 ((None, None), straight_timing)), verdict, "straight")
+                                if not straight_fit[k, straight_timing]:
+                                    continue
                             run = self.run(models, candidate, variant, orders, straight, (timing, straight_timing))
                             if reproduces(run, verdict, valid):
                                 return "" if not attribute else self._named(run, scenario, verdict)
@@ -378,6 +394,24 @@ def reproduces(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict,
     return True
 
 
+def _fits(model: tuple[Verdict, Outcome, Outcome], verdict: Verdict, run: str) -> bool:
+    """What `reproduces` asks of one run alone where the target's shuffle is its own: that
+    run's anomalies of the run and the work, and its rows fitting the model's permutations
+    (`fits_chunks`). The rows outside the inputs are left to `reproduces` (a model's row
+    from either run may stand for one)."""
+    judged, straight, resumed = model
+    kinds = {k for k in _run_kinds(judged) if k[1] == run and k[0] in RUN_KINDS}
+    wanted = {k for k in _run_kinds(verdict) if k[1] == run and k[0] in RUN_KINDS}
+    if kinds != wanted:
+        return False
+    if ("error", run) in wanted or ("hang", run) in wanted:
+        return True
+    if run == "resumed" and (judged.refusal or verdict.refusal):
+        return True
+    outcome, rows = (resumed, verdict.keys[0]) if run == "resumed" else (straight, verdict.keys[1])
+    return fits_chunks(outcome.rows, list(rows), verdict.columns)
+
+
 def fits_chunks(model_rows: list[dict[str, Any]], rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> bool:
     """Whether `rows` are what the model's rows stand for when each permutation is the
     target's own: row for row, a place in a permutation (`CHUNK_KEY`, `CHUNK_POS`) always
@@ -444,3 +478,23 @@ def load_ledger(directory: Path) -> list[Finding]:
     if not directory.is_dir():
         raise HarnessUsageError(f"no findings directory at {directory}")
     return [load_finding(path) for path in sorted(directory.glob("*.json"))]
+
+
+def shrink_model(target: Target, known: KnownBugs | None = None, ledger: list[Finding] | None = None) -> Any:
+    """What `hunt` shrinks a finding on (`harness.property.ShrinkModel`): the composition of
+    the models of every entry open on `target`'s release, in the packaged ledger (or
+    `ledger`) and in `known` (`--known`), with `known`'s own composition to tell a known bug
+    from the finding; None where the ledger knows no bug of this release (the reference, a
+    mutant, a fork's own version): the target shrinks its findings itself."""
+    from harness.property import ShrinkModel
+
+    entries = [f for f in (load_ledger(packaged_ledger()) if ledger is None else ledger)
+               if f.open_on(target.name, target.version)]
+    names = tuple(dict.fromkeys([*(f.model for f in entries), *(known.models if known is not None else ())]))
+    if not names:
+        return None
+    told = known.models if known is not None else ()
+    tries = max([1, *(f.tries for f in entries), *(f.tries for f in (known.entries if known is not None else ()))])
+    return ShrinkModel(model_target(names, target), model_target(told, target) if told else None, names, target,
+                       tries)
+

@@ -19,6 +19,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
+from hypothesis.strategies import SearchStrategy
 
 from harness.checker import Verdict, compare
 from harness.coverage import Coverage
@@ -112,6 +113,117 @@ def check_repeatedly(target: Target, scenario: Scenario, root: Path | None = Non
     return first_failure if first_failure is not None else verdict
 
 
+@dataclass
+class ShrinkModel:
+    """A bug-seeded reference standing for a target while a finding shrinks: `target`, the
+    composition of the models of the release's known bugs (`harness.ledger.shrink_model`),
+    runs a candidate in milliseconds where the real target takes hundreds. `known`: the
+    composition of the models of the entries a search was told are known (`--known`), or
+    None: a candidate the model fails on is no finding where `known` fails the same way
+    (the bug the finding stands for played no part in it).
+
+    `names`, `reader`: the composition's models and the target it reads seed values as,
+    for the outcomes the release's timing decides (`harness.reference.known_bugs.variants`,
+    `crash_segments`): where the model's default run does not show a failure, each is
+    tried. `tries`: how often the target is run to confirm a failure the model showed only
+    with such an outcome (a timing shows on some runs only; the ledger's `tries`)."""
+
+    target: Target
+    known: Target | None = None
+    names: tuple[str, ...] = ()
+    reader: Target | None = None
+    tries: int = 1
+    #: the scenarios (as JSON) whose failure the model showed only with a timing of its own
+    timed: set[str] = field(default_factory=set)
+
+    def judge(self, scenario: Scenario, root: Path | None = None, like: Verdict | None = None) -> Verdict:
+        """The model's verdict on `scenario`; with `like`, the first of its runs that shows
+        that failure (`shows`), else the default run's."""
+        verdict = check_scenario(self.target, scenario, root)
+        if like is None or not self.names or self.shows(verdict, like, scenario, root):
+            return verdict
+        from harness.reference.known_bugs import crash_segments, model_target, variants
+
+        error = " ".join(a.detail for a in like.anomalies if a.kind == "error")
+        timings = [dict(variant=v) for v in variants(self.names, scenario) if v is not None]
+        timings += [dict(crashes_in=c) for c in crash_segments(self.names, scenario, error) if c is not None]
+        for timing in timings:
+            timed = check_scenario(model_target(self.names, self.reader, **timing), scenario, root)
+            if self.shows(timed, like, scenario, root):
+                self.timed.add(scenario.to_json())
+                return timed
+        return verdict
+
+    def explained_by_known(self, scenario: Scenario, verdict: Verdict, root: Path | None = None) -> bool:
+        if self.known is None:
+            return False
+        other = check_scenario(self.known, scenario, root)
+        return not other.ok and other.kinds == verdict.kinds and other.keys == verdict.keys
+
+    def shows(self, verdict: Verdict, first: Verdict, scenario: Scenario, root: Path | None = None) -> bool:
+        """Whether the model's `verdict` on `scenario` is the target's failure `first` again:
+        its first anomaly kind, and not a known bug's alone."""
+        return (not verdict.ok and first.kinds[0] in verdict.kinds
+                and not self.explained_by_known(scenario, verdict, root))
+
+    def explained(self, root: Path | None = None) -> Callable[[Scenario, Verdict], str | None]:
+        return lambda scenario, verdict: "known" if self.explained_by_known(scenario, verdict, root) else None
+
+    def attempts(self, scenario: Scenario) -> int | None:
+        """Tries of `scenario` on the target that confirm it (None: `check_repeatedly`'s own)."""
+        return max(self.tries, SHUFFLE_ATTEMPTS) if scenario.to_json() in self.timed else None
+
+
+#: scenarios of the model's shrinking tried on the target at most: the smallest, then a
+#: bisection of the steps for the last one the target fails
+CONFIRM_TRIES = 6
+
+
+def _confirm(target: Target, chain: list[tuple[Scenario, Verdict]], root: Path | None,
+             straight_runs: StraightRuns | None, known: Callable[[Scenario, Verdict], str | None] | None,
+             attempts: Callable[[Scenario], int | None] = lambda _scenario: None,
+             ) -> tuple[Scenario | None, Verdict | None, int, str]:
+    """The smallest scenario of a model's shrinking that fails on the target (`chain`: the
+    target's first failure, then each scenario the model accepted, smaller each time), its
+    verdict, the scenarios tried and a note; None for both where none past the first does. The smallest is tried first (with the tries a
+    finding's replay gets); where the target passes it, the steps are bisected for the last
+    one it fails (a model agrees with its target up to some step, and the bisection assumes
+    no more). A scenario counts when it fails on the target with the first failure's first
+    kind and no known bug explains it. Where it is not the smallest, the target's own last
+    shrinking steps (`drop_idle_segments`) run from it."""
+    first = chain[0][1]
+    if len(chain) == 1:  # the model shrank it no further
+        scenario, again = drop_idle_segments(target, *chain[0], root, straight_runs, known)
+        return scenario, again, 0, ""
+    wanted = (first.kinds[0],)
+    tried = 0
+
+    def fails(index: int) -> Verdict | None:
+        nonlocal tried
+        tried += 1
+        again = check_repeatedly(target, chain[index][0], root, attempts(chain[index][0]), wanted, straight_runs)
+        return again if _still_the_failure(again, first, chain[index][0], known) else None
+
+    smallest = len(chain) - 1
+    again = fails(smallest)
+    if again is not None:
+        return chain[smallest][0], again, tried, ""
+    low, high, best = 0, smallest, None  # the target fails `low` and passes `high`
+    while high - low > 1 and tried < CONFIRM_TRIES:
+        middle = (low + high) // 2
+        verdict = fails(middle)
+        if verdict is not None:
+            low, best = middle, verdict
+        else:
+            high = middle
+    if best is None:
+        return None, None, tried, ""
+    scenario, again = drop_idle_segments(target, chain[low][0], best, root, straight_runs, known)
+    return scenario, again, tried, (
+        f"shrunk on the known bugs' models, whose smallest scenario did not fail on the target; the finding is "
+        f"the smallest of their steps found to fail on it (step {low} of {smallest}), so it may not be minimal")
+
+
 class ResumeMismatch(AssertionError):
     """Raised inside the property so Hypothesis shrinks the scenario."""
 
@@ -139,6 +251,12 @@ class HuntResult:
     coverage: Coverage = field(default_factory=Coverage)
     #: straight runs a search did not pay again (`StraightRuns`)
     straight_runs_kept: int = 0
+    #: seconds from the search's start to its first failure (the rest of `elapsed` is shrinking)
+    first_failure_seconds: float | None = None
+    #: shrink candidates judged on the shrink model instead of the target (`ShrinkModel`)
+    model_runs: int = 0
+    #: scenarios the model shrank to that were tried on the target (`_confirm`)
+    confirm_runs: int = 0
 
     @property
     def known_failures(self) -> int:
@@ -186,6 +304,8 @@ def hunt(
     capabilities: Capabilities | None = None,
     known: Callable[[Scenario, Verdict], str | None] | None = None,
     shrink_seconds: float | None = None,
+    strategy: SearchStrategy[Scenario] | None = None,
+    shrink_model: ShrinkModel | None = None,
 ) -> HuntResult:
     """Search for a scenario on which `target`'s resumed run differs from the reference.
 
@@ -198,10 +318,25 @@ def hunt(
     `shrink_seconds`: a budget for shrinking, from the first failure on. Past it no new
     candidate is run (each counts as passing, so Hypothesis stops); the failing scenario
     seen last, the smallest so far, is the finding, with a note that it may not be
-    minimal. The budget is checked between candidates, so the last one runs to its end."""
+    minimal. The budget is checked between candidates, so the last one runs to its end.
+
+    `strategy`: what to draw, where `capabilities` cannot say it (a ledger entry's
+    signature, `harness.model_check.within_signature`); default `scenarios(capabilities)`.
+
+    `shrink_model`: a bug-seeded reference standing for the target (`ShrinkModel`; the
+    composition of its release's known bugs' models, `harness.ledger.shrink_model`). When it
+    shows the first failure's first anomaly kind on the failing scenario, shrinking runs on
+    it, milliseconds a candidate instead of the target's hundreds, and the smallest scenario
+    it ends on is confirmed on the target (`_confirm`): the finding is always a scenario that
+    failed on the target."""
     seed = new_seed() if seed is None else seed
     failures: list[tuple[Scenario, Verdict]] = []
-    counter: dict[str, int | None] = {"examples": 0, "first_failure": None}
+    counter: dict[str, int | None] = {"examples": 0, "first_failure": None, "model_from": None}
+    # the model shrinking runs on, once the first failure is one it shows; then every
+    # failure after the first is the model's
+    on_model: list[ShrinkModel] = []
+    first_seconds: list[float] = []
+    model_from: list[int] = []  # the failure the model took over at
     shrink_deadline: list[float] = []
     known_counts: dict[str, int] = {}
     coverage = Coverage()
@@ -220,7 +355,7 @@ def hunt(
         print_blob=False,
     )
     @hypothesis_seed(seed)
-    @given(scenarios(capabilities or target.capabilities))
+    @given(strategy if strategy is not None else scenarios(capabilities or target.capabilities))
     def resumed_equals_straight(scenario: Scenario) -> None:
         raise_pending_stop()  # one that landed where it was swallowed ends the search here
         past_budget = bool(shrink_deadline) and time.perf_counter() > shrink_deadline[0] and bool(failures)
@@ -228,6 +363,16 @@ def hunt(
             return  # past the shrink budget a new candidate is not run
         if past_budget:  # Hypothesis's replay of the smallest failure: the same failure, not run again
             verdict = failures[-1][1]
+        elif on_model:
+            counter["examples"] = examples = (counter["examples"] or 0) + 1
+            if on_example is not None:
+                on_example(examples)
+            like = failures[model_from[0]][1]
+            verdict = on_model[0].judge(scenario, root, like)
+            if not on_model[0].shows(verdict, like, scenario, root):
+                return
+            if scenario not in (f[0] for f in failures):  # (Hypothesis runs its first failure again)
+                failures.append((scenario, verdict))
         else:
             counter["examples"] = examples = (counter["examples"] or 0) + 1
             if on_example is not None:
@@ -243,9 +388,18 @@ def hunt(
                 return
             if counter["first_failure"] is None:
                 counter["first_failure"] = examples
+                first_seconds.append(time.perf_counter() - started)
                 if shrink_seconds is not None:
                     shrink_deadline.append(time.perf_counter() + shrink_seconds)
             failures.append((scenario, verdict))
+            # the model takes over at the first of the target's failures it shows (until
+            # then, the target shrinks its own)
+            if shrink_model is not None and not past_budget:
+                shown = shrink_model.judge(scenario, root, verdict)
+                if shrink_model.shows(shown, verdict, scenario, root):
+                    on_model.append(shrink_model)
+                    model_from.append(len(failures) - 1)
+                    counter["model_from"] = examples
         raise ResumeMismatch(verdict.summary())  # one raise: Hypothesis tells failures apart by where they raise
 
     note, stopped_by = "", None
@@ -274,8 +428,40 @@ def hunt(
     result = HuntResult(seed=seed, examples=counter["examples"] or 0, elapsed=time.perf_counter() - started,
                         note=note, examples_to_first_failure=counter["first_failure"], known=known_counts,
                         target_seconds=target.spent - spent, stopped_by=stopped_by, coverage=coverage,
-                        straight_runs_kept=straight_runs.hits)
-    if failures:
+                        straight_runs_kept=straight_runs.hits,
+                        first_failure_seconds=first_seconds[0] if first_seconds else None)
+    if failures and on_model:
+        result.model_runs = (counter["examples"] or 0) - (counter["model_from"] or 0)
+        chain = failures[model_from[0]:]
+        confirmed: tuple[Scenario | None, Verdict | None, int, str] | None = None
+        if stopped_by is None:
+            try:
+                steps: list[tuple[Scenario, Verdict]] = []
+                if not note:
+                    # the last steps too, on the model (judged by the first failure's first kind)
+                    smallest, judged = drop_idle_segments(on_model[0].target, chain[-1][0], chain[0][1], root,
+                                                          None, on_model[0].explained(root))
+                    steps = [(smallest, judged)] if smallest != chain[-1][0] else []
+                confirmed = _confirm(target, [*chain, *steps], root, straight_runs, known, on_model[0].attempts)
+            except tuple(STOPS) as exc:
+                result.stopped_by = signal_name(exc)
+        result.finding, result.verdict = chain[0]  # what a stopped search has: the target's own failure
+        if confirmed is not None and confirmed[0] is not None:
+            result.finding, result.verdict, result.confirm_runs, confirmed_note = confirmed
+            result.note = confirmed_note or note
+        elif confirmed is not None:
+            # The model stopped agreeing with the target at its first step: the search runs
+            # again, the same seed and budget left, shrinking on the target.
+            shrinking = time.perf_counter() - started - (first_seconds[0] if first_seconds else 0.0)
+            left = None if shrink_seconds is None else max(0.0, shrink_seconds - shrinking)
+            again = hunt(target, max_examples, seed, on_example, root, capabilities, known, left, strategy, None)
+            again.note = ("the known bugs' models stopped agreeing with the target at their first shrinking step; "
+                          "shrunk on the target" + (f" ({again.note})" if again.note else ""))
+            again.model_runs, again.confirm_runs = result.model_runs, confirmed[2]
+            result = again
+        result.elapsed = time.perf_counter() - started
+        result.target_seconds = target.spent - spent
+    elif failures:
         result.finding, result.verdict = failures[-1]
         if stopped_by is None and not note:
             try:

@@ -388,10 +388,25 @@ def _as_held(column_type: str, value: Any) -> Any:
 
 def typed_values_as_read(scenario: Scenario) -> dict[int, dict[str, Any]]:
     """seed_id -> typed column -> the value DataDesigner's rows hold for it (see
-    `DataDesignerTarget.seed_value_as_read`), once per seed table."""
-    key = Scenario(seeds=scenario.seeds, columns=scenario.columns, source=scenario.source,
-                   segments=(Segment(1),)).to_json()
-    return _read_through_duckdb(key)
+    `DataDesignerTarget.seed_value_as_read`), once per seed table.
+
+    Asked once per typed value of every record a model or the checker hydrates (hundreds of
+    thousands of times while a finding is attributed and shrunk): the seed table's JSON is
+    made once per table *object* (kept, so its id is not reused while it is in the cache).
+    Tables are not looked up by equality: 0.0 == -0.0 and 1 == 1.0 == True, which a reader
+    tells apart."""
+    kept = _TABLES.get(id(scenario.seeds))
+    if kept is None or kept[0] is not scenario.seeds or kept[1] is not scenario.columns or kept[2] != scenario.source:
+        key = Scenario(seeds=scenario.seeds, columns=scenario.columns, source=scenario.source,
+                       segments=(Segment(1),)).to_json()
+        kept = _TABLES[id(scenario.seeds)] = (scenario.seeds, scenario.columns, scenario.source, key)
+        while len(_TABLES) > 256:
+            _TABLES.pop(next(iter(_TABLES)))
+    return _read_through_duckdb(kept[3])
+
+
+#: id of a seed table's rows -> (rows, columns, source, the table's JSON)
+_TABLES: dict[int, tuple[Any, ...]] = {}
 
 
 def run_config(buffer_size: int) -> Any:

@@ -1,0 +1,169 @@
+"""Shrinking where it is cheap, confirming where it is real (`hunt(shrink_model=...)`).
+
+A real target's failure shrinks on a bug-seeded reference that shows it (the composition of
+the release's known bugs' models); the finding is always a scenario that failed on the
+target itself. Here the "real" target is a mutant, whose runs are counted."""
+
+from dataclasses import dataclass
+
+from helpers import seeds
+
+from harness.checker import Verdict
+from harness.ledger import load_ledger, packaged_ledger, shrink_model
+from harness.property import ShrinkModel, check_scenario, hunt
+from harness.reference.known_bugs import model_target
+from harness.scenario import Fault, Scenario, Segment
+from harness.targets.registry import get_target
+
+HUNT_SEED = 20261128
+
+
+def counting(monkeypatch):
+    """Counts the scenarios checked on each target (by name) from here on."""
+    import harness.property as property_module
+
+    counts: dict[str, int] = {}
+    check = property_module.check_scenario
+
+    def counted(target, scenario, *args, **kwargs):
+        counts[target.name] = counts.get(target.name, 0) + 1
+        return check(target, scenario, *args, **kwargs)
+
+    monkeypatch.setattr(property_module, "check_scenario", counted)
+    return counts
+
+
+def test_a_failure_shrinks_on_a_model_that_shows_it_and_the_finding_fails_on_the_target(monkeypatch):
+    counts = counting(monkeypatch)
+    alone = hunt(get_target("mutant:seed_restart"), seed=HUNT_SEED)
+    on_target = counts.pop("mutant:seed_restart")
+    model = ShrinkModel(model_target(("ordered_reader_restarts",)))
+    result = hunt(get_target("mutant:seed_restart"), seed=HUNT_SEED, shrink_model=model)
+    assert result.finding is not None and result.examples_to_first_failure == alone.examples_to_first_failure
+    assert result.model_runs > 0 and result.confirm_runs >= 1 and result.note == ""
+    verdict = check_scenario(get_target("mutant:seed_restart"), result.finding)
+    assert not verdict.ok and alone.verdict.kinds[0] in verdict.kinds
+    assert len(result.finding.to_json()) <= len(alone.finding.to_json())
+    # the target ran for the search and the confirmation, the model for the shrinking
+    assert counts["mutant:seed_restart"] < on_target - result.model_runs // 2
+    assert counts[model.target.name] >= result.model_runs
+
+
+@dataclass
+class Eager(ShrinkModel):
+    """A model that shows the failure on every scenario: it shrinks to scenarios the target
+    passes."""
+
+    verdict: Verdict | None = None
+
+    def judge(self, scenario, root=None, like=None):
+        return self.verdict
+
+
+def test_where_the_model_shrinks_past_the_target_s_failure_the_finding_is_one_the_target_failed():
+    target = get_target("mutant:seed_restart")
+    failing = Scenario(seeds=seeds(3), buffer_size=1, segments=(
+        Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")))
+    verdict = check_scenario(target, failing)
+    assert not verdict.ok
+    result = hunt(target, seed=HUNT_SEED, shrink_model=Eager(get_target("reference"), verdict=verdict))
+    assert result.finding is not None and result.model_runs > 0
+    assert not check_scenario(target, result.finding).ok
+    assert "did not fail on the target" in result.note and "may not be minimal" in result.note
+
+
+@dataclass
+class Contrary(ShrinkModel):
+    """A model that shows the first failure and, after it, only what the target passes."""
+
+    verdict: Verdict | None = None
+    real: object = None
+    first: Scenario | None = None
+
+    def judge(self, scenario, root=None, like=None):
+        self.first = self.first or scenario
+        if scenario == self.first or check_scenario(self.real, scenario, root).ok:
+            return self.verdict
+        return check_scenario(get_target("reference"), scenario, root)
+
+
+def test_where_the_model_disagrees_from_its_first_step_the_search_shrinks_on_the_target():
+    target = get_target("mutant:seed_restart")
+    failing = Scenario(seeds=seeds(3), buffer_size=1, segments=(
+        Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")))
+    model = Contrary(get_target("reference"), verdict=check_scenario(target, failing), real=target)
+    result = hunt(target, seed=HUNT_SEED, shrink_model=model)
+    on_target = hunt(target, seed=HUNT_SEED)
+    assert result.model_runs > 0 and result.confirm_runs > 0
+    assert "stopped agreeing with the target" in result.note and "shrunk on the target" in result.note
+    assert result.finding == on_target.finding and not check_scenario(target, result.finding).ok
+
+
+def test_where_the_model_agrees_with_the_target_part_of_the_way_the_finding_is_its_last_step_that_fails():
+    from harness.property import _confirm
+
+    target = get_target("mutant:seed_restart")
+    failing = [Scenario(seeds=seeds(n), buffer_size=1, segments=(
+        Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always"))) for n in (3, 2)]
+    passing = [Scenario(seeds=seeds(1), segments=(Segment(1),)), Scenario(seeds=seeds(1), segments=(Segment(2),))]
+    verdicts = [check_scenario(target, s) for s in failing + passing]
+    assert [v.ok for v in verdicts] == [False, False, True, True]
+    chain = [(s, verdicts[0]) for s in failing + passing]
+    scenario, verdict, tried, note = _confirm(target, chain, None, None, None)
+    assert scenario == failing[1] and not verdict.ok and tried == 3
+    assert "step 1 of 3" in note and "may not be minimal" in note
+
+
+def test_a_known_bug_s_failure_is_not_what_the_model_shrinks_to():
+    """With `known` models, a candidate that the known bugs alone fail the same way is no
+    step of the finding's shrinking (it would trade the new bug for a known one)."""
+    scenario = Scenario(seeds=seeds(3), buffer_size=1, segments=(
+        Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")))
+    both = ShrinkModel(model_target(("ordered_reader_restarts",)), known=model_target(("ordered_reader_restarts",)))
+    verdict = both.judge(scenario)
+    assert not verdict.ok and both.explained_by_known(scenario, verdict)
+    assert not both.shows(verdict, verdict, scenario)
+    apart = ShrinkModel(model_target(("ordered_reader_restarts",)), known=model_target(("manifest_offset",)))
+    assert apart.shows(apart.judge(scenario), verdict, scenario)
+
+
+def test_the_shrink_model_of_a_release_is_its_open_entries_composed_and_none_where_none_is_open():
+    ledger = load_ledger(packaged_ledger())
+    assert shrink_model(get_target("reference")) is None
+    assert shrink_model(get_target("mutant:seed_restart")) is None
+
+    class Release:
+        name, version = "data_designer:async", "0.9.7"
+        capabilities = get_target("reference").capabilities
+
+        def seed_value_as_read(self, scenario, seed, column, value):
+            return value
+
+    model = shrink_model(Release(), ledger=ledger)
+    open_models = {f.model for f in ledger if f.open_on("data_designer:async", "0.9.7")}
+    assert model is not None and model.known is None
+    assert set(model.target.name.removeprefix("model:").split("+")) == open_models
+
+
+@dataclass
+class Late(ShrinkModel):
+    """A model that shows the target's failures only once they are small (ten records or
+    fewer): shrinking starts on the target and moves to the model."""
+
+    real: object = None
+
+    def judge(self, scenario, root=None, like=None):
+        if scenario.num_records <= 10:
+            return check_scenario(self.real, scenario, root)
+        return check_scenario(get_target("reference"), scenario, root)
+
+
+def test_the_model_takes_over_at_the_first_of_the_target_s_failures_it_shows():
+    target = get_target("mutant:seed_restart")
+    alone = hunt(target, seed=HUNT_SEED)
+    result = hunt(target, seed=HUNT_SEED, shrink_model=Late(get_target("reference"), real=target))
+    assert result.model_runs > 0 and result.confirm_runs >= 1 and result.note == ""
+    on_target_steps = result.examples - result.examples_to_first_failure - result.model_runs
+    assert on_target_steps > 0, "the first failures, with more records, shrank on the target"
+    assert not check_scenario(target, result.finding).ok
+    assert result.finding.num_records <= 10 and len(result.finding.to_json()) <= len(alone.finding.to_json())
