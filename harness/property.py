@@ -136,11 +136,13 @@ class ShrinkModel:
     #: the scenarios (as JSON) whose failure the model showed only with a timing of its own
     timed: set[str] = field(default_factory=set)
 
-    def judge(self, scenario: Scenario, root: Path | None = None, like: Verdict | None = None) -> Verdict:
+    def judge(self, scenario: Scenario, root: Path | None = None, like: Verdict | None = None,
+              timings: bool = True) -> Verdict:
         """The model's verdict on `scenario`; with `like`, the first of its runs that shows
-        that failure (`shows`), else the default run's."""
+        that failure (`shows`; the release's timings tried only with `timings`: a shrink
+        whose first failure the default run showed never needs them), else the default run's."""
         verdict = check_scenario(self.target, scenario, root)
-        if like is None or not self.names or self.shows(verdict, like, scenario, root):
+        if like is None or not timings or not self.names or self.shows(verdict, like, scenario, root):
             return verdict
         from harness.reference.known_bugs import crash_segments, model_target, variants
 
@@ -162,9 +164,16 @@ class ShrinkModel:
 
     def shows(self, verdict: Verdict, first: Verdict, scenario: Scenario, root: Path | None = None) -> bool:
         """Whether the model's `verdict` on `scenario` is the target's failure `first` again:
-        its first anomaly kind, and not a known bug's alone."""
-        return (not verdict.ok and first.kinds[0] in verdict.kinds
+        the same first anomaly (where the model takes over, it must agree with the target),
+        and not a known bug's alone."""
+        return (not verdict.ok and verdict.kinds[0] == first.kinds[0]
                 and not self.explained_by_known(scenario, verdict, root))
+
+    def fails(self, verdict: Verdict, scenario: Scenario, root: Path | None = None) -> bool:
+        """Whether a shrink step on the model is a failure: any anomaly a known bug does not
+        explain alone (a step may change which anomaly comes first, as a step on the target
+        may; each is confirmed on the target by its own first kind, `_confirm`)."""
+        return not verdict.ok and not self.explained_by_known(scenario, verdict, root)
 
     def explained(self, root: Path | None = None) -> Callable[[Scenario, Verdict], str | None]:
         return lambda scenario, verdict: "known" if self.explained_by_known(scenario, verdict, root) else None
@@ -188,21 +197,22 @@ def _confirm(target: Target, chain: list[tuple[Scenario, Verdict]], root: Path |
     verdict, the scenarios tried and a note; None for both where none past the first does. The smallest is tried first (with the tries a
     finding's replay gets); where the target passes it, the steps are bisected for the last
     one it fails (a model agrees with its target up to some step, and the bisection assumes
-    no more). A scenario counts when it fails on the target with the first failure's first
-    kind and no known bug explains it. Where it is not the smallest, the target's own last
+    no more). A scenario counts when its first anomaly on the target is the one the model
+    gave it and no known bug explains it. Where it is not the smallest, the target's own last
     shrinking steps (`drop_idle_segments`) run from it."""
-    first = chain[0][1]
     if len(chain) == 1:  # the model shrank it no further
         scenario, again = drop_idle_segments(target, *chain[0], root, straight_runs, known)
         return scenario, again, 0, ""
-    wanted = (first.kinds[0],)
     tried = 0
 
     def fails(index: int) -> Verdict | None:
         nonlocal tried
         tried += 1
-        again = check_repeatedly(target, chain[index][0], root, attempts(chain[index][0]), wanted, straight_runs)
-        return again if _still_the_failure(again, first, chain[index][0], known) else None
+        scenario, modelled = chain[index]
+        wanted = (modelled.kinds[0],)
+        again = check_repeatedly(target, scenario, root, attempts(scenario), wanted, straight_runs)
+        same = not again.ok and again.kinds[0] == modelled.kinds[0]
+        return again if same and _still_the_failure(again, modelled, scenario, known) else None
 
     smallest = len(chain) - 1
     again = fails(smallest)
@@ -368,8 +378,9 @@ def hunt(
             if on_example is not None:
                 on_example(examples)
             like = failures[model_from[0]][1]
-            verdict = on_model[0].judge(scenario, root, like)
-            if not on_model[0].shows(verdict, like, scenario, root):
+            timed = failures[model_from[0]][0].to_json() in on_model[0].timed
+            verdict = on_model[0].judge(scenario, root, like, timings=timed)
+            if not on_model[0].fails(verdict, scenario, root):
                 return
             if scenario not in (f[0] for f in failures):  # (Hypothesis runs its first failure again)
                 failures.append((scenario, verdict))
@@ -439,7 +450,7 @@ def hunt(
                 steps: list[tuple[Scenario, Verdict]] = []
                 if not note:
                     # the last steps too, on the model (judged by the first failure's first kind)
-                    smallest, judged = drop_idle_segments(on_model[0].target, chain[-1][0], chain[0][1], root,
+                    smallest, judged = drop_idle_segments(on_model[0].target, *chain[-1], root,
                                                           None, on_model[0].explained(root))
                     steps = [(smallest, judged)] if smallest != chain[-1][0] else []
                 confirmed = _confirm(target, [*chain, *steps], root, straight_runs, known, on_model[0].attempts)

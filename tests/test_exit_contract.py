@@ -71,6 +71,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "an unknown option": (["hunt", "--bogus"], "No such option: --bogus"),
         "an option without its value": (["hunt", "--seed"], "--seed"),
         "a malformed environment name": (["env", "create", "0.6.0\n"], "is not a usable name"),
+        "an unknown --shrink-on": (["hunt", "--shrink-on", "bisect"], "--shrink-on takes model or target"),
     }
 
 
@@ -78,7 +79,7 @@ BAD_INPUTS = ["non-UTF-8 finding", "deeply nested JSON", "an integer too long to
               "hunt --out an existing file", "replay --out an existing file", "--out under /dev/null",
               "--workdir an existing file", "--workdir under /dev/null", "num_records 10**12",
               "a directory as the file", "an unknown option", "an option without its value",
-              "a malformed environment name"]
+              "a malformed environment name", "an unknown --shrink-on"]
 
 
 def test_every_bad_input_case_is_tested(tmp_path):

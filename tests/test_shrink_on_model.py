@@ -56,7 +56,7 @@ class Eager(ShrinkModel):
 
     verdict: Verdict | None = None
 
-    def judge(self, scenario, root=None, like=None):
+    def judge(self, scenario, root=None, like=None, timings=True):
         return self.verdict
 
 
@@ -80,7 +80,7 @@ class Contrary(ShrinkModel):
     real: object = None
     first: Scenario | None = None
 
-    def judge(self, scenario, root=None, like=None):
+    def judge(self, scenario, root=None, like=None, timings=True):
         self.first = self.first or scenario
         if scenario == self.first or check_scenario(self.real, scenario, root).ok:
             return self.verdict
@@ -152,7 +152,7 @@ class Late(ShrinkModel):
 
     real: object = None
 
-    def judge(self, scenario, root=None, like=None):
+    def judge(self, scenario, root=None, like=None, timings=True):
         if scenario.num_records <= 10:
             return check_scenario(self.real, scenario, root)
         return check_scenario(get_target("reference"), scenario, root)
