@@ -338,3 +338,34 @@ def test_a_crash_the_release_s_threads_decide_is_known_only_where_its_run_ended_
         dataclasses.replace(a, detail="segment 1 failed: RuntimeError: something else") if a.kind == "error" else a
         for a in crashed.anomalies))
     assert KnownBugs(LEDGER, release)(scenario, other) is None
+
+
+@pytest.mark.parametrize("name", ["model:shuffle_reader_restarts", "mutant:shuffle_restart", "reference"])
+def test_an_unseeded_shuffle_s_draws_judged_run_by_run_find_what_every_pair_would(name, monkeypatch):
+    """`KnownBugs` judges the straight and the resumed run's draws apart before it pairs
+    them (a pair fits only where each run fits on its own): the answer is the one trying
+    every pair gives."""
+    import harness.ledger as ledger
+    from harness.reference.known_bugs import variants
+    from harness.targets.registry import get_target
+
+    monkeypatch.setattr(ledger, "SHUFFLE_DRAWS", 4)
+    monkeypatch.setattr(ledger, "STRAIGHT_DRAWS", 4)
+    made = model_target(["shuffle_reader_restarts"]) if name.startswith("model:") else get_target(name)
+    release = as_release(made, "data_designer:sync", "0.6.1", repeatable_shuffle=False)
+    known = KnownBugs(LEDGER, release)
+    seen = set()
+    for seed in range(6):
+        scenario = Scenario(seeds=seeds(3), sampling="shuffle", buffer_size=1, shuffle_seed=seed,
+                            segments=(Segment(4, fault=Fault("raise", "checkpoint", 2)), Segment(5, "always")))
+        verdict = check_scenario(release, scenario)
+        valid = known.valid_rows(scenario, verdict.columns)
+        every_pair = any(
+            ledger.reproduces(known.run(known.models, dataclasses.replace(scenario, shuffle_seed=seed + a), variant,
+                                        straight_draw=dataclasses.replace(scenario, shuffle_seed=seed + b)),
+                              verdict, valid)
+            for a in range(4) for b in range(4) for variant in variants(known.models, scenario))
+        assert known.agrees(scenario, verdict) == every_pair
+        seen.add(every_pair)
+    # the model is its own release; a mutant or the reference is not, on some draws
+    assert seen == {True} if name.startswith("model:") else False in seen
