@@ -224,8 +224,9 @@ def hunt_command(
         _print_coverage(result, caps, stats, out_dir)
         raise typer.Exit(0)
     if result.model_runs:
-        shrunk = (f"shrunk in {result.model_runs} runs on the known bugs' models, confirmed in "
-                  f"{result.confirm_runs} on the target, {result.elapsed:.1f}s")
+        confirmed = (f"confirmed in {result.confirm_runs} on the target" if result.confirm_runs else
+                     "none smaller than the target's own failure")
+        shrunk = f"shrunk in {result.model_runs} runs on the known bugs' models, {confirmed}, {result.elapsed:.1f}s"
     else:
         shrunk = f"shrunk in {result.examples} runs, {result.elapsed:.1f}s"
     out.print(f"[red bold]finding[/] after {result.examples_to_first_failure} examples ({shrunk}), seed {seed}")
