@@ -194,8 +194,8 @@ def _confirm(target: Target, chain: list[tuple[Scenario, Verdict]], root: Path |
              ) -> tuple[Scenario | None, Verdict | None, int, str]:
     """The smallest scenario of a model's shrinking that fails on the target (`chain`: the
     target's first failure, then each scenario the model accepted, smaller each time), its
-    verdict, the scenarios tried and a note; None for both where none past the first does. The smallest is tried first (with the tries a
-    finding's replay gets); where the target passes it, the steps are bisected for the last
+    verdict, the scenarios tried and a note; None for both where none past the first does.
+    The smallest is tried first (with the tries a finding's replay gets); where the target passes it, the steps are bisected for the last
     one it fails (a model agrees with its target up to some step, and the bisection assumes
     no more). A scenario counts when its first anomaly on the target is the one the model
     gave it and no known bug explains it. Where it is not the smallest, the target's own last
@@ -449,7 +449,7 @@ def hunt(
             try:
                 steps: list[tuple[Scenario, Verdict]] = []
                 if not note:
-                    # the last steps too, on the model (judged by the first failure's first kind)
+                    # the last steps too, on the model (judged as its smallest failure was)
                     smallest, judged = drop_idle_segments(on_model[0].target, *chain[-1], root,
                                                           None, on_model[0].explained(root))
                     steps = [(smallest, judged)] if smallest != chain[-1][0] else []
