@@ -25,11 +25,21 @@ healthy.
 
 Requests that are not a model column's (a client's health check: a prompt without a row
 mark) are logged as `overhead`, never faulted.
+
+**Direct trials.** A trial opened `direct` is answered without HTTP when its client runs in
+the server's own process (`Client`, `tell`): the same decision (`ProviderServer.decide`), the
+same log, the answer the HTTP handler would have sent mapped to what the client makes of it,
+and a `slow` answer a timeout at once instead of a wait. The known bugs' models run so
+(`harness.reference.known_bugs.model_target`): they judge every failure and every model
+shrink step, where a provider's timeouts and loopback requests were most of a model-column
+run's time. A segment in another process (a child for `kill`, a signal, a same-process chain)
+still speaks HTTP to the same trial. The reference target itself always speaks HTTP.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import threading
@@ -88,6 +98,8 @@ class _Trial:
     #: (segment, prompt) already failed once: a transient fault's one failure
     failed_once: set[tuple[int, str]] = field(default_factory=set)
     log: list[Request] = field(default_factory=list)
+    #: answered without HTTP for a client in the server's process (module docstring)
+    direct: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -99,6 +111,7 @@ class ProviderServer:
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
 
     # ----- lifetime ------------------------------------------------------------------------
     def start(self) -> ProviderServer:
@@ -107,10 +120,13 @@ class ProviderServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="resume-harness-provider", daemon=True)
         self._thread.start()
+        self._pid = os.getpid()
+        _SERVERS[self.port] = self
         return self
 
     def stop(self) -> None:
         if self._httpd is not None:
+            _SERVERS.pop(self.port, None)
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
@@ -121,12 +137,13 @@ class ProviderServer:
         return int(self._httpd.server_address[1])
 
     # ----- trials --------------------------------------------------------------------------
-    def open_trial(self, faults: tuple[ProviderFault, ...] = (), client_timeout: float = CLIENT_TIMEOUT) -> str:
+    def open_trial(self, faults: tuple[ProviderFault, ...] = (), client_timeout: float = CLIENT_TIMEOUT,
+                   direct: bool = False) -> str:
         """A new trial's endpoint (`.../v1`), with its fault plan; a `slow` answer outwaits
-        `client_timeout`."""
+        `client_timeout`; `direct`: answered without HTTP in this process (module docstring)."""
         token = uuid.uuid4().hex[:12]
         with self._lock:
-            self._trials[token] = _Trial({f.seed_id: f for f in faults}, client_timeout + SLOW_MARGIN)
+            self._trials[token] = _Trial({f.seed_id: f for f in faults}, client_timeout + SLOW_MARGIN, direct=direct)
         return f"http://127.0.0.1:{self.port}/t/{token}/v1"
 
     def requests(self, endpoint: str) -> list[Request]:
@@ -180,6 +197,37 @@ class ProviderServer:
                 trial.grace = int(body["rows"])
             else:
                 raise KeyError(what)
+
+
+    def direct(self, token: str) -> bool:
+        """Whether the trial is answered without HTTP for a client in this process."""
+        if os.getpid() != self._pid:  # a forked copy: the server's threads are not here
+            return False
+        with self._lock:
+            trial = self._trials.get(token)
+        return trial is not None and trial.direct
+
+
+#: the servers this process started, by port (a direct trial's client finds its server here)
+_SERVERS: dict[int, ProviderServer] = {}
+
+
+def _direct(endpoint: str) -> tuple[ProviderServer, str] | None:
+    """The server and trial of `endpoint` where it is a direct trial of a server of this
+    process; None where requests go over HTTP."""
+    found = re.match(r"^http://127\.0\.0\.1:(\d+)/t/([0-9a-f]+)/v1$", endpoint)
+    server = _SERVERS.get(int(found.group(1))) if found else None
+    if server is None or not server.direct(found.group(2)):  # type: ignore[union-attr]
+        return None
+    return server, found.group(2)  # type: ignore[union-attr]
+
+
+#: what the HTTP handler sends for each verdict, as the client reads it: the status (or
+#: "reset", "timeout" where no answer comes in time) and whether the body is a completion
+_AS_READ: dict[str, tuple[int | str, bool]] = {
+    "ok": (200, True), "http500": (500, False), "outage": (503, False), "http429": (429, False),
+    "http400": (400, False), "reset": ("reset", False), "slow": ("timeout", False), "malformed": (200, False),
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -314,6 +362,10 @@ def _token(endpoint: str) -> str:
 # ----- what a segment's process calls (any process: it speaks HTTP) -----------------------------
 def tell(endpoint: str, what: str, **body: Any) -> None:
     """Tell the server where a trial is: `segment` (one begins), `outage` (from now on)."""
+    direct = _direct(endpoint)
+    if direct is not None:
+        direct[0].control(direct[1], what, body)
+        return
     request = urllib.request.Request(f"{endpoint}/_harness/{what}", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=10) as reply:
@@ -389,6 +441,7 @@ class Client:
         self.timeout = timeout
         self._local = threading.local()
         self._connections: list[Any] = []
+        self._direct = _direct(endpoint)
 
     def close(self) -> None:
         """Close every connection this client opened, in any thread."""
@@ -410,7 +463,7 @@ class Client:
         body = self.body(prompt, model)
         failure = ""
         for attempt in range(1, TRIES + 1):
-            status, text = self._post(body)
+            status, text = self._post(body) if self._direct is None else self._ask(prompt)
             if status == 200 and text is not None:
                 return Completion(text, attempt)
             if isinstance(status, int) and 400 <= status < 500 and status != 429:
@@ -419,6 +472,13 @@ class Client:
             if failure in once:
                 return Completion(None, attempt, permanent=True, failure=failure)
         return Completion(None, TRIES, failure=failure)
+
+    def _ask(self, prompt: str) -> tuple[int | str, str | None]:
+        """`_post`'s answer for a direct trial: the server's decision, without HTTP."""
+        server, token = self._direct  # type: ignore[misc]
+        verdict, _ = server.decide(token, prompt)
+        status, completes = _AS_READ[verdict]
+        return status, (answer(prompt) if completes else None)
 
     def _post(self, body: bytes) -> tuple[int | str, str | None]:
         """The HTTP status and the completion's text (None: not a completion), or, where no

@@ -158,3 +158,78 @@ def test_trials_are_apart_and_concurrent_requests_are_all_logged(server):
 
 def test_an_unknown_trial_or_path_is_a_404(server):
     assert raw_post(server.open_trial().replace("/t/", "/t/0"), parts("[row 0] x"))[0] == 404
+
+
+# ----- direct trials: the known bugs' models' runs, answered without HTTP ---------------------
+def test_a_direct_trial_answers_in_process_as_over_http_and_a_forked_process_still_speaks_http(server):
+    """Each fault kind, transient and permanent, and an outage: a client of a direct trial in
+    the server's process gets what a client over HTTP gets, the log says the same, and a slow
+    answer is a timeout without the wait; in a forked child the same trial is asked over HTTP."""
+    import os
+    import time
+
+    kinds = sorted(PROVIDER_FAULT_KINDS)
+    plan = tuple(ProviderFault(i, kind, permanent=i % 2 == 1) for i, kind in enumerate(kinds * 2))
+    prompts = [f"[row {f.seed_id}] x alpha" for f in plan] * 2 + ["Hello!"]
+    seen = {}
+    for direct in (False, True):
+        endpoint = server.open_trial(plan, 0.05, direct=direct)
+        client = provider.Client(endpoint, timeout=0.05)
+        assert (client._direct is not None) == direct
+        started = time.monotonic()
+        answers = [client.complete(p) for p in prompts]
+        provider.tell(endpoint, "outage")
+        answers += [client.complete(p) for p in prompts[:3]]
+        provider.tell(endpoint, "segment", segment=1)
+        answers += [client.complete(p) for p in prompts]
+        took = time.monotonic() - started
+        seen[direct] = answers, [(r.segment, r.row, r.answer) for r in server.close_trial(endpoint)], took
+    assert seen[True][:2] == seen[False][:2]
+    assert any(a.failure == "timeout" for a in seen[True][0]) and seen[True][2] < seen[False][2]
+    # a fork of this process: the server's threads are not there, so the same trial is asked over HTTP
+    endpoint = server.open_trial((ProviderFault(0, "http500", permanent=True),), 0.05, direct=True)
+    child = os.fork()
+    if child == 0:
+        ok = provider.Client(endpoint)._direct is None and provider.Client(endpoint).complete("[row 0] x").tries == 3
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [r.answer for r in server.close_trial(endpoint)] == ["http500"] * provider.TRIES
+
+
+def test_the_models_runs_with_model_columns_are_the_same_direct_or_over_http():
+    """The known bugs' models answer their provider trials without HTTP; on drawn scenarios
+    with model columns and provider faults (either engine, every interruption) the outcome,
+    rows and request counts, is the same as over HTTP."""
+    import tempfile
+    from collections import Counter
+    from pathlib import Path
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from harness.ledger import load_ledger, packaged_ledger
+    from harness.reference.known_bugs import model_target
+    from harness.strategies import scenarios
+    from harness.targets.reference import ReferenceTarget
+
+    ledger = load_ledger(packaged_ledger())
+    names = sorted({f.model for f in ledger if {"faults", "provider_faults"} & set(f.signature)})
+    caps = ReferenceTarget().capabilities
+
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(scenarios(caps).filter(lambda s: bool(s.model_columns)), st.sampled_from(names))
+    def same(scenario, name):
+        got = {}
+        for direct in (False, True):
+            target = model_target([name])
+            target.provider_direct = direct
+            with tempfile.TemporaryDirectory() as tmp:
+                outcome = target.run(scenario, Path(tmp) / "run")
+                error = (outcome.error or "").replace(tmp, "<trial>")
+            requests = Counter((r["segment"], r["row"], r["answer"]) for r in outcome.requests)
+            got[direct] = outcome.rows, error, requests
+        assert got[True] == got[False], scenario.to_json()
+
+    same()

@@ -891,6 +891,8 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
+        provider_direct = True  # a model's runs judge failures: no HTTP where none is needed
+
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
             return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in)
 

@@ -192,6 +192,9 @@ class Target(abc.ABC):
     spent: float = 0.0
     #: how long its model client waits for an answer (a `slow` provider fault outwaits it)
     provider_timeout: float = 0.05
+    #: its model provider trials are answered without HTTP where a segment runs in this
+    #: process (`harness.provider`, direct trials): the known bugs' models, not a target
+    provider_direct: bool = False
 
     def seed_value_as_read(self, scenario: Scenario, seed: Any, column: Any, value: Any) -> Any:
         """What this target's rows hold for typed seed value `value` of `column`
@@ -238,7 +241,7 @@ class Target(abc.ABC):
         # one trial of the model provider this process runs, its endpoint in the trial
         # directory for every segment's process to find (`harness.chain.run_segment`)
         server = provider.running()
-        endpoint = server.open_trial(scenario.provider_faults, self.provider_timeout)
+        endpoint = server.open_trial(scenario.provider_faults, self.provider_timeout, self.provider_direct)
         provider.write_endpoint(workdir, endpoint)
         try:
             outcome = self._run(scenario, workdir)
