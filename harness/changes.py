@@ -15,7 +15,7 @@ after it) or one of the ordinary anomalies.
 
 | kind | what the user did | applied as |
 |---|---|---|
-| `edit_row` | fixed a typo in a seed row still to be processed | row `index` gets name `text` (a directory source: its file's lines too) |
+| `edit_row` | fixed a typo in a seed row still to be processed | row `index` renamed `text` (a directory source: its lines too) |
 | `append_rows` | appended rows to the seed file | `value` rows after the last, new seed_ids |
 | `remove_row` | deleted a seed row | row `index` removed (the selection is clamped to the new table) |
 | `reorder_rows` | re-exported the seed file in another order | the table rotated by `value` |

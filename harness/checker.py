@@ -347,7 +347,8 @@ def mixed_findings(scenario: Scenario, outcome: Outcome, columns: tuple[str, ...
     else:
         detail = ("every row comes from inputs that were changed before the resume, which reported success: "
                   "the dataset is not what the inputs in force at the end make")
-    return [Anomaly("mixed", "resumed", detail, position=first_old, count=sum(1 for v in sources if v is None or 0 <= v < len(chain) - 1),
+    older = sum(1 for v in sources if v is None or 0 <= v < len(chain) - 1)
+    return [Anomaly("mixed", "resumed", detail, position=first_old, count=older,
                     provenance="; ".join(parts))]
 
 

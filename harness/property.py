@@ -194,12 +194,12 @@ def _confirm(target: Target, chain: list[tuple[Scenario, Verdict]], root: Path |
              ) -> tuple[Scenario | None, Verdict | None, int, str]:
     """The smallest scenario of a model's shrinking that fails on the target (`chain`: the
     target's first failure, then each scenario the model accepted, smaller each time), its
-    verdict, the scenarios tried and a note; None for both where none past the first does.
-    The smallest is tried first (with the tries a finding's replay gets); where the target passes it, the steps are bisected for the last
-    one it fails (a model agrees with its target up to some step, and the bisection assumes
-    no more). A scenario counts when its first anomaly on the target is the one the model
-    gave it and no known bug explains it. Where it is not the smallest, the target's own last
-    shrinking steps (`drop_idle_segments`) run from it."""
+    verdict, the scenarios tried and a note; None for both where none past the first does. The
+    smallest is tried first (with the tries a finding's replay gets); where the target passes
+    it, the steps are bisected for the last one it fails (a model agrees with its target up to
+    some step, and the bisection assumes no more). A scenario counts when its first anomaly on
+    the target is the one the model gave it and no known bug explains it. Where it is not the
+    smallest, the target's own last shrinking steps (`drop_idle_segments`) run from it."""
     if len(chain) == 1:  # the model shrank it no further
         scenario, again = drop_idle_segments(target, *chain[0], root, straight_runs, known)
         return scenario, again, 0, ""

@@ -433,7 +433,8 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
            "selection_strategy=selection)",
            f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {copied} }}}}" + inputs["echo"]))',
            '    if inputs["tag"]:',
-           f"""        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{{{ '' if {copied} else '' }}}}" + inputs["tag"]))""",
+           '        builder.add_column(dd.ExpressionColumnConfig(name="tag", '
+           f"""expr="{{{{ '' if {copied} else '' }}}}" + inputs["tag"]))""",
            *provider.column_lines(scenario),
            f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})",
            f'    designer.set_run_config({run_config.format(size=BUFFER_SIZE_INPUT)})']
