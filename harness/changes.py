@@ -129,6 +129,12 @@ def _remove_row(s: Scenario, c: Change) -> Scenario:
     return _with_seeds(s, s.seeds[:i] + s.seeds[i + 1:])
 
 
+def _describe_reorder(c: Change) -> str:
+    """What `_reorder_rows` does, in words: value 0 (or a whole turn) rotates by one row."""
+    turn = "" if c.value <= 1 else " modulo their number; by 1 where that is a whole turn"
+    return f"seed rows reordered (rotated by {c.value or 1}{turn})"
+
+
 def _reorder_rows(s: Scenario, c: Change) -> Scenario:
     k = c.value % len(s.seeds) or (1 if len(s.seeds) > 1 else 0)
     return replace(s, seeds=s.seeds[k:] + s.seeds[:k])
@@ -150,7 +156,7 @@ CHANGE_KINDS: dict[str, ChangeKind] = {
         ChangeKind("append_rows", ("value",), lambda c: f"{max(1, c.value)} seed row(s) appended",
                    _append_rows, seeds=True),
         ChangeKind("remove_row", ("index",), lambda c: f"seed row {c.index} removed", _remove_row, seeds=True),
-        ChangeKind("reorder_rows", ("value",), lambda c: f"seed rows reordered (rotated by {c.value})",
+        ChangeKind("reorder_rows", ("value",), _describe_reorder,
                    _reorder_rows, seeds=True),
         ChangeKind("expression", ("text",), lambda c: f"the echo column's expression gained {c.text!r}",
                    lambda s, c: replace(s, echo_suffix=c.text)),

@@ -177,3 +177,16 @@ def test_ledger_signatures_can_name_change_kinds():
     ledger = {f.id: f for f in load_ledger(Path(__file__).resolve().parents[1] / "fixtures" / "findings")}
     entry = ledger["dd-resume-after-seed-file-edit-mixes-rows-async"]
     assert entry.signature == {"changes": ("edit_row", "append_rows", "remove_row", "reorder_rows")}
+
+
+@pytest.mark.parametrize("value", [0, 1, 2, 3, 6])
+def test_a_reorder_says_the_rotation_it_makes(value):
+    """Value 0 and a whole turn rotate by one row (a reorder that changes nothing is no
+    change); the description says so, not "rotated by 0"."""
+    import re
+
+    change = Change("reorder_rows", value=value)
+    rotated = CHANGE_KINDS["reorder_rows"].apply(Scenario(seeds=seeds(3), segments=(Segment(3),)), change)
+    made = (3 - [r.seed_id for r in rotated.seeds].index(0)) % 3
+    said = int(re.search(r"rotated by (\d+)", change.describe()).group(1)) % 3
+    assert made == (said or (1 if "whole turn" in change.describe() else 0)) and made != 0, change.describe()
