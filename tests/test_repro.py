@@ -76,8 +76,8 @@ def test_async_scripts_run_every_stopped_segment_in_a_process_of_its_own():
     assert "subprocess" not in _dd_files(issue_709_scenario()).script
 
 
-def test_minimal_data_designer_script_is_under_80_lines():
-    assert len(_dd_files(issue_709_scenario()).script.splitlines()) < 80
+def test_minimal_data_designer_script_is_under_90_lines():
+    assert len(_dd_files(issue_709_scenario()).script.splitlines()) < 90
 
 
 KINDS = {
@@ -181,5 +181,36 @@ def test_a_crash_on_the_engine_s_timing_is_tried_again_by_its_reproducer_and_its
     assert f"for _ in range({CRASH_TRIES}):" in script and "except Exception as exc:" in script
     assert f"for attempt in range({CRASH_TRIES}):" in test
     once = render_dd_script(scenario, "0.8.0", "s", "ident")
-    main = once.split("def main():")[1]
+    main = once.split("def main():")[1].split('if __name__ == "__main__":')[0]
     assert "for _ in range(" not in main and "except Exception" not in main
+
+
+@pytest.mark.parametrize(("where", "code"), [("data_designer", 1), ("script", 3), (None, 0)])
+def test_a_datadesigner_reproducer_exits_1_only_where_datadesigner_raised(where, code, tmp_path):
+    """Exit 1 is the release failing the run and nothing else: an exception raised inside
+    DataDesigner's code is the release's (exit 1); one the script's own code raises is the
+    script failing (exit 3, traceback printed), never a reproduction. The rendered script's
+    own `__main__` block runs here, around a `main` that raises from a module in a
+    `data_designer` package directory, or from the script."""
+    import subprocess
+    import sys
+
+    from harness.targets.data_designer_repro import render_dd_script
+
+    script = render_dd_script(Scenario(seeds=seeds(2), engine="sync", segments=(Segment(2),)), "0.6.1", "s", "x")
+    tree = ast.parse(script)
+    kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) and "data_designer" not in ast.unparse(n)
+            or (isinstance(n, ast.FunctionDef) and n.name == "raised_by_data_designer")
+            or (isinstance(n, ast.If) and "__main__" in ast.unparse(n.test))]
+    package = tmp_path / "site" / "data_designer"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("def create():\n    raise ValueError('Failed to load generated dataset')\n")
+    body = {"data_designer": "def main():\n    import data_designer\n    data_designer.create()\n",
+            "script": "def main():\n    return [][0]\n", None: "def main():\n    return 0\n"}[where]
+    probe = tmp_path / "probe.py"
+    probe.write_text(f"import sys\nsys.path.insert(0, {str(tmp_path / 'site')!r})\n"
+                     + "\n".join(ast.unparse(n) for n in kept[:-1]) + "\n" + body + ast.unparse(kept[-1]) + "\n")
+    result = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == code, result.stdout + result.stderr
+    if code:
+        assert "Traceback" in result.stderr

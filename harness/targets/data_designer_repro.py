@@ -24,7 +24,7 @@ from harness.chain import process_groups
 from harness.changes import final_inputs, has_changes, inputs_at, release_of
 from harness.fault_kinds import KINDS
 from harness.reference.model import expected_rows, output_row, record_stream
-from harness.repro import _docstring, _header, copied_column, value_column
+from harness.repro import EXIT_CODES, _docstring, _header, copied_column, value_column
 from harness.scenario import IndexRange, PartitionBlock, Scenario
 from harness.seed_values import to_json
 from harness.targets import data_designer_repro_provider as provider
@@ -578,7 +578,12 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
                      crash: bool = False) -> str:
     """The standalone script; with `work`, it also fails on work done twice or late; with
     `crash`, the bug is a run that fails on its threads' timing: it is tried up to
-    `CRASH_TRIES` times, and a run that raises is the bug."""
+    `CRASH_TRIES` times, and a run that raises inside DataDesigner is the bug.
+
+    Exit 1 is the release failing the run and nothing else: an exception raised inside
+    DataDesigner's code (`raised_by_data_designer`: its traceback passes through the
+    `data_designer` package) is the release's; one raised by the script's own code is the
+    script failing (exit 3, with its traceback), never a reproduction."""
     deps = [f"data-designer=={release}", f"pandas=={_pandas_version()}"]
     main = ["", "", "def main():"]
     if _cross_release(scenario):
@@ -600,9 +605,10 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
               if work else []),
             "        os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit",
         ]
-    divergence = [
-        "row = next(i for i in range(len(EXPECTED) + 1) if actual[i:i + 1] != EXPECTED[i:i + 1])",
-        'print(f"first divergence at row {row}: resumed {actual[row:row + 1]}, expected {EXPECTED[row:row + 1]}")',
+    divergence = [  # the resumed run's, or where it gives the expected rows, the uninterrupted run's
+        'which, got = ("resumed", actual) if actual != EXPECTED else ("straight", baseline)',
+        "row = next(i for i in range(len(EXPECTED) + 1) if got[i:i + 1] != EXPECTED[i:i + 1])",
+        'print(f"first divergence at row {row}: {which} {got[row:row + 1]}, expected {EXPECTED[row:row + 1]}")',
     ]
     if scenario.sampling == "ordered" and work:
         main += [
@@ -625,6 +631,8 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "            try:",
             *_trial(scenario, "                ", "tmp", work),
             "            except Exception as exc:  # noqa: BLE001 - the run itself failing is the bug",
+            "                if not raised_by_data_designer(exc):",
+            "                    raise",
             '                print(f"a run failed: {type(exc).__name__}: {exc}")',
             "                return 1",
             '        print(f"resumed:  {actual}\\nstraight: {baseline}\\nexpected: {EXPECTED}")',
@@ -657,8 +665,10 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "    return 0",
         ]
     lines = [
-        *_header(f"data-designer {release}", summary, deps),
-        *_stdlib(scenario, work=work),
+        *_header(f"data-designer {release}", summary, deps,
+                 exit_codes=EXIT_CODES + "; 3: the script itself failed"),
+        *sorted({*_stdlib(scenario, work=work)[:-1], "import traceback"}, key=str.lower),
+        _stdlib(scenario, work=work)[-1],
         "",
         _env_line(scenario),
         *provider.hermetic_lines(scenario),
@@ -670,13 +680,22 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         "    sys.exit(2)",
         "",
         *dd_core(scenario, work),
+        "",
+        "",
+        "def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's",
+        '    return any("data_designer" in Path(f.filename).parts for f in traceback.extract_tb(exc.__traceback__))',
         *main,
         "",
         "",
         'if __name__ == "__main__":',
-        "    sys.exit(main())",
+        "    try:",
+        "        sys.exit(main())",
+        "    except Exception as exc:  # noqa: BLE001 - exit 1 only where DataDesigner raised it: the release failed",
+        "        traceback.print_exc()",
+        "        sys.exit(1 if raised_by_data_designer(exc) else 3)",
     ]
     return _marked_long_lines("\n".join(lines) + "\n")
+
 
 
 def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False,
