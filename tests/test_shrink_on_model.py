@@ -167,3 +167,25 @@ def test_the_model_takes_over_at_the_first_of_the_target_s_failures_it_shows():
     assert on_target_steps > 0, "the first failures, with more records, shrank on the target"
     assert not check_scenario(target, result.finding).ok
     assert result.finding.num_records <= 10 and len(result.finding.to_json()) <= len(alone.finding.to_json())
+
+
+def test_a_model_shows_a_failure_the_release_s_timing_decides_only_with_that_timing_and_confirms_it_more():
+    """The crash entry fails only where the release's threads crash the run: the model's
+    default run does not show it; `judge` tries the crashes the model offers, shows the
+    failure with one, and marks the scenario timed, so its confirmation on the target gets
+    the entry's tries. Without `timings`, the default run's verdict is all."""
+    from harness.reference.known_bugs import INTERNAL_TASK_FAILURE, crash_segments
+
+    entry = next(f for f in load_ledger(packaged_ledger()) if f.model == "emptied_group_crashes")
+    names = (entry.model,)
+    crashes = [c for c in crash_segments(names, entry.scenario, INTERNAL_TASK_FAILURE) if c is not None]
+    like = next(v for v in (check_scenario(model_target(names, crashes_in=c), entry.scenario) for c in crashes)
+                if not v.ok and "error" in v.kinds)
+    model = ShrinkModel(model_target(names), names=names, tries=entry.tries)
+    plain = model.judge(entry.scenario, like=like, timings=False)
+    assert plain.ok or plain.kinds[0] != like.kinds[0], plain.summary()
+    assert model.attempts(entry.scenario) is None
+    timed = model.judge(entry.scenario, like=like)
+    assert not timed.ok and timed.kinds[0] == like.kinds[0], timed.summary()
+    assert any(INTERNAL_TASK_FAILURE in a.detail for a in timed.anomalies if a.kind == "error")
+    assert model.attempts(entry.scenario) >= entry.tries
