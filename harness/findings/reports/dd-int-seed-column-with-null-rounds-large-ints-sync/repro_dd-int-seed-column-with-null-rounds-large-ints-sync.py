@@ -3,11 +3,12 @@
 # dependencies = ["data-designer==0.6.0", "pandas==2.3.3"]
 # ///
 """Resume reproducer: unexpected rows after a resume (resume-harness 0.1.0, data-designer 0.6.0).
-Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here."""
+Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here; 3: the script itself failed."""
 import inspect
 import os
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "0"  # sync engine (0.7.0 and later: async only)
@@ -82,6 +83,10 @@ def cell(value):  # pandas' missing values (NaN, None, NaT) are null; numpy scal
     return value.item() if hasattr(value, "item") else value
 
 
+def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's
+    return any("data_designer" in Path(f.filename).parts for f in traceback.extract_tb(exc.__traceback__))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         for i, segment in enumerate(SEGMENTS):
@@ -91,10 +96,15 @@ def main():
     print(f"resumed:  {actual}\nstraight: {baseline}\nexpected: {EXPECTED}")
     if actual == baseline == EXPECTED:
         return 0
-    row = next(i for i in range(len(EXPECTED) + 1) if actual[i:i + 1] != EXPECTED[i:i + 1])
-    print(f"first divergence at row {row}: resumed {actual[row:row + 1]}, expected {EXPECTED[row:row + 1]}")
+    which, got = ("resumed", actual) if actual != EXPECTED else ("straight", baseline)
+    row = next(i for i in range(len(EXPECTED) + 1) if got[i:i + 1] != EXPECTED[i:i + 1])
+    print(f"first divergence at row {row}: {which} {got[row:row + 1]}, expected {EXPECTED[row:row + 1]}")
     return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception as exc:  # noqa: BLE001 - exit 1 only where DataDesigner raised it: the release failed
+        traceback.print_exc()
+        sys.exit(1 if raised_by_data_designer(exc) else 3)
