@@ -94,3 +94,24 @@ def test_hunt_and_replay_write_a_reproducer_with_out(tmp_path):
                        "--out", str(tmp_path / "r"))
     assert replayed.returncode == 1
     assert len(list((tmp_path / "r").glob("test_regression_*.py"))) == 1
+
+
+def test_a_datadesigner_log_record_from_a_thread_after_a_call_prints_nothing():
+    """Engine threads that outlive a call log on: once the adapter has silenced DataDesigner's
+    loggers, a warning of any of them (a child logger of the package with no level of its
+    own, no handler anywhere, the root's none) is not printed by logging's last resort."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "from harness.targets.data_designer import _silence_data_designer_loggers\n"
+        "child = logging.getLogger('data_designer.engine.dataset_builders.async_scheduler')\n"
+        "child.warning('before: printed bare by the last resort')\n"
+        "_silence_data_designer_loggers()\n"
+        "logging.getLogger('data_designer').setLevel(logging.WARNING)  # as a release's own config may\n"
+        "child.warning('Non-retryable failure on llm_0[rg=1, row=1]: after')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "before" in result.stderr and "after" not in result.stderr, result.stderr

@@ -609,8 +609,10 @@ def _quiet():  # type: ignore[no-untyped-def]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             yield
     finally:
-        for logger, (level, kept, propagate) in saved.items():
-            logger.setLevel(level)
+        # quiet from the first statement on: an engine thread of the call may log at any moment
+        # (`_silence_data_designer_loggers` leaves every one of these loggers silenced anyway)
+        for logger, (_level, kept, propagate) in saved.items():
+            logger.setLevel(logging.CRITICAL + 1)
             logger.handlers[:] = kept
             logger.propagate = propagate
         logging.root.handlers[:] = handlers  # the root's own again (what DataDesigner added meanwhile goes)
@@ -633,3 +635,15 @@ def _silence_data_designer_loggers() -> None:
         if (name == "data_designer" or name.startswith("data_designer.")) and isinstance(logger, logging.Logger):
             if name == "data_designer" or logger.level != logging.NOTSET:
                 logger.setLevel(logging.CRITICAL + 1)
+    _no_last_resort()
+
+
+def _no_last_resort() -> None:
+    """A record that finds no handler on its way to the root goes to logging's last resort,
+    which prints it bare on stderr: 0.9's async scheduler logs "Non-retryable failure on
+    llm_0[rg=1, row=1]: ..." from its threads, and such lines reached `models`' output while
+    the root had no handler. A `NullHandler` on the package's logger is a handler: such a
+    record now goes nowhere."""
+    logger = logging.getLogger("data_designer")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
