@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import os
 import secrets
@@ -65,6 +66,14 @@ def work_directory(root: Path | None = None) -> Iterator[Path]:
             _remove(path)
 
 
+#: work directories this process removed: a target's threads that outlive its call (an
+#: async engine's, going on in the harness's process) may write into one after it was
+#: removed, which makes it again (DataDesigner creates its dataset directory with parents);
+#: the most recent are swept again each time a directory is removed, all of them at exit
+_REMOVED: collections.deque[Path] = collections.deque(maxlen=512)
+_MADE: set[Path] = set()
+
+
 def _remove(path: Path) -> None:
     try:
         with stop_signals_held():  # nor in the middle of removing it
@@ -74,6 +83,21 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
         _LIVE.discard(path)
         raise
+    _MADE.add(path)
+    _REMOVED.append(path)
+    if len(_MADE) % SWEEP_EVERY == 0:
+        sweep()
+
+
+#: removals between two sweeps of the recently removed directories (a few stats each)
+SWEEP_EVERY = 64
+
+
+def sweep() -> None:
+    """Remove again the recently removed work directories something has made since."""
+    for earlier in _REMOVED:
+        if earlier.exists():  # made again by a thread that outlived its trial
+            shutil.rmtree(earlier, ignore_errors=True)
 
 
 @atexit.register
@@ -85,6 +109,9 @@ def remove_leftovers() -> None:
     for path in list(_LIVE):
         shutil.rmtree(path, ignore_errors=True)
         _LIVE.discard(path)
+    for path in list(_MADE):  # removed once, and made again since by a late thread
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 _OWNER = os.getpid()

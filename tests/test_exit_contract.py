@@ -310,3 +310,31 @@ def test_a_stop_swallowed_where_it_landed_still_ends_the_search(tmp_path):
     assert re.match(r"resume-harness: stopped by SIGTERM after 7 examples .*seed 3; no finding so far",
                     result.stderr.strip().splitlines()[-1]), result.stderr
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_work_directory_made_again_after_its_removal_is_removed_again(tmp_path):
+    """An async engine's threads can outlive their trial in the harness's process and write
+    into its directory after it was removed, making it again: the next sweep removes it, and
+    so does the process's exit."""
+    import subprocess
+    import sys
+
+    from harness import workdirs
+
+    with workdirs.work_directory(tmp_path) as first:
+        pass
+    (first / "resumed" / "artifacts").mkdir(parents=True)  # a late write, after the removal
+    workdirs.sweep()
+    assert not first.exists()
+    code = (
+        "from pathlib import Path\n"
+        "from harness.workdirs import work_directory\n"
+        f"with work_directory(Path({str(tmp_path)!r})) as trial:\n"
+        "    pass\n"
+        "(trial / 'late').mkdir(parents=True)\n"
+        "print(trial)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    made_again = result.stdout.strip()
+    assert made_again and not Path(made_again).exists()
