@@ -198,7 +198,6 @@ class ProviderServer:
             else:
                 raise KeyError(what)
 
-
     def direct(self, token: str) -> bool:
         """Whether the trial is answered without HTTP for a client in this process."""
         if os.getpid() != self._pid:  # a forked copy: the server's threads are not here
