@@ -369,3 +369,16 @@ def test_an_unseeded_shuffle_s_draws_judged_run_by_run_find_what_every_pair_woul
         seen.add(every_pair)
     # the model is its own release; a mutant or the reference is not, on some draws
     assert seen == {True} if name.startswith("model:") else False in seen
+
+
+def test_the_ctrl_c_model_s_late_work_lands_nowhere_once_its_trial_is_gone(tmp_path):
+    """The Ctrl-C model's thread lands the run's remaining groups after the call raised; a
+    trial that has ended meanwhile (its directory removed) gets nothing: no directory made
+    again in the work root, no traceback from the thread."""
+    from harness.reference.engine import Group
+
+    cls = composed(["ctrl_c_goes_on"])
+    engine = cls.__new__(cls)
+    gone = tmp_path / "trial" / "resumed" / "artifacts" / "resume_trial"
+    engine._go_on(types.SimpleNamespace(dataset_dir=gone), [Group(1, 1, 1)])
+    assert not (tmp_path / "trial").exists()

@@ -349,12 +349,21 @@ class CtrlCGoesOn(ReferenceEngine):
     def _go_on(self, session: Session, todo: list[Group]) -> None:
         time.sleep(0.02)  # once the interrupted call has returned
         variant = type(self).variant
-        if variant == -1:
-            storage.write_bytes(str(session.dataset_dir.parent / "model-partial-results"), b"partial")
-        if variant is not None and variant <= 0:
+        # A trial that has ended meanwhile (its directory removed) is no place to land: the
+        # release's threads would have died with its process. Nothing is made again there.
+        if not session.dataset_dir.is_dir():
             return
-        self.land(session, todo if variant is None else todo[:variant])
-        storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
+        try:
+            if variant == -1:
+                storage.write_bytes(str(session.dataset_dir.parent / "model-partial-results"), b"partial")
+            if variant is not None and variant <= 0:
+                return
+            self.land(session, todo if variant is None else todo[:variant])
+            storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
+        except OSError:
+            if session.dataset_dir.is_dir():
+                raise
+            return  # the trial's directory went while landing
 
 
 class PlanFromTwoTargets(ReferenceEngine):
