@@ -111,6 +111,7 @@ def test_a_datadesigner_log_record_from_a_thread_after_a_call_prints_nothing():
         "_silence_data_designer_loggers()\n"
         "logging.getLogger('data_designer').setLevel(logging.WARNING)  # as a release's own config may\n"
         "child.warning('Non-retryable failure on llm_0[rg=1, row=1]: after')\n"
+        "logging.getLogger('asyncio').error('Task exception was never retrieved: after')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

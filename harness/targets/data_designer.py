@@ -643,7 +643,10 @@ def _no_last_resort() -> None:
     which prints it bare on stderr: 0.9's async scheduler logs "Non-retryable failure on
     llm_0[rg=1, row=1]: ..." from its threads, and such lines reached `models`' output while
     the root had no handler. A `NullHandler` on the package's logger is a handler: such a
-    record now goes nowhere."""
-    logger = logging.getLogger("data_designer")
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-        logger.addHandler(logging.NullHandler())
+    record now goes nowhere. The same for `asyncio`'s logger, which the async engine's event
+    loop reports through ("Task exception was never retrieved" when 0.6.1's scheduler loses a
+    task); while a segment runs, both still reach the harness's capture of its warnings."""
+    for name in ("data_designer", "asyncio"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
