@@ -66,8 +66,9 @@ def test_committed_reproducer_exit_code_agrees_with_the_ledger(finding, release,
     result = run_script(release, script)
     # What the engine's threads do shows on some runs only, fewer on a loaded machine (a CI run
     # with every worker busy): late work (the script tries 12 times), the requests in flight
-    # when a provider outage began (answered or not); a failing entry gets 3 scripts.
-    for _ in range(2 if fails else 0):
+    # when a provider outage began (answered or not: the outage entry's script passed 3 runs
+    # of 3 once in CI on 0.9.7); a failing entry gets up to 5 scripts.
+    for _ in range(4 if fails else 0):
         if result.returncode == 1:
             break
         result = run_script(release, script)
