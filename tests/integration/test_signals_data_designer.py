@@ -77,8 +77,12 @@ def test_sigterm_ends_the_process_inside_the_segment(release, engine):
 def test_after_ctrl_c_only_the_async_engine_before_0_8_goes_on_checkpointing_into_a_same_process_resume(
         release, engine):
     seen = probe(release, engine, "sigint", "same")
-    assert seen["error"] is None, seen
-    if engine == "async" and version_tuple(release) < (0, 8):
+    goes_on = engine == "async" and version_tuple(release) < (0, 8)
+    # where the run goes on, the resume in the same process may meet its writes: clearing the
+    # partial-results directory while a ghost writes into it fails the resume ("Directory not
+    # empty", seen once in CI on 0.6.1), the same bug's other face, the ghost shown all the same
+    assert seen["error"] is None or (goes_on and "Directory not empty" in seen["error"] and seen["ghost"]), seen
+    if goes_on:
         # the ghost races the main thread's return from create(): on a loaded machine the
         # loop thread may finish every group first; a few tries, one must show it
         for _ in range(GHOST_TRIES - 1):
