@@ -71,7 +71,7 @@ def work_directory(root: Path | None = None) -> Iterator[Path]:
 #: removed, which makes it again (DataDesigner creates its dataset directory with parents);
 #: the most recent are swept again each time a directory is removed, all of them at exit
 _REMOVED: collections.deque[Path] = collections.deque(maxlen=512)
-_MADE: set[Path] = set()
+_EVER_REMOVED: set[Path] = set()
 
 
 def _remove(path: Path) -> None:
@@ -83,9 +83,9 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
         _LIVE.discard(path)
         raise
-    _MADE.add(path)
+    _EVER_REMOVED.add(path)
     _REMOVED.append(path)
-    if len(_MADE) % SWEEP_EVERY == 0:
+    if len(_EVER_REMOVED) % SWEEP_EVERY == 0:
         sweep()
 
 
@@ -109,7 +109,7 @@ def remove_leftovers() -> None:
     for path in list(_LIVE):
         shutil.rmtree(path, ignore_errors=True)
         _LIVE.discard(path)
-    for path in list(_MADE):  # removed once, and made again since by a late thread
+    for path in list(_EVER_REMOVED):  # removed once, and made again since by a late thread
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
 

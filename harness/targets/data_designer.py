@@ -598,7 +598,7 @@ def _quiet():  # type: ignore[no-untyped-def]
     handlers = logging.root.handlers[:]
     logging.root.handlers[:] = captures
     own = _data_designer_loggers()
-    saved = {logger: (logger.level, logger.handlers[:], logger.propagate) for logger in own}
+    saved = {logger: (logger.handlers[:], logger.propagate) for logger in own}
     for logger in own:  # its records reach the root's (capture) handlers only
         logger.setLevel(logging.WARNING if captures else logging.CRITICAL + 1)
         logger.handlers[:] = []
@@ -611,7 +611,7 @@ def _quiet():  # type: ignore[no-untyped-def]
     finally:
         # quiet from the first statement on: an engine thread of the call may log at any moment
         # (`_silence_data_designer_loggers` leaves every one of these loggers silenced anyway)
-        for logger, (_level, kept, propagate) in saved.items():
+        for logger, (kept, propagate) in saved.items():
             logger.setLevel(logging.CRITICAL + 1)
             logger.handlers[:] = kept
             logger.propagate = propagate
