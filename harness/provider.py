@@ -18,7 +18,9 @@ carries its seed row (`[row N]`, `ROW_MARK`); a `ProviderFault` names a seed row
 (`harness.model_columns.PROVIDER_FAULT_KINDS`: what the server answers) and whether it is permanent (every request for
 that row fails) or transient (in each segment, the first request for each of that row's
 prompts fails and every later one succeeds: whichever record of that row asks first, and
-whatever the interleaving, each record ends with its text). An **outage**
+whatever the interleaving, each record ends with its text; a known bug's model that asks
+in another order than its release dispatches says which of its requests is not the first,
+`spare`). An **outage**
 (`harness.fault_kinds`, the `outage` kind) makes every request of the segment fail from the
 checkpoint it is addressed at until the segment ends; the next segment finds the provider
 healthy.
@@ -97,6 +99,9 @@ class _Trial:
     grace: int = 0
     #: (segment, prompt) already failed once: a transient fault's one failure
     failed_once: set[tuple[int, str]] = field(default_factory=set)
+    #: (segment, prompt) whose next request is not the segment's first for its prompt (a
+    #: model asking in another order than its release dispatches: `spare`)
+    spared: set[tuple[int, str]] = field(default_factory=set)
     log: list[Request] = field(default_factory=list)
     #: answered without HTTP for a client in the server's process (module docstring)
     direct: bool = False
@@ -174,11 +179,13 @@ class ProviderServer:
             verdict = "ok"
             if row is not None:
                 fault = trial.faults.get(row)
+                spared = (trial.segment, prompt) in trial.spared
+                trial.spared.discard((trial.segment, prompt))
                 if trial.outage and trial.grace <= 0:
                     verdict = "outage"
                 elif fault is not None and fault.permanent:
                     verdict = fault.kind
-                elif fault is not None and (trial.segment, prompt) not in trial.failed_once:
+                elif fault is not None and not spared and (trial.segment, prompt) not in trial.failed_once:
                     trial.failed_once.add((trial.segment, prompt))
                     verdict = fault.kind
                 if trial.outage and trial.grace > 0:
@@ -195,6 +202,8 @@ class ProviderServer:
                 trial.outage = True
             elif what == "grace":
                 trial.grace = int(body["rows"])
+            elif what == "spare":  # the prompt's next request is not its first in the segment
+                trial.spared.add((trial.segment, str(body["prompt"])))
             else:
                 raise KeyError(what)
 
@@ -248,7 +257,7 @@ class _Server(ThreadingHTTPServer):
         return sock, address
 
 
-_PATH = re.compile(r"^/t/([0-9a-f]+)/v1/(chat/completions|_harness/(segment|outage|grace))$")
+_PATH = re.compile(r"^/t/([0-9a-f]+)/v1/(chat/completions|_harness/(segment|outage|grace|spare))$")
 
 
 def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
@@ -360,7 +369,9 @@ def _token(endpoint: str) -> str:
 
 # ----- what a segment's process calls (any process: it speaks HTTP) -----------------------------
 def tell(endpoint: str, what: str, **body: Any) -> None:
-    """Tell the server where a trial is: `segment` (one begins), `outage` (from now on)."""
+    """Tell the server where a trial is: `segment` (one begins), `outage` (from now on),
+    `grace` (requests an outage still lets through), `spare` (a prompt's next request is not
+    its first in the segment: it is not the one a transient fault fails)."""
     direct = _direct(endpoint)
     if direct is not None:
         direct[0].control(direct[1], what, body)

@@ -382,3 +382,20 @@ def test_the_ctrl_c_model_s_late_work_lands_nowhere_once_its_trial_is_gone(tmp_p
     gone = tmp_path / "trial" / "resumed" / "artifacts" / "resume_trial"
     engine._go_on(types.SimpleNamespace(dataset_dir=gone), [Group(1, 1, 1)])
     assert not (tmp_path / "trial").exists()
+
+
+def test_a_transient_fault_meets_the_record_the_release_dispatches_first_not_the_one_it_completes_first():
+    """0.6.1 async, seed row 0's first request of each segment reset (the release drops it at
+    once): its async engine admits row groups in plan order, so group 0's `alpha` asks first
+    and is dropped, though the release checkpointed groups 1 and 2 and never group 0 (its only
+    row gone). The models used to ask in the checkpoint order and drop group 2's `alpha`
+    (`fixtures/findings-to-triage`, found by the 300-example model-column search)."""
+    found = json.loads((Path(__file__).parent.parent / "fixtures" / "findings-to-triage" /
+                        "dd-0.6.1-async-transient-reset-which-group-asks-first.json").read_text())
+    scenario = Scenario.from_json(json.dumps(found["scenario"]))
+    names = [f.model for f in LEDGER if f.open_on("data_designer:async", "0.6.1")]
+    release = as_release(model_target(names, order={0: (1, 2)}), "data_designer:async", "0.6.1")
+    verdict = check_scenario(release, scenario)
+    assert [r["name"] for r in verdict.straight] == ["beta", "alpha"], verdict.summary()
+    assert [r["name"] for r in verdict.actual] == ["beta", "alpha"], verdict.summary()
+    assert KnownBugs(LEDGER, release)(scenario, verdict), verdict.summary()

@@ -83,6 +83,30 @@ def test_each_fault_kind_is_answered_as_it_says_and_a_transient_one_once_per_seg
     assert [r.answer for r in log if r.row == 1 and r.segment == 1] == [kind, "ok"]
 
 
+@pytest.mark.parametrize("direct", [False, True], ids=["http", "direct"])
+def test_a_spared_request_is_not_the_one_a_transient_fault_fails_and_an_outage_spends_the_spare(server, direct):
+    """A model asking in another order than its release dispatches says which request is not
+    the segment's first for its prompt (`spare`): that one is answered, the next one fails;
+    a spare is for one request, whatever it meets, and a new segment forgets it."""
+    endpoint = server.open_trial((ProviderFault(1, "http500"),), direct=direct)
+    client = provider.Client(endpoint)
+    once = frozenset({"status"})
+    provider.tell(endpoint, "spare", prompt="[row 1] x alpha")
+    assert client.complete("[row 1] x alpha", once=once).text is not None
+    assert client.complete("[row 1] x alpha", once=once).failure == "status"  # the first not spared
+    assert client.complete("[row 1] x alpha", once=once).text is not None
+    provider.tell(endpoint, "segment", segment=1)
+    provider.tell(endpoint, "spare", prompt="[row 1] x alpha")
+    provider.tell(endpoint, "outage")
+    assert client.complete("[row 1] x alpha", once=once).failure == "status"  # the outage's, spare spent
+    provider.tell(endpoint, "segment", segment=2)
+    provider.tell(endpoint, "spare", prompt="[row 2] x beta")  # another prompt's spare
+    assert client.complete("[row 1] x alpha", once=once).failure == "status"
+    log = server.close_trial(endpoint)
+    assert [(r.segment, r.answer) for r in log] == [(0, "ok"), (0, "http500"), (0, "ok"), (1, "outage"),
+                                                    (2, "http500")]
+
+
 def test_a_permanent_fault_fails_every_try_and_a_400_is_not_tried_again(server):
     endpoint = server.open_trial((ProviderFault(1, "http500", permanent=True), ProviderFault(2, "http400", True)))
     client = provider.Client(endpoint)

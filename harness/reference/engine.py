@@ -141,6 +141,8 @@ class ReferenceEngine:
         self.injector = injector
         self.journal = journal
         self.segment_index = segment_index
+        #: (group id, position) of the record whose model columns are being asked for
+        self.asking: tuple[int, int] | None = None
         self.config_hash = config_hash(scenario, self.fingerprinted())
         self.records = RecordIndex(scenario, self.read_seed_stream())
 
@@ -228,6 +230,7 @@ class ReferenceEngine:
             if position in dropped:
                 continue
             self.injector.at_row(group.id, position)
+            self.asking = (group.id, position)  # which record the next requests are for
             for column in self.scenario.model_columns:
                 completion = self.ask(client, column.prompt(row))
                 if completion.text is None:

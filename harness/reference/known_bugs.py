@@ -162,6 +162,55 @@ class Modelled(ReferenceEngine):
                                     if g.id in in_call and g.id not in session.completed])
                 raise
 
+    def ask(self, client: Any, prompt: str) -> Any:
+        """A transient provider fault fails the first request of a seed row's prompt in each
+        segment: which of the row's records that is, is the target's dispatch order, not the
+        order the model completes its groups in. Both engines dispatch in plan order (the sync
+        one group after another; the async one admits its row groups in plan order and the
+        first admitted asks first, whichever completes first), so the record that meets the
+        fault is the segment's earliest planned record of that row (`first_askers`); any other
+        record the model asks before it is spared the failure (`harness.provider`'s `spare`)."""
+        first = self.first_askers().get(prompt)
+        asked = self.__dict__.setdefault("_first_asked", set())
+        if first is not None and prompt not in asked:
+            if self.asking == first:
+                asked.add(prompt)
+            else:
+                from harness.provider import tell
+
+                tell(self.injector.provider_endpoint, "spare", prompt=prompt)
+        return super().ask(client, prompt)
+
+    def first_askers(self) -> dict[str, tuple[int, int]]:
+        """prompt -> (group id, position) of the segment's earliest planned record that asks
+        for it, for the seed rows with a transient provider fault; computed at the segment's
+        first request (before any group of its own is checkpointed), from the groups it has to
+        do and the rows of those on disk it keeps."""
+        found = self.__dict__.get("_first_askers")
+        if found is not None:
+            return found
+        found = self.__dict__["_first_askers"] = {}
+        transient = {f.seed_id for f in self.scenario.provider_faults if not f.permanent}
+        session = getattr(self, "session", None)
+        if not transient or session is None:
+            return found
+        for group in session.plan:
+            if group.id in session.completed:
+                continue
+            previous = session.partial.get(group.id) or {}
+            settled = set(previous.get("dropped", ()))
+            if previous:
+                settled |= {p for p in range(group.size) if p not in previous.get("lost", ())}
+            start = self.seed_position(session, group)
+            for position in range(group.size):
+                if position in settled:
+                    continue
+                row = self.record(session, start + position)
+                if row.get("seed_id") in transient:
+                    for column in self.scenario.model_columns:
+                        found.setdefault(column.prompt(row), (group.id, position))
+        return found
+
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         start = self.seed_position(session, group)
         rows = []
@@ -787,8 +836,8 @@ class UnparsableAnswerDropsRow(_GivesUpAt):
     """dd-unparsable-answer-drops-the-row: an answer that is not a completion (HTTP 200 with a
     body that is not JSON) is not tried again: the row is dropped, as a row the provider
     refused is, in every run, straight or resumed, where a later try would have had its text.
-    Which record of a seed row asks first, where several do, is the engine's order (the
-    reference's: its groups one after another)."""
+    Which record of a seed row asks first, where several do, is the engine's dispatch order:
+    the segment's earliest planned record of the row (`Modelled.ask`)."""
 
     failures = frozenset({"unparsable"})
 
