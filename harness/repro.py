@@ -297,6 +297,10 @@ def _resume_mode(scenario: Scenario) -> str:
 def _summary(scenario: Scenario, verdict: Verdict) -> str:
     first = verdict.anomalies[0]
     faults = "; ".join(f"segment {s}: {d}" for s, d in verdict.faults_fired) or "no fault fired"
+    if len(scenario.segments) == 1 and scenario.segments[0].fault is None and first.kind == "hang":
+        said = first.detail.split("; it was stopped")[0].removeprefix("hang: ")
+        return (f"an uninterrupted run never ends: {said} (the harness's watchdog stopped it), where a "
+                f"correct run gives {len(verdict.expected)} row(s) and returns. Not a resume defect.")
     if len(scenario.segments) == 1 and scenario.segments[0].fault is None:
         # one uninterrupted run: no resume in it (a bug that a resume cannot repair)
         return (f"an uninterrupted run ends with {first.kind}: {first.detail} "
@@ -349,6 +353,7 @@ def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, 
     ident = checked_name(ident or finding_id(scenario, target_name), "finding id", "mutant-93757431")
     kind = verdict.anomalies[0].kind
     summary = {"ghost": "ghost work after an interrupted run had returned",
+               "hang": "a run that never ends: a row retried without end",
                "redone": "redone: complete row groups generated again on resume"}.get(kind, f"{kind} rows after a resume")
     script_name = f"repro_{ident}.py"
     if target_name.startswith("data_designer"):
@@ -357,8 +362,9 @@ def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, 
 
         work = bool({"ghost", "redone"} & set(verdict.kinds))
         crash = any(a.kind == "error" and INTERNAL_TASK_FAILURE in a.detail for a in verdict.anomalies)
-        script = render_dd_script(scenario, release, summary, ident, work, crash)
-        test = render_dd_test(scenario, release, summary, ident, work, crash)
+        hang = "hang" in verdict.kinds
+        script = render_dd_script(scenario, release, summary, ident, work, crash, hang)
+        test = render_dd_test(scenario, release, summary, ident, work, crash, hang)
     else:
         script = render_harness_script(scenario, target_name, summary, ident)
         test = render_harness_test(scenario, target_name, summary, ident)

@@ -214,3 +214,44 @@ def test_a_datadesigner_reproducer_exits_1_only_where_datadesigner_raised(where,
     assert result.returncode == code, result.stdout + result.stderr
     if code:
         assert "Traceback" in result.stderr
+
+
+def test_a_hang_reproducer_s_provider_refuses_a_row_retried_without_end_and_the_script_says_so():
+    """A run that never ends (a row rate-limited on every request, retried without end on
+    0.6.1 to 0.9.7's async engine): the script's provider counts each prompt's requests in a
+    run and, past `ASK_LIMIT`, notes it and refuses the row (HTTP 400), so that `create()`
+    returns and the script exits 1 saying what it saw; the regression test asserts no prompt
+    went past it. The rendered provider runs here, without DataDesigner."""
+    import http.client
+    import json
+
+    from harness.targets.data_designer_repro import render_dd_script, render_dd_test
+    from harness.targets.data_designer_repro_provider import ASK_LIMIT
+
+    scenario = Scenario(seeds=seeds(2), engine="async", buffer_size=1, segments=(Segment(2),),
+                        model_columns=(ModelColumn("llm_0", "describe"),),
+                        provider_faults=(ProviderFault(1, "http429", permanent=True),))
+    script = render_dd_script(scenario, "0.9.7", "s", "ident", hang=True)
+    assert 'for prompt, asked in Provider.state["over_asked"][:1]:' in script
+    assert 'assert not Provider.state["over_asked"]' in render_dd_test(scenario, "0.9.7", "s", "ident", hang=True)
+    assert "over_asked" not in render_dd_script(scenario, "0.9.7", "s", "ident")
+    tree = ast.parse(script)
+    kept = [n for n in tree.body if (isinstance(n, (ast.Import, ast.ImportFrom)) and "data_designer" not in ast.unparse(n)
+                                     and "pandas" not in ast.unparse(n))
+            or (isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) in ("FAULTS", "SLOW", "ASK_LIMIT"))
+            or (isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in ("answer", "Provider", "Server",
+                                                                                "endpoint", "tell"))]
+    space: dict = {}
+    exec(compile(ast.Module(body=kept, type_ignores=[]), "repro", "exec"), space)  # noqa: S102 - the rendered script
+    port = int(space["endpoint"]().split(":")[2].split("/")[0])
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "[row 1] llm_0: describe beta"}]})
+    statuses = []
+    for _ in range(ASK_LIMIT + 3):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+        statuses.append(connection.getresponse().status)
+        connection.close()
+    assert statuses == [429] * ASK_LIMIT + [400] * 3
+    assert space["Provider"].state["over_asked"][0] == ("[row 1] llm_0: describe beta", ASK_LIMIT + 1)
+    space["tell"]("reset")  # a new run counts again; what was seen stays
+    assert space["Provider"].state["asked"] == {} and space["Provider"].state["over_asked"]

@@ -804,6 +804,46 @@ class LostRowsComplete(ReferenceEngine):
         return {g: n for g, n in storage.scan_groups(session.dataset_dir).items() if n is not None and g in planned}
 
 
+class RateLimitedRowHangs(ReferenceEngine):
+    """dd-rate-limited-row-hangs-the-run-async: 0.6.1 to 0.9's async engine "preserves" a
+    row's task whose tries all met HTTP 429 and salvages it again after every cooldown, with
+    no limit (`AsyncTaskScheduler._salvage_stalled_row_groups`, rate-limited tasks are never
+    dropped): a row the provider always rate-limits keeps its row group from completing and
+    `create()` from returning, straight or resumed. The other row groups are generated and
+    checkpointed; the run never ends (the harness's watchdog stops it: a hang). An
+    interruption the segment reaches first ends it as usual. 0.6.0's async engine drops the
+    row after its tries; the sync engine drops it at once (`SyncDropsFailedStatus`)."""
+
+    def ask(self, client: Any, prompt: str) -> Any:
+        completion = super().ask(client, prompt)
+        if completion.text is None and not completion.permanent and self._always_rate_limited(prompt):
+            self.__dict__["_stuck_now"] = True
+        return completion
+
+    def _always_rate_limited(self, prompt: str) -> bool:
+        from harness.model_columns import row_of
+
+        fault = self.injector.fault
+        outage = fault is not None and fault.action == "outage" and self.injector.fired
+        row = row_of(prompt)
+        return (self.scenario.engine == "async" and not outage and any(
+            f.seed_id == row and f.permanent and f.kind == "http429" for f in self.scenario.provider_faults))
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        if self.__dict__.pop("_stuck_now", False):  # its row is salvaged again and again: never written
+            self.__dict__.setdefault("_stuck", set()).add(group.id)
+            self.fired(RateLimitedRowHangs)
+            return
+        super().checkpoint(session, group, rows, notes)
+
+    def run_segment(self, segment: Segment) -> None:
+        super().run_segment(segment)
+        if self.__dict__.get("_stuck"):
+            from harness.chain import SegmentHung
+
+            raise SegmentHung
+
+
 class _GivesUpAt(ReferenceEngine):
     """A model whose release's client does not try a kind of failure again (`failures`,
     `harness.provider.Client.complete`'s `once`) on `engines`: the row is dropped at once,
@@ -887,6 +927,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "fingerprint_misses_content": FingerprintMissesContent,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
+    "rate_limited_row_hangs": RateLimitedRowHangs,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
     "emptied_group_crashes": EmptiedGroupCrashes,

@@ -371,7 +371,7 @@ WASTED = [
 BUFFER_SIZE_INPUT = 'inputs["buffer_size"]'
 
 
-def dd_core(scenario: Scenario, work: bool) -> list[str]:
+def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
     """What the script and the regression test share: the segments, what a correct run
     gives, one segment's run (config included), the rows read back and, with `work`, the
     checkpoint log that shows work done twice or after a segment had returned."""
@@ -421,7 +421,7 @@ def dd_core(scenario: Scenario, work: bool) -> list[str]:
         "",
         "class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception",
         "    pass",
-        *(["", "", *provider.provider_lines(scenario)] if provider.has_model_columns(scenario) else []),
+        *(["", "", *provider.provider_lines(scenario, hang)] if provider.has_model_columns(scenario) else []),
         *(WORK_LINES if work else []),
         "",
         "",
@@ -574,11 +574,24 @@ def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[
 CRASH_TRIES = 40
 
 
+def _over_asked(hang: bool, indent: str) -> list[str]:
+    """After a trial of a hang reproducer: a prompt asked past the provider's limit is the bug."""
+    if not hang:
+        return []
+    return [indent + line for line in (
+        'for prompt, asked in Provider.state["over_asked"][:1]:',
+        '    print(f"a run never ended: it asked for {prompt!r} {asked} times and would have gone on "',
+        '          "(the provider then refused it, HTTP 400, so that create() could return)")',
+        "    return 1")]
+
+
 def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False,
-                     crash: bool = False) -> str:
+                     crash: bool = False, hang: bool = False) -> str:
     """The standalone script; with `work`, it also fails on work done twice or late; with
     `crash`, the bug is a run that fails on its threads' timing: it is tried up to
-    `CRASH_TRIES` times, and a run that raises inside DataDesigner is the bug.
+    `CRASH_TRIES` times, and a run that raises inside DataDesigner is the bug; with `hang`, a
+    run that never ends (it retries a row without end: the provider counts the requests and,
+    past its limit, refuses the row so that the run returns) is the bug.
 
     Exit 1 is the release failing the run and nothing else: an exception raised inside
     DataDesigner's code (`raised_by_data_designer`: its traceback passes through the
@@ -646,6 +659,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "    with tempfile.TemporaryDirectory() as tmp:",
             *_trial(scenario, "        ", "tmp", work),
             '    print(f"resumed:  {actual}\\nstraight: {baseline}\\nexpected: {EXPECTED}")',
+            *_over_asked(hang, "    "),
             "    if actual == baseline == EXPECTED:",
             "        return 0",
             *("    " + d for d in divergence),
@@ -657,6 +671,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "        with tempfile.TemporaryDirectory() as tmp:",
             *_trial(scenario, "            ", "tmp", work),
             '        print(f"resumed:  {actual}\\nstraight: {baseline}")',
+            *_over_asked(hang, "        "),
             *(["        for line in waste:", '            print(f"work wasted: {line}")'] if work else []),
             f"        if not (exactly_once(actual) and exactly_once(baseline)){' or waste' if work else ''}:",
             '            print(f"a pass of {len(SELECTION)} rows repeats a seed record or misses one: "',
@@ -679,7 +694,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         '    print(f"cannot run here: {exc}", file=sys.stderr)',
         "    sys.exit(2)",
         "",
-        *dd_core(scenario, work),
+        *dd_core(scenario, work, hang),
         "",
         "",
         "def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's",
@@ -699,7 +714,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
 
 
 def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False,
-                   crash: bool = False) -> str:
+                   crash: bool = False, hang: bool = False) -> str:
     separate = _separate(scenario)
     cross = _cross_release(scenario)
     waste = " and not waste" if work else ""
@@ -720,7 +735,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
         _env_line(scenario),
         *provider.hermetic_lines(scenario),
         "",
-        *dd_core(scenario, work),
+        *dd_core(scenario, work, hang),
         *(["", "", "# where each other release is installed: DD_PYTHONS=0.6.0=/path/to/python,0.6.1=/path/to/python",
            'PYTHONS.update(p.split("=", 1) for p in os.environ.get("DD_PYTHONS", "").split(",") if "=" in p)']
           if cross else []),
@@ -755,5 +770,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
         return _marked_long_lines("\n".join(lines) + "\n")
     else:
         lines += _trial(scenario, "    ", "tmp_path", work)
+    if hang:  # a run that retried a row without end (the provider refused it past its limit)
+        lines.append('    assert not Provider.state["over_asked"], Provider.state["over_asked"]')
     lines.append(check)
     return _marked_long_lines("\n".join(lines) + "\n")

@@ -40,14 +40,26 @@ def hermetic_lines(scenario: Scenario) -> list[str]:
             "# its defaults go here"]
 
 
-def provider_lines(scenario: Scenario) -> list[str]:
-    """The provider, its faults, and DataDesigner's client settings, as script lines."""
+#: requests for one prompt in one run after which a hang reproducer's provider calls it a
+#: retry without end (a run that gives a row up asks 3 to 6 times)
+ASK_LIMIT = 30
+
+
+def provider_lines(scenario: Scenario, hang: bool = False) -> list[str]:
+    """The provider, its faults, and DataDesigner's client settings, as script lines. With
+    `hang` (the bug is a run that never returns, retrying a row without end), the provider
+    counts each prompt's requests in a run; past `ASK_LIMIT` it notes the prompt
+    (`Provider.state["over_asked"]`) and refuses it (HTTP 400, which no release tries again),
+    so that `create()` returns and the script can say what it saw."""
     if not scenario.model_columns:
         return []
     faults = {f.seed_id: (f.kind, f.permanent) for f in scenario.provider_faults}
+    state = '{"segment": 0, "outage": False, "failed": set()' + (', "asked": {}, "over_asked": []}' if hang else "}")
     return [
         f"FAULTS = {faults!r}  # seed row -> (what the provider answers, every request or once a segment)",
         f"SLOW = {1.0 + SLOW_MARGIN}  # a slow answer: longer than the client's timeout (1 s)",
+        *([f"ASK_LIMIT = {ASK_LIMIT}  # requests for one prompt in one run: past it, a retry without end"]
+          if hang else []),
         "",
         "",
         "def answer(prompt):  # the model's text: a function of the prompt alone",
@@ -60,7 +72,7 @@ def provider_lines(scenario: Scenario) -> list[str]:
         '    a prompt carries ([row N]): every request for it, or the first per segment and prompt."""',
         "",
         '    protocol_version = "HTTP/1.1"',
-        '    state = {"segment": 0, "outage": False, "failed": set()}',
+        f"    state = {state}",
         "    lock = threading.Lock()",
         "",
         "    def log_message(self, *args):",
@@ -75,7 +87,7 @@ def provider_lines(scenario: Scenario) -> list[str]:
         '                elif body["what"] == "outage":',
         '                    self.state["outage"] = True',
         "                else:  # a new run",
-        '                    self.state.update(segment=0, outage=False, failed=set())',
+        '                    self.state.update(segment=0, outage=False, failed=set()' + (", asked={})" if hang else ")"),
         '            return self.reply(200, {})',
         '        messages = [m for m in body["messages"] if m["role"] == "user"]',
         '        content = messages[-1]["content"] if messages else ""',
@@ -90,6 +102,11 @@ def provider_lines(scenario: Scenario) -> list[str]:
         '            elif fault is not None and (self.state["segment"], prompt) not in self.state["failed"]:',
         '                self.state["failed"].add((self.state["segment"], prompt))',
         "                verdict = fault[0]",
+        *(['            if row is not None:',
+           '                asked = self.state["asked"][prompt] = self.state["asked"].get(prompt, 0) + 1',
+           '                if asked > ASK_LIMIT:  # retried without end: refused, so that create() returns',
+           '                    self.state["over_asked"].append((prompt, asked))',
+           '                    verdict = "http400"'] if hang else []),
         '        if verdict == "reset":  # an RST instead of an answer',
         "            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, bytes([1, 0, 0, 0, 0, 0, 0, 0]))",
         "            self.close_connection = True",
