@@ -60,6 +60,12 @@ from harness.model_columns import MODEL_NAME, ProviderFault, answer, row_of
 SLOW_MARGIN = 0.2
 #: the client timeout of the reference's client (DataDesigner's is at least 1 s)
 CLIENT_TIMEOUT = 0.05
+#: no limit on a prompt's requests in a segment (`ask_limit` gives a scenario's)
+UNLIMITED = 1 << 30
+#: requests for one prompt in one segment a run may make, per record of its seed row that
+#: the segment asks for (tries, salvage rounds and transport retries) and over all
+RUNAWAY_PER_RECORD = 20
+RUNAWAY_BASE = 20
 
 
 @dataclass
@@ -102,6 +108,11 @@ class _Trial:
     #: (segment, prompt) whose next request is not the segment's first for its prompt (a
     #: model asking in another order than its release dispatches: `spare`)
     spared: set[tuple[int, str]] = field(default_factory=set)
+    #: requests for one prompt in one segment past which the row is retried without end:
+    #: the next is refused (HTTP 400, which every client gives up at once), so the run ends
+    #: and the run's outcome says it hung (`harness.targets.base.Target.run`)
+    ask_limit: int = UNLIMITED
+    asked: dict[tuple[int, str], int] = field(default_factory=dict)
     log: list[Request] = field(default_factory=list)
     #: answered without HTTP for a client in the server's process (module docstring)
     direct: bool = False
@@ -143,12 +154,14 @@ class ProviderServer:
 
     # ----- trials --------------------------------------------------------------------------
     def open_trial(self, faults: tuple[ProviderFault, ...] = (), client_timeout: float = CLIENT_TIMEOUT,
-                   direct: bool = False) -> str:
+                   direct: bool = False, ask_limit: int = UNLIMITED) -> str:
         """A new trial's endpoint (`.../v1`), with its fault plan; a `slow` answer outwaits
-        `client_timeout`; `direct`: answered without HTTP in this process (module docstring)."""
+        `client_timeout`; `direct`: answered without HTTP in this process (module docstring);
+        past `ask_limit` requests for one prompt in one segment, a `runaway` (`ask_limit`)."""
         token = uuid.uuid4().hex[:12]
         with self._lock:
-            self._trials[token] = _Trial({f.seed_id: f for f in faults}, client_timeout + SLOW_MARGIN, direct=direct)
+            self._trials[token] = _Trial({f.seed_id: f for f in faults}, client_timeout + SLOW_MARGIN, direct=direct,
+                                         ask_limit=ask_limit)
         return f"http://127.0.0.1:{self.port}/t/{token}/v1"
 
     def requests(self, endpoint: str) -> list[Request]:
@@ -181,7 +194,10 @@ class ProviderServer:
                 fault = trial.faults.get(row)
                 spared = (trial.segment, prompt) in trial.spared
                 trial.spared.discard((trial.segment, prompt))
-                if trial.outage and trial.grace <= 0:
+                asked = trial.asked[trial.segment, prompt] = trial.asked.get((trial.segment, prompt), 0) + 1
+                if asked > trial.ask_limit:
+                    verdict = "runaway"
+                elif trial.outage and trial.grace <= 0:
                     verdict = "outage"
                 elif fault is not None and fault.permanent:
                     verdict = fault.kind
@@ -235,7 +251,36 @@ def _direct(endpoint: str) -> tuple[ProviderServer, str] | None:
 _AS_READ: dict[str, tuple[int | str, bool]] = {
     "ok": (200, True), "http500": (500, False), "outage": (503, False), "http429": (429, False),
     "http400": (400, False), "reset": ("reset", False), "slow": ("timeout", False), "malformed": (200, False),
+    "runaway": (400, False),
 }
+
+
+def ask_limit(scenario: Any) -> int:
+    """The requests for one prompt in one segment past which a run of `scenario` retries a
+    row without end: `RUNAWAY_PER_RECORD` for each record of one seed row a segment may ask
+    for (the most records over the smallest selection the chain reads), and `RUNAWAY_BASE`.
+    A correct client gives a row up after its tries (the reference's: `TRIES`); DataDesigner
+    0.6.1 to 0.9 retries a rate-limited one without end
+    (`dd-rate-limited-row-hangs-the-run-async`), which the limit ends in about a second
+    instead of the watchdog's minute."""
+    from harness.changes import final_inputs
+    from harness.reference.model import record_stream
+
+    selected = max(1, min(len(record_stream(scenario)), len(record_stream(final_inputs(scenario)))))
+    records = max(s.num_records for s in scenario.segments)
+    return RUNAWAY_BASE + RUNAWAY_PER_RECORD * -(-records // selected)
+
+
+def runaway(requests: list[Request]) -> str | None:
+    """Where a trial's run retried a row without end (the first request refused past the
+    limit), as a hang's message; None where it did not."""
+    first = next((r for r in requests if r.answer == "runaway"), None)
+    if first is None:
+        return None
+    asked = sum(1 for r in requests if r.segment == first.segment and r.prompt == first.prompt)
+    return (f"hang: segment {first.segment} was still asking the model provider for {first.prompt!r} after "
+            f"{asked} requests: a row retried without end (the provider refused it past its limit, HTTP 400, "
+            "which ended the run)")
 
 
 class _Server(ThreadingHTTPServer):
@@ -307,6 +352,9 @@ def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
             elif verdict == "http429":
                 self._json(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}},
                            {"Retry-After": "0"})
+            elif verdict == "runaway":
+                self._json(400, {"error": {"message": "asked too often: retried without end",
+                                           "type": "invalid_request_error"}})
             elif verdict == "http400":
                 self._json(400, {"error": {"message": "bad request (a provider fault)",
                                            "type": "invalid_request_error"}})

@@ -299,8 +299,8 @@ def _summary(scenario: Scenario, verdict: Verdict) -> str:
     faults = "; ".join(f"segment {s}: {d}" for s, d in verdict.faults_fired) or "no fault fired"
     if len(scenario.segments) == 1 and scenario.segments[0].fault is None and first.kind == "hang":
         said = first.detail.split("; it was stopped")[0].removeprefix("hang: ")
-        return (f"an uninterrupted run never ends: {said} (the harness's watchdog stopped it), where a "
-                f"correct run gives {len(verdict.expected)} row(s) and returns. Not a resume defect.")
+        return (f"an uninterrupted run never ends ({said}), where a correct run gives "
+                f"{len(verdict.expected)} row(s) and returns. Not a resume defect.")
     if len(scenario.segments) == 1 and scenario.segments[0].fault is None:
         # one uninterrupted run: no resume in it (a bug that a resume cannot repair)
         return (f"an uninterrupted run ends with {first.kind}: {first.detail} "

@@ -257,3 +257,34 @@ def test_the_models_runs_with_model_columns_are_the_same_direct_or_over_http():
         assert got[True] == got[False], scenario.to_json()
 
     same()
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["http", "direct"])
+def test_a_prompt_asked_past_the_limit_in_a_segment_is_refused_and_the_run_is_said_to_hang(server, direct):
+    """A row retried without end (DataDesigner's async engine with a row always rate-limited)
+    would keep a run going forever: past `ask_limit` requests for one prompt in one segment
+    the provider refuses it (HTTP 400: every client gives up at once), so the run ends, and
+    the trial's log says where it ran away. A new segment counts again."""
+    endpoint = server.open_trial((ProviderFault(1, "http429", permanent=True),), direct=direct, ask_limit=5)
+    client = provider.Client(endpoint)
+    answers = [client.complete("[row 1] x beta") for _ in range(2)]
+    assert [(a.failure, a.tries) for a in answers] == [("status", 3), ("refused", 3)]  # 3 + 2 then the refusal
+    assert client.complete("[row 2] x gamma").text is not None  # other prompts are counted apart
+    provider.tell(endpoint, "segment", segment=1)
+    assert client.complete("[row 1] x beta").failure == "status"
+    log = server.close_trial(endpoint)
+    assert [r.answer for r in log if r.segment == 0 and r.row == 1] == ["http429"] * 5 + ["runaway"]
+    said = provider.runaway(log)
+    assert said is not None and said.startswith("hang: segment 0 ") and "after 6 requests" in said
+    assert provider.runaway([r for r in log if r.answer != "runaway"]) is None
+
+
+def test_a_scenario_s_limit_leaves_room_for_every_record_of_a_seed_row_and_its_tries():
+    from harness.scenario import IndexRange, Scenario, SeedRow, Segment
+
+    rows = tuple(SeedRow(i, n) for i, n in enumerate(("alpha", "beta", "gamma", "delta")))
+    wide = Scenario(seeds=rows, segments=(Segment(8),))
+    narrow = Scenario(seeds=rows, selection=IndexRange(1, 1), segments=(Segment(3), Segment(8, "always")))
+    assert provider.ask_limit(wide) == provider.RUNAWAY_BASE + 2 * provider.RUNAWAY_PER_RECORD
+    assert provider.ask_limit(narrow) == provider.RUNAWAY_BASE + 8 * provider.RUNAWAY_PER_RECORD
+    assert provider.RUNAWAY_PER_RECORD > 3 * provider.TRIES  # a correct client's tries, a resume's, retries in flight

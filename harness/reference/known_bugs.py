@@ -809,15 +809,17 @@ class RateLimitedRowHangs(ReferenceEngine):
     row's task whose tries all met HTTP 429 and salvages it again after every cooldown, with
     no limit (`AsyncTaskScheduler._salvage_stalled_row_groups`, rate-limited tasks are never
     dropped): a row the provider always rate-limits keeps its row group from completing and
-    `create()` from returning, straight or resumed. The other row groups are generated and
-    checkpointed; the run never ends (the harness's watchdog stops it: a hang). An
-    interruption the segment reaches first ends it as usual. 0.6.0's async engine drops the
+    `create()` from returning, straight or resumed. The model asks again as the release does,
+    without end, until the harness's provider refuses the row past its limit of requests
+    (`harness.provider.ask_limit`); the refusal drops the row and the run ends, as the
+    release's does then, and the outcome says the run hung. 0.6.0's async engine drops the
     row after its tries; the sync engine drops it at once (`SyncDropsFailedStatus`)."""
 
     def ask(self, client: Any, prompt: str) -> Any:
         completion = super().ask(client, prompt)
-        if completion.text is None and not completion.permanent and self._always_rate_limited(prompt):
-            self.__dict__["_stuck_now"] = True
+        while completion.text is None and not completion.permanent and self._always_rate_limited(prompt):
+            self.fired(RateLimitedRowHangs)
+            completion = super().ask(client, prompt)  # preserved: salvaged again after the cooldown
         return completion
 
     def _always_rate_limited(self, prompt: str) -> bool:
@@ -828,20 +830,6 @@ class RateLimitedRowHangs(ReferenceEngine):
         row = row_of(prompt)
         return (self.scenario.engine == "async" and not outage and any(
             f.seed_id == row and f.permanent and f.kind == "http429" for f in self.scenario.provider_faults))
-
-    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
-        if self.__dict__.pop("_stuck_now", False):  # its row is salvaged again and again: never written
-            self.__dict__.setdefault("_stuck", set()).add(group.id)
-            self.fired(RateLimitedRowHangs)
-            return
-        super().checkpoint(session, group, rows, notes)
-
-    def run_segment(self, segment: Segment) -> None:
-        super().run_segment(segment)
-        if self.__dict__.get("_stuck"):
-            from harness.chain import SegmentHung
-
-            raise SegmentHung
 
 
 class _GivesUpAt(ReferenceEngine):

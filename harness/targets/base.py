@@ -241,13 +241,19 @@ class Target(abc.ABC):
         # one trial of the model provider this process runs, its endpoint in the trial
         # directory for every segment's process to find (`harness.chain.run_segment`)
         server = provider.running()
-        endpoint = server.open_trial(scenario.provider_faults, self.provider_timeout, self.provider_direct)
+        endpoint = server.open_trial(scenario.provider_faults, self.provider_timeout, self.provider_direct,
+                                     provider.ask_limit(scenario))
         provider.write_endpoint(workdir, endpoint)
         try:
             outcome = self._run(scenario, workdir)
         finally:
             requests = server.close_trial(endpoint)
         outcome.requests = [r.to_dict() for r in requests]
+        hung = provider.runaway(requests)
+        if hung is not None and not outcome.hang:  # a row retried without end: the run would not have ended
+            segment = int(hung.split()[2])
+            if outcome.error_segment is None or segment <= outcome.error_segment:
+                outcome.error, outcome.error_segment, outcome.hang = hung, segment, True
         return outcome
 
     def _run(self, scenario: Scenario, workdir: Path) -> Outcome:
