@@ -399,3 +399,17 @@ def test_a_transient_fault_meets_the_record_the_release_dispatches_first_not_the
     assert [r["name"] for r in verdict.straight] == ["beta", "alpha"], verdict.summary()
     assert [r["name"] for r in verdict.actual] == ["beta", "alpha"], verdict.summary()
     assert KnownBugs(LEDGER, release)(scenario, verdict), verdict.summary()
+
+
+def test_on_the_sync_engine_a_dropped_record_s_later_columns_do_not_ask_so_the_next_record_meets_the_fault():
+    """0.6.0 sync, one seed row, two LLM columns, the row's first request of each prompt in a
+    segment answered HTTP 500 (given up at once): record 0 is dropped at llm_0 and never asks
+    llm_1, so record 1's llm_1 request is that prompt's first and drops it too. The release
+    gave no row at all; the models, sparing record 1 as on the async engine, kept it (the
+    model-column search, seed 20261207, example 78)."""
+    scenario = Scenario.from_json((RACE.parent / "sync-transient-500-on-each-column-drops-every-record.json").read_text())
+    names = [f.model for f in LEDGER if f.open_on("data_designer:sync", "0.6.0")]
+    release = as_release(model_target(names), "data_designer:sync", "0.6.0", repeatable_shuffle=False)
+    verdict = check_scenario(release, scenario)
+    assert not verdict.straight and not verdict.actual, verdict.summary()
+    assert KnownBugs(LEDGER, release)(scenario, verdict), verdict.summary()

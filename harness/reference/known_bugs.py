@@ -165,12 +165,14 @@ class Modelled(ReferenceEngine):
     def ask(self, client: Any, prompt: str) -> Any:
         """A transient provider fault fails the first request of a seed row's prompt in each
         segment: which of the row's records that is, is the target's dispatch order, not the
-        order the model completes its groups in. Both engines dispatch in plan order (the sync
-        one group after another; the async one admits its row groups in plan order and the
-        first admitted asks first, whichever completes first), so the record that meets the
-        fault is the segment's earliest planned record of that row (`first_askers`); any other
-        record the model asks before it is spared the failure (`harness.provider`'s `spare`)."""
-        first = self.first_askers().get(prompt)
+        order the model completes its groups in. The async engine admits its row groups in plan
+        order and dispatches a row's cells together (a row dropped by one column has asked for
+        the others too), so the first admitted asks first, whichever completes first: the
+        record that meets the fault is the segment's earliest planned record of that row
+        (`first_askers`), and any other record the model asks before it is spared the failure
+        (`harness.provider`'s `spare`). The sync engine asks as the model does, a row group
+        after another, and does not ask a dropped row's later columns: nothing to spare."""
+        first = self.first_askers().get(prompt) if self.scenario.engine == "async" else None
         asked = self.__dict__.setdefault("_first_asked", set())
         if first is not None and prompt not in asked:
             if self.asking == first:
