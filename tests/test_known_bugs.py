@@ -413,3 +413,25 @@ def test_on_the_sync_engine_a_dropped_record_s_later_columns_do_not_ask_so_the_n
     verdict = check_scenario(release, scenario)
     assert not verdict.straight and not verdict.actual, verdict.summary()
     assert KnownBugs(LEDGER, release)(scenario, verdict), verdict.summary()
+
+
+def test_a_sync_resume_with_no_batch_yet_goes_on_under_a_changed_config_as_the_release_does():
+    """0.6.0 and 0.6.1's sync engine, resuming a run none of whose batches completed (no
+    metadata.json), check the config against builder_config.json, which for a dataframe seed
+    source does not validate: "assuming compatible", the resume goes on under the changed
+    config where the reference refuses. Nothing of the run is on disk, so the models go on as
+    a fresh run (the 0.6.0 sync model-column search, seed 20261207, example 150)."""
+    scenario = Scenario.from_json((RACE.parent / "sync-no-batch-yet-resume-after-a-selection-change.json").read_text())
+    names = [f.model for f in LEDGER if f.open_on("data_designer:sync", "0.6.0")]
+    # 0.6.0's build() does not read its dataset back: the run goes on to the resume
+    reader = types.SimpleNamespace(seed_value_as_read=lambda _s, _seed, _c, value: value, run_reads_dataset=False,
+                                   dataset_schema="first", capabilities=ReferenceTarget().capabilities)
+    release = as_release(model_target(names, reader=reader), "data_designer:sync", "0.6.0", repeatable_shuffle=False)
+    release.run_reads_dataset, release.dataset_schema = False, "first"  # what KnownBugs's models read it as
+    verdict = check_scenario(release, scenario)
+    assert not verdict.refusal and {(a.kind, a.run) for a in verdict.anomalies} == {("torn", "resumed"),
+                                                                                     ("torn", "straight")}
+    assert KnownBugs(LEDGER, release)(scenario, verdict), verdict.summary()
+    # a file source's config validates when read back: the release refuses, as the reference does
+    as_csv = Scenario.from_json(scenario.to_json().replace('"source": "dataframe"', '"source": "csv"'))
+    assert check_scenario(release, as_csv).refusal
