@@ -101,25 +101,34 @@ class Modelled(ReferenceEngine):
         return record_stream(self.scenario, type(self).convert)
 
     def open(self, segment: Segment) -> Session:
-        self.session = (self.fingerprint_first(segment) or self.config_unreadable(segment)
+        self.session = (self.no_batch_yet(segment) or self.fingerprint_first(segment)
                         or super().open(segment))  # what an interruption's handler works on
         return self.session
 
-    def config_unreadable(self, segment: Segment) -> Session | None:
-        """DataDesigner's sync engine, resuming a run that wrote no metadata.json yet (no batch
-        of it completed: every row dropped), checks the config against the builder_config.json
-        written at the start; a dataframe seed source's does not validate when read back, and
-        the check "assumes compatible" (`_check_config_compatibility`, 0.6.0 and 0.6.1: "Could
-        not read stored config ... assuming compatible"), so a resume under a changed config
-        goes on where the reference refuses. Nothing of the run is on disk in that window: it
-        goes on as a fresh run in the same directory (the model's own metadata.json, which it
-        writes at every segment's end, does not count: no batch file, no release metadata).
-        None where it does not apply."""
+    def no_batch_yet(self, segment: Segment) -> Session | None:
+        """DataDesigner's sync engine writes metadata.json only once a batch completes. A
+        resume of a run none of whose batches did (every row dropped by the model provider)
+        finds only the builder_config.json written at the start: it checks the config against
+        it and nothing else (no buffer size, no record count: those are metadata's), and a
+        dataframe seed source's config does not validate when read back ("Could not read stored
+        config ... assuming compatible", `_check_config_compatibility`, 0.6.0 and 0.6.1), so
+        that resume goes on even under a changed config. Nothing of the run is on disk: it goes
+        on as a fresh run in the same directory, where the reference refuses (the model's own
+        metadata.json, written at every segment's end, does not count). A config that differs
+        otherwise is refused, or starts fresh elsewhere, as the reference does. None where it
+        does not apply."""
         path = self.artifact_root / DATASET_NAME
-        if (self.scenario.engine != "sync" or self.scenario.source != "dataframe" or segment.resume != "always"
-                or not (path / "builder_config.json").exists() or any(storage.scan_groups(path).values())):
+        config = path / "builder_config.json"
+        if (self.scenario.engine != "sync" or segment.resume == "never" or not config.exists()
+                or any(storage.scan_groups(path).values())):
             return None
-        return self.fresh(path, segment)
+        try:
+            stored = json.loads(config.read_text(encoding="utf-8"))["config_hash"]
+        except (ValueError, KeyError, OSError):
+            return None
+        if self.scenario.source == "dataframe" or stored == self.config_hash:
+            return self.fresh(path, segment)
+        return None
 
     def fingerprint_first(self, segment: Segment) -> Session | None:
         """DataDesigner under IF_POSSIBLE compares the config fingerprint before anything else:
