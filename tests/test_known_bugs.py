@@ -438,3 +438,15 @@ def test_a_sync_resume_with_no_batch_yet_goes_on_under_a_changed_config_as_the_r
     if scenario.source == "dataframe":  # a file source's config validates when read back: refused
         as_csv = Scenario.from_json(scenario.to_json().replace('"source": "dataframe"', '"source": "csv"'))
         assert check_scenario(release, as_csv).refusal
+
+
+def test_a_sync_batch_completed_then_torn_is_no_run_without_a_batch_yet():
+    """The window `Modelled.no_batch_yet` stands for is a run none of whose batches
+    completed; one whose first batch completed (metadata.json written) and whose file was
+    torn afterwards resumes as any other, #709 and all (the 0.6.0 sync search, example 26)."""
+    scenario = Scenario.from_json((RACE.parent / "sync-torn-first-batch-then-resume.json").read_text())
+    names = [f.model for f in LEDGER if f.open_on("data_designer:sync", "0.6.0")]
+    release = as_release(model_target(names), "data_designer:sync", "0.6.0", repeatable_shuffle=False)
+    verdict = check_scenario(release, scenario)
+    assert [r["name"] for r in verdict.actual] == ["alpha", "alpha"], verdict.summary()
+    assert KnownBugs(LEDGER, release)(scenario, verdict) == "dd-ordered-resume-replays-seed-rows-sync"

@@ -120,11 +120,15 @@ class Modelled(ReferenceEngine):
         path = self.artifact_root / DATASET_NAME
         config = path / "builder_config.json"
         if (self.scenario.engine != "sync" or segment.resume == "never" or not config.exists()
-                or any(storage.scan_groups(path).values())):
+                or storage.scan_groups(path)):  # a batch file, even one torn since: a batch completed
             return None
         try:
             stored = json.loads(config.read_text(encoding="utf-8"))["config_hash"]
+            meta = json.loads((path / storage.METADATA).read_text(encoding="utf-8")) \
+                if (path / storage.METADATA).exists() else {}
         except (ValueError, KeyError, OSError):
+            return None
+        if meta.get("completed_groups"):
             return None
         if self.scenario.source == "dataframe" or stored == self.config_hash:
             return self.fresh(path, segment)
