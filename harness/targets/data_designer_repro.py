@@ -614,7 +614,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             '    if sys.argv[1:2] == ["--segments"]:  # segments that share a process of their own',
             '        for i in map(int, sys.argv[2].split(",")):',
             "            run(sys.argv[3], i, *SEGMENTS[i])",
-            *(["        time.sleep(2.0)  # what the engine's threads still do once the call has returned shows now"]
+            *(["        time.sleep(0.5)  # what the engine's threads still do once the call has returned shows now"]
               if work else []),
             "        os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit",
         ]

@@ -101,7 +101,7 @@ def main():
     if sys.argv[1:2] == ["--segments"]:  # segments that share a process of their own
         for i in map(int, sys.argv[2].split(",")):
             run(sys.argv[3], i, *SEGMENTS[i])
-        time.sleep(2.0)  # what the engine's threads still do once the call has returned shows now
+        time.sleep(0.5)  # what the engine's threads still do once the call has returned shows now
         os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit
     for _ in range(12):  # work the engine's own threads do late shows on some runs only
         with tempfile.TemporaryDirectory() as tmp:
