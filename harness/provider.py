@@ -271,14 +271,14 @@ def ask_limit(scenario: Any) -> int:
     return RUNAWAY_BASE + RUNAWAY_PER_RECORD * -(-records // selected)
 
 
-def runaway(requests: list[Request]) -> str | None:
+def runaway(requests: list[Request]) -> tuple[int, str] | None:
     """Where a trial's run retried a row without end (the first request refused past the
-    limit), as a hang's message; None where it did not."""
+    limit): its segment and a hang's message; None where it did not."""
     first = next((r for r in requests if r.answer == "runaway"), None)
     if first is None:
         return None
     asked = sum(1 for r in requests if r.segment == first.segment and r.prompt == first.prompt)
-    return (f"hang: segment {first.segment} was still asking the model provider for {first.prompt!r} after "
+    return first.segment, (f"hang: segment {first.segment} was still asking the model provider for {first.prompt!r} after "
             f"{asked} requests: a row retried without end (the provider refused it past its limit, HTTP 400, "
             "which ended the run)")
 

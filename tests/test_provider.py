@@ -274,8 +274,8 @@ def test_a_prompt_asked_past_the_limit_in_a_segment_is_refused_and_the_run_is_sa
     assert client.complete("[row 1] x beta").failure == "status"
     log = server.close_trial(endpoint)
     assert [r.answer for r in log if r.segment == 0 and r.row == 1] == ["http429"] * 5 + ["runaway"]
-    said = provider.runaway(log)
-    assert said is not None and said.startswith("hang: segment 0 ") and "after 6 requests" in said
+    segment, said = provider.runaway(log)
+    assert segment == 0 and said.startswith("hang: segment 0 ") and "after 6 requests" in said
     assert provider.runaway([r for r in log if r.answer != "runaway"]) is None
 
 

@@ -251,9 +251,9 @@ class Target(abc.ABC):
         outcome.requests = [r.to_dict() for r in requests]
         hung = provider.runaway(requests)
         if hung is not None and not outcome.hang:  # a row retried without end: the run would not have ended
-            segment = int(hung.split()[2])
+            segment, message = hung
             if outcome.error_segment is None or segment <= outcome.error_segment:
-                outcome.error, outcome.error_segment, outcome.hang = hung, segment, True
+                outcome.error, outcome.error_segment, outcome.hang = message, segment, True
         return outcome
 
     def _run(self, scenario: Scenario, workdir: Path) -> Outcome:
