@@ -58,8 +58,16 @@ from harness.model_columns import MODEL_NAME, ProviderFault, answer, row_of
 
 #: what a `slow` answer waits beyond the trial's client timeout
 SLOW_MARGIN = 0.2
-#: the client timeout of the reference's client (DataDesigner's is at least 1 s)
+#: the client timeout of the reference's client (DataDesigner's is at least 1 s): how long
+#: it waits for an answer's body once the answer has begun (its status line and headers)
 CLIENT_TIMEOUT = 0.05
+#: how long the reference's client waits for an answer to begin: a machine under load may
+#: take this long to schedule the server's thread, which no answer of the provider means
+CLIENT_PATIENCE = 30.0
+#: how long a stalled `slow` answer (a trial opened with `stall`) holds its body back: the
+#: client gave up long before (`CLIENT_TIMEOUT`), so this costs it nothing, and no load
+#: delays a client's read by as much
+STALL = 2.0
 #: no limit on a prompt's requests in a segment (`ask_limit` gives a scenario's)
 UNLIMITED = 1 << 30
 #: requests for one prompt in one segment a run may make, per record of its seed row that
@@ -116,6 +124,9 @@ class _Trial:
     log: list[Request] = field(default_factory=list)
     #: answered without HTTP for a client in the server's process (module docstring)
     direct: bool = False
+    #: a `slow` answer sends its status line and headers at once and holds its body back
+    #: (`STALL`); otherwise the whole answer waits `slow`
+    stall: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -154,14 +165,15 @@ class ProviderServer:
 
     # ----- trials --------------------------------------------------------------------------
     def open_trial(self, faults: tuple[ProviderFault, ...] = (), client_timeout: float = CLIENT_TIMEOUT,
-                   direct: bool = False, ask_limit: int = UNLIMITED) -> str:
+                   direct: bool = False, ask_limit: int = UNLIMITED, stall: bool = True) -> str:
         """A new trial's endpoint (`.../v1`), with its fault plan; a `slow` answer outwaits
         `client_timeout`; `direct`: answered without HTTP in this process (module docstring);
-        past `ask_limit` requests for one prompt in one segment, a `runaway` (`ask_limit`)."""
+        past `ask_limit` requests for one prompt in one segment, a `runaway` (`ask_limit`);
+        `stall`: a `slow` answer begins at once and holds its body back (`Client`)."""
         token = uuid.uuid4().hex[:12]
         with self._lock:
-            self._trials[token] = _Trial({f.seed_id: f for f in faults}, client_timeout + SLOW_MARGIN, direct=direct,
-                                         ask_limit=ask_limit)
+            self._trials[token] = _Trial({f.seed_id: f for f in faults}, STALL if stall else client_timeout + SLOW_MARGIN,
+                                         direct=direct, ask_limit=ask_limit, stall=stall)
         return f"http://127.0.0.1:{self.port}/t/{token}/v1"
 
     def requests(self, endpoint: str) -> list[Request]:
@@ -308,6 +320,8 @@ _PATH = re.compile(r"^/t/([0-9a-f]+)/v1/(chat/completions|_harness/(segment|outa
 def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        #: buffered: an answer's head and body leave in one write (`_send`)
+        wbufsize = -1
 
         def log_message(self, *args: Any) -> None:  # the request log is the server's own
             pass
@@ -338,12 +352,13 @@ def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
                     return
                 prompt = prompt_of(body)
                 verdict, slow = server.decide(token, prompt)
+                stall = server._trial(token).stall
             except KeyError:
                 self._json(404, {"error": {"message": "no such trial"}})
                 return
-            self._answer(verdict, body, prompt, slow)
+            self._answer(verdict, body, prompt, slow, stall)
 
-        def _answer(self, verdict: str, body: dict[str, Any], prompt: str, slow: float) -> None:
+        def _answer(self, verdict: str, body: dict[str, Any], prompt: str, slow: float, stall: bool = False) -> None:
             if verdict == "ok":
                 self._json(200, completion(body.get("model", MODEL_NAME), answer(prompt)))
             elif verdict in ("http500", "outage"):
@@ -365,6 +380,9 @@ def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
                     self.connection.close()
                 except OSError:
                     pass
+            elif verdict == "slow" and stall:
+                self._send(200, json.dumps(completion(body.get("model", MODEL_NAME), answer(prompt))).encode(),
+                           {"Content-Type": "application/json"}, stall=slow)
             elif verdict == "slow":
                 time.sleep(slow)
                 self._json(200, completion(body.get("model", MODEL_NAME), answer(prompt)))
@@ -376,14 +394,20 @@ def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
         def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             self._send(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
 
-        def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+        def _send(self, status: int, data: bytes, headers: dict[str, str], stall: float = 0.0) -> None:
+            """One write, head and body together (`wbufsize`: a client that has the head has
+            the body), or, `stall`, the head at once and the body that many seconds later."""
             try:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                if stall:
+                    self.wfile.flush()
+                    time.sleep(stall)
                 self.wfile.write(data)
+                self.wfile.flush()
             except OSError:
                 self.close_connection = True  # the client gave up (a timeout): nothing to answer
 
@@ -487,16 +511,23 @@ class Completion:
 
 class Client:
     """A minimal OpenAI-compatible chat client, one keep-alive connection per thread: up to
-    `TRIES` tries, each within `CLIENT_TIMEOUT`; HTTP 5xx, 429, a reset connection, a
-    timeout and a body that is not a completion are temporary, HTTP 4xx (other than 429) is
-    permanent."""
+    `TRIES` tries; HTTP 5xx, 429, a reset connection, a timeout and a body that is not a
+    completion are temporary, HTTP 4xx (other than 429) is permanent.
 
-    def __init__(self, endpoint: str, timeout: float = CLIENT_TIMEOUT) -> None:
+    Its timeout is a stalled body's: it waits up to `patience` for an answer to begin and
+    then `timeout` for the rest. The provider sends an answer's head and body in one write,
+    except a `slow` answer of a trial opened with `stall`, whose body comes seconds later;
+    so whether a request timed out is the provider's decision, never the machine's load (a
+    timeout on the whole answer lost rows on a loaded machine: a scheduler's delay of 50 ms
+    three times in a row is a dropped row)."""
+
+    def __init__(self, endpoint: str, timeout: float = CLIENT_TIMEOUT, patience: float = CLIENT_PATIENCE) -> None:
         found = re.match(r"^http://([^/:]+):(\d+)(/.*)$", endpoint)
         if found is None:
             raise ValueError(f"not an http endpoint: {endpoint}")
         self.host, self.port, self.path = found.group(1), int(found.group(2)), found.group(3)
         self.timeout = timeout
+        self.patience = patience
         self._local = threading.local()
         self._connections: list[Any] = []
         self._direct = _direct(endpoint)
@@ -545,14 +576,19 @@ class Client:
 
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port,
+                                                                              timeout=self.patience)
             self._connections.append(connection)
         try:
+            if connection.sock is not None:
+                connection.sock.settimeout(self.patience)
             connection.request("POST", f"{self.path}/chat/completions", body,
                                {"Content-Type": "application/json", "Authorization": "Bearer harness"})
             if connection.sock is not None:
                 connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             reply = connection.getresponse()
+            if connection.sock is not None:
+                connection.sock.settimeout(self.timeout)
             data = reply.read()
         except (OSError, http.client.HTTPException) as exc:
             connection.close()

@@ -288,3 +288,39 @@ def test_a_scenario_s_limit_leaves_room_for_every_record_of_a_seed_row_and_its_t
     assert provider.ask_limit(wide) == provider.RUNAWAY_BASE + 2 * provider.RUNAWAY_PER_RECORD
     assert provider.ask_limit(narrow) == provider.RUNAWAY_BASE + 8 * provider.RUNAWAY_PER_RECORD
     assert provider.RUNAWAY_PER_RECORD > 3 * provider.TRIES  # a correct client's tries, a resume's, retries in flight
+
+
+def test_a_loaded_machine_never_times_a_request_out_only_a_slow_answer_does(server, monkeypatch):
+    """Whether a request timed out is the provider's decision: an answer whose server thread
+    is scheduled late (here 0.3 s, six times the client's timeout) is still an answer; a
+    `slow` one times out, however quickly its head came. (A timeout on the whole answer
+    dropped rows of the reference on a loaded CI machine.)"""
+    decide = server.decide
+
+    def late(token, prompt):
+        import time
+
+        time.sleep(0.3)
+        return decide(token, prompt)
+
+    monkeypatch.setattr(server, "decide", late)
+    endpoint = server.open_trial((ProviderFault(1, "slow", permanent=True),))
+    client = provider.Client(endpoint, timeout=0.05)
+    assert client.complete("[row 2] x a") == provider.Completion(answer("[row 2] x a"), 1)
+    assert client.complete("[row 1] x a") == provider.Completion(None, provider.TRIES, failure="timeout")
+    assert [r.answer for r in server.close_trial(endpoint)] == ["ok", "slow", "slow", "slow"]
+
+
+def test_a_slow_answer_to_a_release_is_late_as_a_whole(server):
+    """DataDesigner's trials (`stall=False`): nothing of a slow answer comes before its wait."""
+    endpoint = server.open_trial((ProviderFault(1, "slow"),), client_timeout=0.05, stall=False)
+    host, port = endpoint.split("/")[2].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=0.15)
+    try:
+        connection.request("POST", "/" + endpoint.split("/", 3)[3] + "/chat/completions",
+                           json.dumps(parts("[row 1] x a")), {"Content-Type": "application/json"})
+        with pytest.raises(TimeoutError):
+            connection.getresponse()
+    finally:
+        connection.close()
+        server.close_trial(endpoint)

@@ -195,6 +195,9 @@ class Target(abc.ABC):
     #: its model provider trials are answered without HTTP where a segment runs in this
     #: process (`harness.provider`, direct trials): the known bugs' models, not a target
     provider_direct: bool = False
+    #: its client's timeout is on a stalled body, not the whole answer (`harness.provider.Client`):
+    #: the provider's `slow` answers begin at once and hold their body back
+    provider_stall: bool = True
 
     def seed_value_as_read(self, scenario: Scenario, seed: Any, column: Any, value: Any) -> Any:
         """What this target's rows hold for typed seed value `value` of `column`
@@ -242,7 +245,7 @@ class Target(abc.ABC):
         # directory for every segment's process to find (`harness.chain.run_segment`)
         server = provider.running()
         endpoint = server.open_trial(scenario.provider_faults, self.provider_timeout, self.provider_direct,
-                                     provider.ask_limit(scenario))
+                                     provider.ask_limit(scenario), stall=self.provider_stall)
         provider.write_endpoint(workdir, endpoint)
         try:
             outcome = self._run(scenario, workdir)

@@ -136,6 +136,8 @@ class DataDesignerTarget(Target):
                         "failed to calculate input/output token stats", "tokenizer unavailable")
     #: DataDesigner's model client timeout (`ChatCompletionInferenceParams.timeout`, at least 1 s)
     provider_timeout = 1.0
+    #: a `slow` answer is late as a whole (its clients' timeouts are not ours to know)
+    provider_stall = False
 
     @property
     def run_reads_dataset(self) -> bool:

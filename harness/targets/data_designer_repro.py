@@ -564,11 +564,33 @@ def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[
     names = [*(["datetime"] if "datetime." in literals else []), *(["decimal"] if "decimal." in literals else []),
              "inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
              *(["sys"] if separate or not test else []), *(["tempfile"] if not test else []),
-             *(["time"] if work and separate and not test else []), *provider.stdlib_names(scenario)]
+             *(["asyncio", "time"] if work and separate and not test else []), *provider.stdlib_names(scenario)]
     if provider.has_model_columns(scenario):
         names.append("time")
     return [f"import {n}" for n in sorted(set(names), key=lambda n: n.lower())] + ["from pathlib import Path"]
 
+
+#: a segment run in a process of its own waits, once its call has returned, until the async
+#: engine's event loop (one per process, every release: `async_concurrency._loop`) has no task
+#: left, so that the work it goes on doing shows whatever the machine's load (a fixed wait
+#: of 0.5 s missed it on a loaded machine); a release that stopped its work costs nothing
+_SETTLE = [
+    "",
+    "",
+    "def settle(limit=10.0):  # until the engine's event loop has nothing left to do (at most `limit` s)",
+    '    engine = sys.modules.get("data_designer.engine.dataset_builders.utils.async_concurrency")',
+    '    loop = getattr(engine, "_loop", None)',
+    "    if loop is None or not loop.is_running():  # no loop to ask (the sync engine)",
+    "        time.sleep(0.5)",
+    "        return",
+    "",
+    "    async def busy():",
+    "        return any(t is not asyncio.current_task() for t in asyncio.all_tasks())",
+    "",
+    "    end = time.monotonic() + limit",
+    "    while time.monotonic() < end and asyncio.run_coroutine_threadsafe(busy(), loop).result(timeout=limit):",
+    "        time.sleep(0.05)",
+]
 
 #: tries of a reproducer whose bug is a crash the engine's threads' timing decides
 CRASH_TRIES = 40
@@ -614,7 +636,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             '    if sys.argv[1:2] == ["--segments"]:  # segments that share a process of their own',
             '        for i in map(int, sys.argv[2].split(",")):',
             "            run(sys.argv[3], i, *SEGMENTS[i])",
-            *(["        time.sleep(0.5)  # what the engine's threads still do once the call has returned shows now"]
+            *(["        settle()  # what the engine still does once the call has returned shows now"]
               if work else []),
             "        os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit",
         ]
@@ -699,6 +721,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         "",
         "def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's",
         '    return any("data_designer" in Path(f.filename).parts for f in traceback.extract_tb(exc.__traceback__))',
+        *(_SETTLE if work and _separate(scenario) is not None else []),
         *main,
         "",
         "",

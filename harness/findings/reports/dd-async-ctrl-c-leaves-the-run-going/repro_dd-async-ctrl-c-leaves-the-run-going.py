@@ -4,6 +4,7 @@
 # ///
 """Resume reproducer: ghost work after an interrupted run had returned (resume-harness 0.1.0, data-designer 0.7.0).
 Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here; 3: the script itself failed."""
+import asyncio
 import inspect
 import os
 import signal
@@ -96,12 +97,26 @@ def wasted(base):
 def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's
     return any("data_designer" in Path(f.filename).parts for f in traceback.extract_tb(exc.__traceback__))
 
+def settle(limit=10.0):  # until the engine's event loop has nothing left to do (at most `limit` s)
+    engine = sys.modules.get("data_designer.engine.dataset_builders.utils.async_concurrency")
+    loop = getattr(engine, "_loop", None)
+    if loop is None or not loop.is_running():  # no loop to ask (the sync engine)
+        time.sleep(0.5)
+        return
+
+    async def busy():
+        return any(t is not asyncio.current_task() for t in asyncio.all_tasks())
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end and asyncio.run_coroutine_threadsafe(busy(), loop).result(timeout=limit):
+        time.sleep(0.05)
+
 
 def main():
     if sys.argv[1:2] == ["--segments"]:  # segments that share a process of their own
         for i in map(int, sys.argv[2].split(",")):
             run(sys.argv[3], i, *SEGMENTS[i])
-        time.sleep(0.5)  # what the engine's threads still do once the call has returned shows now
+        settle()  # what the engine still does once the call has returned shows now
         os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit
     for _ in range(12):  # work the engine's own threads do late shows on some runs only
         with tempfile.TemporaryDirectory() as tmp:
