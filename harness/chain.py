@@ -214,8 +214,11 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
     return problem
 
 
-#: after an interrupted segment, threads it left behind (daemon ones too, such as an engine's
-#: event loop) get this long, at most, to stop touching the dataset...
+#: after an interrupted segment, a target that says its machinery still has work
+#: (`Target.pending_work`) gets this long, at most, to finish it...
+PENDING_WAIT = 10.0
+#: ...then threads it left behind (daemon ones too, such as an engine's event loop) get this
+#: long, at most, to stop touching the dataset...
 QUIET_WAIT = 0.5
 #: ...where "stopped" means no file of it changed for this long
 QUIET_PERIOD = 0.005
@@ -238,6 +241,17 @@ def wait_until_quiet(root: Path, period: float = QUIET_PERIOD, cap: float = QUIE
     return busy
 
 
+def wait_while_pending(target: Target, cap: float = PENDING_WAIT) -> float:
+    """Wait while the target says it still has work of its own (at most `cap`); the seconds
+    waited, which were the target's work (a fixed wait, or the directory's quiet alone, missed
+    that work on a loaded machine, where the engine's thread may not run for tens of ms)."""
+    started, waited = time.monotonic(), 0.0
+    while waited < cap and target.pending_work():
+        time.sleep(0.01)
+        waited = time.monotonic() - started
+    return waited
+
+
 def settle(target: Target, workdir: Path, journal: Journal, segment: int, threads: set[threading.Thread],
            snapshotted: bool = False, interrupted: bool = False) -> None:
     """Once a process's last segment has ended: let the non-daemon threads it started finish
@@ -254,7 +268,7 @@ def settle(target: Target, workdir: Path, journal: Journal, segment: int, thread
     left = wait_for_threads(threads)
     busy = time.monotonic() - waited  # threads of the target's still working
     if interrupted and left_behind:
-        busy += wait_until_quiet(root)
+        busy += wait_while_pending(target) + wait_until_quiet(root)
     journal.append({"event": "settled", "segment": segment, "threads_left": left, "busy_seconds": busy})
     record_snapshot(journal, root, segment, "settled")
 

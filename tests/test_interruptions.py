@@ -243,3 +243,24 @@ def test_a_replay_of_a_finding_tries_until_the_kind_it_records_shows(monkeypatch
     seen.clear()
     assert prop.check_repeatedly(get_target("reference"), scenario, attempts=2).kinds == ("duplicated",)
     assert len(seen) == 1, "without a wanted kind the first failure ends the tries"
+
+
+def test_after_an_interruption_the_harness_waits_while_the_target_says_it_has_work_and_no_longer():
+    """`Target.pending_work` (DataDesigner: its event loop has tasks left) decides how long the
+    harness waits before it looks at the dataset, whatever the machine's load; bounded."""
+    from harness.chain import wait_while_pending
+
+    class Busy:
+        def __init__(self, times: int) -> None:
+            self.left = times
+
+        def pending_work(self) -> bool:
+            self.left -= 1
+            return self.left >= 0
+
+    target = Busy(5)
+    waited = wait_while_pending(target)
+    assert target.left == -1 and waited >= 0.05
+    idle = Busy(0)
+    assert wait_while_pending(idle) == 0.0 and idle.left == -1
+    assert wait_while_pending(Busy(10**6), cap=0.05) < 1.0

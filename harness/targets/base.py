@@ -222,6 +222,14 @@ class Target(abc.ABC):
     def describe(self) -> str:
         return f"{self.name} {self.version}"
 
+    def pending_work(self) -> bool:
+        """Whether this target's own machinery in this process still has work it started (an
+        engine's event loop with tasks left), asked after an interrupted segment: the harness
+        waits while it has (bounded) before it looks at the dataset, so work that goes on after
+        an interruption shows whatever the machine's load (`harness.chain.settle`). Default:
+        nothing to ask, the dataset directory going quiet decides."""
+        return False
+
     def dataset_root(self, workdir: Path) -> Path:
         """Where the target keeps its datasets under a trial run's directory: what the
         quiescence check snapshots (the harness's own files, such as the journal, are not in it)."""

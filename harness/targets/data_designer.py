@@ -139,6 +139,29 @@ class DataDesignerTarget(Target):
     #: a `slow` answer is late as a whole (its clients' timeouts are not ours to know)
     provider_stall = False
 
+    def pending_work(self) -> bool:
+        """The async engine's event loop (one per process in every release,
+        `async_concurrency._loop`, a daemon thread that outlives `create()`) has a task left:
+        0.6 and 0.7 go on generating after an interruption (`dd-async-ctrl-c-leaves-the-run-going`);
+        0.8 and later cancel theirs, so asking costs them nothing. A loop that does not answer
+        within a second is busy."""
+        import asyncio
+
+        engine = sys.modules.get("data_designer.engine.dataset_builders.utils.async_concurrency")
+        loop = getattr(engine, "_loop", None)
+        if loop is None or not loop.is_running():
+            return False
+
+        async def busy() -> bool:
+            return any(task is not asyncio.current_task() for task in asyncio.all_tasks())
+
+        try:
+            return bool(asyncio.run_coroutine_threadsafe(busy(), loop).result(timeout=1.0))
+        except TimeoutError:
+            return True
+        except RuntimeError:  # the loop closed meanwhile
+            return False
+
     @property
     def run_reads_dataset(self) -> bool:
         """Whether a segment's run reads its dataset back at its end: `create()` does (its
