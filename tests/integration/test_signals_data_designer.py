@@ -79,9 +79,12 @@ def test_after_ctrl_c_only_the_async_engine_before_0_8_goes_on_checkpointing_int
     seen = probe(release, engine, "sigint", "same")
     goes_on = engine == "async" and version_tuple(release) < (0, 8)
     # where the run goes on, the resume in the same process may meet its writes: clearing the
-    # partial-results directory while a ghost writes into it fails the resume ("Directory not
-    # empty", seen once in CI on 0.6.1), the same bug's other face, the ghost shown all the same
-    assert seen["error"] is None or (goes_on and "Directory not empty" in seen["error"] and seen["ghost"]), seen
+    # partial-results directory while a ghost writes into it ("Directory not empty", seen once
+    # in CI on 0.6.1), or a batch file the ghost listed and then moved ("No such file or
+    # directory: 'batch_00004.parquet'", once in CI on 0.6.0), fails the resume: the same
+    # bug's other faces, the ghost shown all the same
+    raced = ("Directory not empty", "No such file or directory")
+    assert seen["error"] is None or (goes_on and any(r in seen["error"] for r in raced) and seen["ghost"]), seen
     if goes_on:
         # the ghost races the main thread's return from create(): on a loaded machine the
         # loop thread may finish every group first; a few tries, one must show it
