@@ -25,6 +25,11 @@ class ReferenceTarget(Target):
                                 column_types=COLUMN_TYPES, model_columns=True,
                                 provider_faults=tuple(PROVIDER_FAULT_KINDS))
 
+    #: its segments in the harness's own process get the provider's decisions without a socket
+    #: (`harness.provider`, direct trials: the same fault plan and log, a slow answer a timeout
+    #: at once); those in a child (a kill, a signal, a same-process chain) speak HTTP
+    provider_direct = True
+
     def __init__(self, engine_cls: type[ReferenceEngine] = ReferenceEngine, name: str = "reference") -> None:
         self.engine_cls = engine_cls
         self.name = name
