@@ -218,7 +218,7 @@ def test_the_adapter_says_how_the_release_reads_a_dataset_whose_files_differ(rel
 
 
 @pytest.mark.parametrize(("release", "target"), [(LATEST, "data_designer:async"), (OLDEST, "data_designer:sync")])
-def test_each_model_gives_its_releases_rows_on_50_scenarios_drawn_within_its_signature(release, target, tmp_path):
+def test_each_model_gives_its_releases_rows_on_30_scenarios_drawn_within_its_signature(release, target, tmp_path):
     """The models are what makes a failure known: each open entry's, composed with the
     release's others, must reproduce what the release does (failing or not) on scenarios
     drawn within the entry's signature, not only on the entry's own scenario."""
@@ -229,13 +229,15 @@ def test_each_model_gives_its_releases_rows_on_50_scenarios_drawn_within_its_sig
     # provider requests (docs/model-agreement.md).
     open_here = {f.id for f in LEDGER if f.open_on(target, release)
                  and not {"faults", "provider_faults"} & set(f.signature)}
-    result = harness_in(release, "models", "--target", target, "-n", "50", "--json", str(report),
+    # 30 a entry in CI (the first 30 of `models -n 50`'s draws, seed 0: 50 of 50 agree when run
+    # apart, docs/model-agreement.md); 50 cost CI about three minutes more than it had
+    result = harness_in(release, "models", "--target", target, "-n", "30", "--json", str(report),
                         "--entries", ",".join(sorted(open_here)))
     assert result.returncode == 0, result.stdout + result.stderr
     agreements = json.loads(report.read_text())
     rows = agreements if isinstance(agreements, list) else agreements["entries"]
     assert {a["entry"] for a in rows} == open_here
     for a in rows:
-        assert a["drawn"] == 50 and a["agreed"] == 50, a
+        assert a["drawn"] == 30 and a["agreed"] == 30, a
     # a model held to its release only where it fails is no check: most entries fail on some draws
     assert sum(a["failed_on_release"] > 0 for a in rows) >= len(rows) - 1, rows
