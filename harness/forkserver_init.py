@@ -6,6 +6,9 @@ once here, in the server:
 - one small reference run per seed source kind, so pyarrow's lazy first-use work (the
   parquet writer and readers, the CSV and JSON readers) is already done when a child
   forks, in a work directory of the harness's own that is removed at once;
+- the model provider's client (`harness.provider`, `http.client`): a child of a scenario
+  with model columns asks the provider over HTTP, and importing the client there cost each
+  such child about 20 ms, more than the rest of a reference segment;
 - `gc.freeze()`, so a child's garbage collector neither walks nor copies the objects it
   inherited (each page it touched would be copied out of the server's memory).
 """
@@ -13,8 +16,10 @@ once here, in the server:
 from __future__ import annotations
 
 import gc
+import http.client  # noqa: F401 - imported for the children (module docstring)
 from pathlib import Path
 
+import harness.provider  # noqa: F401 - imported for the children (module docstring)
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.reference.engine import ReferenceEngine
