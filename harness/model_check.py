@@ -80,12 +80,19 @@ def within_signature(finding: Finding, caps: Capabilities) -> st.SearchStrategy[
     return strategy.filter(finding.in_signature)
 
 
+#: Hypothesis's budget for `drawn` up to 50 scenarios an entry
+DRAW_BUDGET = 100
+
+
 def drawn(finding: Finding, caps: Capabilities, examples: int, seed: int) -> list[Scenario]:
     """`examples` distinct scenarios within the entry's signature that the target can run,
-    the same ones for the same seed (drawn from twice as many: Hypothesis repeats some)."""
+    the same ones for the same seed (drawn from twice as many: Hypothesis repeats some), and
+    the first `examples` of any larger number's: Hypothesis's budget (`max_examples`) changes
+    what it draws, so it is the same for every number up to `DRAW_BUDGET` (`-n 30` was not
+    the first 30 of `-n 50`)."""
     found: list[Scenario] = []
 
-    @settings(max_examples=2 * examples, database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
+    @settings(max_examples=max(2 * examples, DRAW_BUDGET), database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
               suppress_health_check=list(HealthCheck), phases=(Phase.generate,))
     @hypothesis_seed(seed)
     @given(within_signature(finding, caps))

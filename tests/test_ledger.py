@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessUsageError
-from harness.ledger import extensions, load_finding, load_ledger
+from harness.ledger import extensions, load_finding, load_ledger, packaged_ledger
 from harness.property import check_scenario
 from harness.targets.registry import get_target
 
@@ -55,3 +55,14 @@ def test_fixed_upstream_findings_are_not_expected_failures():
     assert by_id["dd-ordered-resume-replays-seed-rows-async"].fixed_upstream
     assert not by_id["dd-shuffle-resume-restarts-permutation-async"].fixed_upstream
     assert not by_id["dd-ordered-hydrating-reader-offset-counts-manifest-rows-async"].fixed_upstream
+
+
+def test_models_draw_the_first_n_of_what_a_larger_run_draws():
+    """`models -n 30` holds the models on the first 30 of `models -n 50`'s scenarios, so a
+    smaller run is a prefix of a larger one, never other scenarios."""
+    from harness.model_check import drawn
+    from harness.targets.registry import get_target
+
+    finding = next(f for f in load_ledger(packaged_ledger()) if f.id == "dd-shuffle-resume-restarts-permutation-async")
+    caps = get_target("reference").capabilities
+    assert drawn(finding, caps, 10, 0) == drawn(finding, caps, 30, 0)[:10]
