@@ -92,8 +92,8 @@ def drawn(finding: Finding, caps: Capabilities, examples: int, seed: int) -> lis
     the first 30 of `-n 50`)."""
     found: list[Scenario] = []
 
-    @settings(max_examples=max(2 * examples, DRAW_BUDGET), database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
-              suppress_health_check=list(HealthCheck), phases=(Phase.generate,))
+    @settings(max_examples=max(2 * examples, DRAW_BUDGET), database=None, deadline=None, derandomize=False,
+              verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck), phases=(Phase.generate,))
     @hypothesis_seed(seed)
     @given(within_signature(finding, caps))
     def collect(scenario: Scenario) -> None:
