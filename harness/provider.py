@@ -439,6 +439,14 @@ def _token(endpoint: str) -> str:
 
 
 # ----- what a segment's process calls (any process: it speaks HTTP) -----------------------------
+def _parts(endpoint: str) -> tuple[str, int, str]:
+    """An endpoint's host, port and path (`http://HOST:PORT/PATH`)."""
+    found = re.match(r"^http://([^/:]+):(\d+)(/.*)$", endpoint)
+    if found is None:
+        raise ValueError(f"not an http endpoint: {endpoint}")
+    return found.group(1), int(found.group(2)), found.group(3)
+
+
 def tell(endpoint: str, what: str, **body: Any) -> None:
     """Tell the server where a trial is: `segment` (one begins), `outage` (from now on),
     `grace` (requests an outage still lets through), `spare` (a prompt's next request is not
@@ -451,12 +459,10 @@ def tell(endpoint: str, what: str, **body: Any) -> None:
     # urllib's opener (proxies from the environment, handlers) cost it about 5 ms
     import http.client
 
-    found = re.match(r"^http://([^/:]+):(\d+)(/.*)$", endpoint)
-    if found is None:
-        raise ValueError(f"not an http endpoint: {endpoint}")
-    connection = http.client.HTTPConnection(found.group(1), int(found.group(2)), timeout=10)
+    host, port, path = _parts(endpoint)
+    connection = http.client.HTTPConnection(host, port, timeout=10)
     try:
-        connection.request("POST", f"{found.group(3)}/_harness/{what}", json.dumps(body).encode(),
+        connection.request("POST", f"{path}/_harness/{what}", json.dumps(body).encode(),
                            {"Content-Type": "application/json"})
         reply = connection.getresponse()
         data = reply.read()
@@ -534,10 +540,7 @@ class Client:
     three times in a row is a dropped row)."""
 
     def __init__(self, endpoint: str, timeout: float = CLIENT_TIMEOUT, patience: float = CLIENT_PATIENCE) -> None:
-        found = re.match(r"^http://([^/:]+):(\d+)(/.*)$", endpoint)
-        if found is None:
-            raise ValueError(f"not an http endpoint: {endpoint}")
-        self.host, self.port, self.path = found.group(1), int(found.group(2)), found.group(3)
+        self.host, self.port, self.path = _parts(endpoint)
         self.timeout = timeout
         self.patience = patience
         self._local = threading.local()
