@@ -6,7 +6,8 @@ applied: its seed table, its config (the `echo` column's expression, an added co
 run settings (buffer size, selection). What a correct pipeline does after a change is one of
 two things, and the checker's `resume-or-refuse` tier accepts either:
 
-- it **refuses** the resume with an error, or
+- it **refuses** the resume with an error, leaving the dataset as it was (a segment that
+  checkpointed row groups and then failed did not refuse: its error is a finding), or
 - the final dataset equals, row for row, an uninterrupted run of the inputs in force at the
   end (`final_inputs`).
 

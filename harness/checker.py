@@ -129,10 +129,17 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         tier = "resume-or-refuse"
         # The refusal may come later than the resume that met the change: after IF_POSSIBLE
         # started fresh elsewhere, an ALWAYS resume of the original dataset refuses.
+        # A refusal leaves the dataset as it was: a segment that checkpointed row groups and
+        # then failed (a read-back that cannot read what it wrote) did not refuse.
         failed, first = resumed.error_segment, first_change(scenario)
-        if resumed.error is not None and not resumed.hang and failed is not None and failed >= first:
+        wrote = sum(1 for c in resumed.checkpoints if c.segment == failed)
+        if resumed.error is not None and not resumed.hang and failed is not None and failed >= first and not wrote:
             refusal = f"segment {failed}: {resumed.error}"
     anomalies = [] if refusal else _check_run("resumed", scenario, expected, resumed, columns, convert)
+    if has_changes(scenario) and not refusal and resumed.error is not None and not resumed.hang:
+        anomalies = [replace(a, detail=f"{a.detail} (it had checkpointed {_groups(wrote)} first: not a refusal, "
+                                       "which leaves the dataset as it was)") if a.kind == "error" and wrote else a
+                     for a in anomalies]
     if has_changes(scenario) and anomalies and resumed.error is None and resumed.load_error is None:
         anomalies = mixed_findings(scenario, resumed, columns, convert) + anomalies
     straight_found = _check_run("straight", scenario, expected, straight, columns, convert)
@@ -191,6 +198,10 @@ def _resume_warnings(scenario: Scenario, messages: list[str], straight: list[str
         if int(segment.split()[1]) >= first and text not in every_run:
             out.append(m)
     return tuple(dict.fromkeys(out))
+
+
+def _groups(count: int) -> str:
+    return f"{count} row group" + ("" if count == 1 else "s")
 
 
 def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outcome, columns: tuple[str, ...],

@@ -105,6 +105,25 @@ def test_a_refusal_at_the_change_passes_and_is_recorded():
     assert compare(plain, expected_rows(plain), _outcome(plain, expected_rows(plain)), refused).kinds == ("error",)
 
 
+def test_an_error_after_the_resume_s_own_checkpoints_is_no_refusal():
+    """A refusal leaves the dataset as it was. 0.9.7's resume after an edit of a JSONL seed
+    file checkpointed its row groups and then failed to read them back: that is an `error`,
+    not a pass; an earlier segment's checkpoints do not make a later refusal one."""
+    from harness.targets.base import CheckpointEvent
+
+    scenario = chain(Change("remove_row", index=1))
+    straight = _outcome(scenario, expected_rows(scenario))
+    error = "DataDesignerGenerationError: Failed to load generated dataset"
+    wrote = Outcome(error=error, error_segment=1, checkpoints=[
+        CheckpointEvent(segment=0, ordinal=1, group=0, rows=1, seed_ids=(0,)),
+        CheckpointEvent(segment=1, ordinal=1, group=1, rows=1, seed_ids=(0,))])
+    verdict = compare(scenario, expected_rows(scenario), straight, wrote)
+    assert not verdict.ok and verdict.kinds == ("error",) and not verdict.refusal
+    assert "checkpointed 1 row group first: not a refusal" in verdict.anomalies[0].detail
+    before = Outcome(error=error, error_segment=1, checkpoints=wrote.checkpoints[:1])
+    assert compare(scenario, expected_rows(scenario), straight, before).ok
+
+
 def test_rows_of_the_old_and_new_inputs_side_by_side_are_mixed_with_provenance():
     scenario = chain(Change("edit_row", index=1, text="omega"))
     old = expected_rows(replace(scenario, segments=(Segment(3),)))

@@ -24,6 +24,7 @@ from harness.reference.known_bugs import (
     composed,
     crash_segments,
     model_target,
+    unified_decimal_meets_int64,
     unreadable_decimal_column,
 )
 from harness.reference.mutants import MUTANTS
@@ -282,7 +283,9 @@ def test_a_read_the_release_s_threads_decide_is_the_known_bug_s_whichever_way_it
                  if ("torn", "resumed") in kinds(d, 1)[1])
     verdict, won = kinds(drawn, 1)
     assert ("error", "resumed") not in won, verdict.summary()  # create()'s read fell back and passed
-    assert kinds(drawn, None)[1] == {("error", "straight")}  # every read fails: create()'s first
+    # every read fails: create()'s first, in the straight run and in the resume (which wrote
+    # its row groups first: no refusal of the changed buffer size)
+    assert kinds(drawn, None)[1] == {("error", "straight"), ("error", "resumed")}
     assert not kinds(drawn, len(drawn.segments) + 1)[1]  # every read falls back and passes
     release = as_release(model_target(names, reader=reader), entry.target, "0.6.1")
     assert KnownBugs(LEDGER, release)(drawn, verdict) == entry.id
@@ -317,6 +320,53 @@ def test_which_error_a_read_meets_follows_the_first_failing_column_of_each_later
     race = files([(50153, None)], [(-724652640934, "b")], [(1, "c")])
     assert isinstance(unreadable_decimal_column(scenario, *race, "first"), ReadRace)
     assert unreadable_decimal_column(scenario, *files([(None, "a")], [(-724652640934, "b")]), "first") is None
+
+
+def test_an_int64_file_next_to_a_decimal_one_is_unreadable_as_each_release_reads():
+    """A JSONL int column of both signs is decimal128(p, 0) in its files; after the only
+    negative row is deleted, a resume's files hold it as int64. 0.6 to 0.8 (the first file's
+    schema) fail where a decimal file comes first; 0.9 (`unify_schemas`, permissive: int64
+    next to decimal128(p <= 18) is decimal128(18, 0)) fails in either order, and not where
+    the decimals need 19 digits or more or a file holds the column as double. Measured with
+    pyarrow 19 and 24 (docs/datadesigner.md)."""
+    scenario = Scenario(seeds=(SeedRow(0, "alpha", values=(1,)), SeedRow(1, "beta", values=(-1,))),
+                        columns=(SeedColumn("count_0", "int"),), source="jsonl", segments=(Segment(2),))
+
+    def files(*held):
+        return [{"count_0": v} for f in held for v in f], [(k, len(f)) for k, f in enumerate(held)]
+
+    decimals_then_ints = files([Decimal(1)], [1])
+    ints_then_decimals = files([1], [Decimal(-1)])
+    precision = "ArrowInvalid: Precision is not great enough for the result. It should be at least 19"
+    assert unreadable_decimal_column(scenario, *decimals_then_ints, "first") == precision
+    assert unreadable_decimal_column(scenario, *ints_then_decimals, "first") is None
+
+    def typed(*kinds):  # each file's type for the column, as the model notes it when it writes the file
+        return {k: {"int_file_types": {"count_0": kind}} for k, kind in enumerate(kinds)}
+
+    assert unified_decimal_meets_int64(scenario, *decimals_then_ints, typed("decimal", "int64")) == precision
+    assert unified_decimal_meets_int64(scenario, *ints_then_decimals, typed("int64", "decimal")) == precision
+    # a double file (a null in a BIGINT group) makes the unified type double: the files read
+    with_double = files([Decimal(1)], [1], [None])
+    assert unified_decimal_meets_int64(scenario, *with_double, typed("decimal", "int64", "double")) is None
+    assert unified_decimal_meets_int64(scenario, *with_double, typed("decimal", "int64", "null")) == precision
+    # decimal128(19, 0) holds any int64; decimals of both signs alone unify
+    assert unified_decimal_meets_int64(scenario, *files([Decimal(10**18)], [1]), typed("decimal", "int64")) is None
+    assert unified_decimal_meets_int64(scenario, *files([Decimal(1)], [Decimal(-10)]),
+                                       typed("decimal", "decimal")) is None
+
+
+def test_the_edited_sign_mix_entry_is_known_on_0_9_7_only_by_its_own_model(tmp_path):
+    """The entry's scenario through 0.9.7's composed models: its resume checkpoints a row
+    group and fails reading the dataset (an `error`, no refusal), and that is the entry's;
+    without its model the composition gives no such error."""
+    entry = next(f for f in LEDGER if f.id == "dd-jsonl-int-column-sign-mix-edited-unreadable-async")
+    names = open_models(entry.target, "0.9.7")
+    assert entry.model in names
+    verdict = check_scenario(model_target(names), entry.scenario)
+    assert verdict.kinds == ("error",) and "not a refusal" in verdict.anomalies[0].detail, verdict.summary()
+    without = check_scenario(model_target([n for n in names if n != entry.model]), entry.scenario)
+    assert "error" not in without.kinds, without.summary()
 
 
 def test_a_crash_the_release_s_threads_decide_is_known_only_where_its_run_ended_so():

@@ -586,13 +586,7 @@ class DecimalPrecisionPerGroup(ReadsDatasetBack):
     files' schemas first. Nothing changes in the rows themselves."""
 
     def read_seed_stream(self) -> list[Row]:
-        stream = super().read_seed_stream()
-        if self.scenario.source == "jsonl":  # (already Decimals where the target's reader says so)
-            for name in mixed_sign_int_columns(self.scenario):
-                for record in stream:
-                    if _is_int(record.get(name)):
-                        record[name] = Decimal(record[name])
-        return stream
+        return _mixed_sign_ints_as_decimals(self.scenario, super().read_seed_stream())
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         rows = super().generate_group(session, group)
@@ -605,6 +599,84 @@ class DecimalPrecisionPerGroup(ReadsDatasetBack):
     def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], _schema: str) -> str | None:
         # reading with the first file's schema is the bug itself (0.9 unifies them)
         return unreadable_decimal_column(scenario, rows, layout, "first")
+
+
+class UnifiedDecimalMeetsInt64(FingerprintMissesContent, ReadsDatasetBack):
+    """dd-jsonl-int-column-sign-mix-edited-unreadable: 0.9 reads a dataset's row-group files
+    with their schemas unified (`pa.unify_schemas(..., promote_options="permissive")`), which
+    makes a column held as decimal128(p, 0) in one file (a JSONL int column of both signs,
+    HUGEINT: `DecimalPrecisionPerGroup`) and as int64 in another (the same column once an
+    edit of the seed file left it of one sign: BIGINT) decimal128(18, 0) for any p up to 18;
+    an int64 column cannot be cast to it ("Precision is not great enough for the result. It
+    should be at least 19"), in either order of the files. So a resume after such an edit
+    checkpoints its row groups and then fails at its read-back, and every later read of the
+    dataset fails too. A file holding the column as double (a BIGINT group with a null goes
+    through float64: `NullableIntsThroughDoubles`) makes the unified type double, and the
+    dataset reads. 0.6 to 0.8 read with the first file's schema: there the same files fail
+    only where a decimal file comes first (`unreadable_decimal_column`). It shows only where
+    the resume goes on after the edit, which is `FingerprintMissesContent`'s bug (the
+    reference refuses it): the model builds on that one. Each file's type for the column is
+    noted in the file (`int_file_types`), as the inputs in force when it was written made it."""
+
+    def read_seed_stream(self) -> list[Row]:
+        return _mixed_sign_ints_as_decimals(self.scenario, super().read_seed_stream())
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        if self.scenario.source == "jsonl":
+            mixed = set(mixed_sign_int_columns(self.scenario))
+            types = {}
+            for column in self.scenario.columns:
+                if column.type != "int":
+                    continue
+                values = [row.get(column.name) for row in rows]
+                if column.name in mixed:
+                    types[column.name] = "decimal" if any(v is not None for v in values) else "null"
+                else:
+                    types[column.name] = "double" if None in values else "int64"
+            if types and rows:
+                notes = {**(notes or {}), "int_file_types": types}
+        super().checkpoint(session, group, rows, notes)
+
+    def run_segment(self, segment: Segment) -> None:
+        super().run_segment(segment)
+        if not type(self).run_reads_dataset or type(self).dataset_schema != "unified":
+            return
+        for path in sorted(self.journal_paths(self.artifact_root / "resume_trial")):
+            rows, layout = storage.load_dataset(path)
+            problem = unified_decimal_meets_int64(self.scenario, rows, layout, storage.group_notes(path))
+            if problem is not None:
+                self.fired(UnifiedDecimalMeetsInt64)
+                raise ModelRunError(
+                    "Failed to load generated dataset — all records may have been dropped due to "
+                    f"generation failures. Original error: {problem}")
+
+
+def unified_decimal_meets_int64(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
+                                notes: dict[int, dict[str, Any]]) -> str | None:
+    """Why 0.9 cannot read these files as one (`UnifiedDecimalMeetsInt64`), or None: a column
+    some file holds as decimal128(p <= 18, 0) and another as int64, and none as double."""
+    files = _files(rows, layout)
+    for column in getattr(scenario, "columns", ()):
+        types, digits = set(), []
+        for (group, _count), held in zip(layout, files):
+            kind = notes.get(group, {}).get("int_file_types", {}).get(column.name)
+            types.add(kind)
+            if kind == "decimal":
+                digits += [len(r[column.name].as_tuple().digits) for r in held if isinstance(r.get(column.name), Decimal)]
+        if "decimal" in types and "int64" in types and "double" not in types and max(digits, default=1) <= 18:
+            return "ArrowInvalid: Precision is not great enough for the result. It should be at least 19"
+    return None
+
+
+def _mixed_sign_ints_as_decimals(scenario: Any, stream: list[Row]) -> list[Row]:
+    """The seed stream with the int columns DuckDB reads as HUGEINT (a JSONL column of both
+    signs, in the inputs in force) as Decimals (already so where the target's reader says)."""
+    if scenario.source == "jsonl":
+        for name in mixed_sign_int_columns(scenario):
+            for record in stream:
+                if _is_int(record.get(name)):
+                    record[name] = Decimal(record[name])
+    return stream
 
 
 class NoRowsNoDataset(ReadsDatasetBack):
@@ -738,8 +810,12 @@ def unreadable_decimal_column(scenario: Any, rows: list[Row], layout: list[tuple
     column of nulls only: a string column, or a column of Decimals) that this file does not
     cannot be cast ("Unsupported cast", on which the release reads the files one by one and
     concatenates them, which succeeds); a Decimal of more digits than the first file's most
-    does not fit ("Decimal value does not fit in precision p", the read fails). Files of
-    both errors: a race (`ReadRace`)."""
+    does not fit ("Decimal value does not fit in precision p", the read fails), and neither
+    does an int64 column at all, whatever its values: a file written after a change left the
+    seed file's column of one sign (DuckDB reads it as BIGINT, not HUGEINT) cannot be cast to
+    decimal128(p, 0) ("Precision is not great enough for the result. It should be at least
+    19"). The other way round (ints first, Decimals later) is read, as ints. Files of both
+    errors: a race (`ReadRace`)."""
     if schema != "first":
         return None
     files = _files(rows, layout)
@@ -758,6 +834,9 @@ def unreadable_decimal_column(scenario: Any, rows: list[Row], layout: list[tuple
             digits = [len(v.as_tuple().digits) for v in mine if isinstance(v, Decimal)]
             if digits and any(len(v.as_tuple().digits) > max(digits) for v in theirs if isinstance(v, Decimal)):
                 misfit = misfit or f"ArrowInvalid: Decimal value does not fit in precision {max(digits)}"
+                break
+            if digits and any(_is_int(v) for v in theirs):  # int64 (its seed file no longer mixed signs)
+                misfit = misfit or "ArrowInvalid: Precision is not great enough for the result. It should be at least 19"
                 break
     if misfit is None:
         return None
@@ -944,6 +1023,8 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "no_metadata_starts_over": NoMetadataStartsOver,
     "ctrl_c_goes_on": CtrlCGoesOn,
     "plan_from_two_targets": PlanFromTwoTargets,
+    # (before the model it builds on: a subclass comes first in a composition's bases)
+    "unified_decimal_meets_int64": UnifiedDecimalMeetsInt64,
     "fingerprint_misses_content": FingerprintMissesContent,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
@@ -1026,7 +1107,18 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             if problem is not None and not (isinstance(problem, ReadRace)
                                             and race_won(engine.read_races_won, Journal(workdir / "journal.jsonl"))):
                 raise ModelRunError(problem)
+            # 0.9 reads a column some file holds as double as double in every file, Decimals too
+            doubled = set()
+            if issubclass(engine, UnifiedDecimalMeetsInt64) and engine.dataset_schema == "unified":
+                dirs = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
+                notes = storage.group_notes(Path(dirs[-1])) if dirs else {}
+                doubled = {name for noted in notes.values()
+                           for name, kind in noted.get("int_file_types", {}).items() if kind == "double"}
             for column in scenario.columns:
+                if column.name in doubled:
+                    for r in rows:
+                        if isinstance(r.get(column.name), Decimal):
+                            r[column.name] = float(r[column.name])
                 if column.type == "int" and any(isinstance(r.get(column.name), float) for r in rows):
                     for r in rows:
                         v = r.get(column.name)

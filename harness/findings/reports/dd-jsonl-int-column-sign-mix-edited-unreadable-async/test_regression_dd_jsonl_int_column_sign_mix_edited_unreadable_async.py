@@ -1,0 +1,107 @@
+"""Regression test: error rows after a resume Found by resume-harness 0.1.0
+(dd-jsonl-int-column-sign-mix-edited-unreadable-async) on data-designer 0.9.7; fails while the bug exists
+(under SHUFFLE, on the runs where the resumed reader's new permutation shows it).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import data_designer.config as dd
+import pandas as pd
+from data_designer.config.seed_source import LocalFileSeedSource
+from data_designer.engine.storage.artifact_storage import ArtifactStorage
+from data_designer.interface import DataDesigner, ResumeMode
+
+os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "1"  # async engine (0.7.0 and later: async only)
+
+# (num_records, resume mode, stop at (checkpoint, action))
+SEGMENTS = [(3, 'NEVER', (2, 'raise')), (3, 'ALWAYS', None)]
+INPUTS = [  # per segment: what the user changed before it is applied here
+    {'seed': (
+    '{"seed_id": 0, "name": "alpha", "count_0": 1}\n'
+    '{"seed_id": 1, "name": "beta", "count_0": -1}\n'
+), 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},
+    {'seed': '{"seed_id": 0, "name": "alpha", "count_0": 1}\n', 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},  # noqa: E501
+]
+COLUMNS = ['echo', 'count_0']  # the columns compared
+EXPECTED = [
+    ('alpha', 1),
+    ('alpha', 1),
+    ('alpha', 1),
+]
+
+
+class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception
+    pass
+
+
+def run(base, index, num_records, mode, stop):
+    Path(base, "seeds").mkdir(parents=True, exist_ok=True)
+    inputs = INPUTS[index]  # the inputs as the user left them before this segment
+    source = typed_source(base, inputs["seed"])  # rewritten in place
+    kind, *bounds = inputs["selection"] or (None,)
+    selection = {"index_range": lambda s, e: dd.IndexRange(start=s, end=e),
+                 "partition_block": lambda i, k: dd.PartitionBlock(index=i, num_partitions=k),
+                 None: lambda: None}[kind](*bounds)
+    builder = dd.DataDesignerConfigBuilder()
+    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED, selection_strategy=selection)
+    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}" + inputs["echo"]))
+    if inputs["tag"]:
+        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{ '' if name else '' }}" + inputs["tag"]))
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
+    designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=inputs["buffer_size"]))
+    seen = []
+    def on_checkpoint(path):
+        seen.append(path)
+        if stop and len(seen) == stop[0]:
+            raise Stop
+    try:
+        if "on_batch_complete" in inspect.signature(designer.create).parameters:
+            designer.create(builder, num_records=num_records, dataset_name="repro", resume=ResumeMode[mode],
+                            on_batch_complete=on_checkpoint)
+        else:  # 0.6.0 has the callback only on the internal path that create() itself takes
+            provider = designer._create_resource_provider("repro", builder, resume=ResumeMode[mode])
+            dataset_builder = designer._create_dataset_builder(builder.build(), provider)
+            dataset_builder.build(num_records=num_records, on_batch_complete=on_checkpoint, resume=ResumeMode[mode])
+    except Stop:
+        pass
+
+
+def typed_source(base, seed):  # the seed file, byte for byte as the user wrote it
+    path = Path(base, "seeds", "seeds.jsonl")
+    path.write_text(seed)
+    return LocalFileSeedSource(path=str(path))
+
+
+def rows(base):
+    frame = ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",
+                            resume=ResumeMode.ALWAYS).load_dataset()
+    return [tuple(cell(v) for v in row) for row in frame[COLUMNS].itertuples(index=False)]
+
+
+def cell(value):  # pandas' missing values (NaN, None, NaT) are null; numpy scalars Python values
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
+
+
+def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
+    for group in [[i] for i in range(len(SEGMENTS))]:
+        if SEGMENTS[group[0]][2]:  # its end stops the async engine's loop, as a crash would
+            code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            code += f"import {Path(__file__).stem} as t; "
+            code += f"[t.run({str(tmp_path / 'resumed')!r}, i, *t.SEGMENTS[i]) for i in {group!r}]"
+            code += "; import os; os._exit(0)"  # at once, as a crash ends it
+            subprocess.run([sys.executable, "-c", code])
+        else:
+            run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])
+    run(tmp_path / "straight", len(SEGMENTS) - 1, SEGMENTS[-1][0], "NEVER", None)
+    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")
+    assert actual == baseline == EXPECTED
