@@ -85,6 +85,10 @@ class Verdict:
     #: segment's call had ended) in the order they landed: a model follows the target's own
     #: scheduling, and its threads' timing, where the scenario does not fix them
     orders: tuple[tuple[tuple[int, int, bool], ...], tuple[tuple[int, int, bool], ...]] = ((), ())
+    #: the resumed run's and the straight run's (segment, earlier segment) pairs whose runs used
+    #: one dataset directory (the earlier: the first to use it): where a release names a fresh
+    #: run's directory by the wall clock, a model follows the target's choice
+    shared: tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] = ((), ())
 
     @property
     def ok(self) -> bool:
@@ -166,7 +170,25 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         keys=(tuple(_key(r, columns) for r in resumed.rows), tuple(_key(r, columns) for r in straight.rows)),
         orders=(tuple((c.segment, c.group, c.late) for c in resumed.checkpoints),
                 tuple((c.segment, c.group, c.late) for c in straight.checkpoints)),
+        shared=(shared_directories(resumed.events), shared_directories(straight.events)),
     )
+
+
+def shared_directories(events: list[dict[str, Any]]) -> tuple[tuple[int, int], ...]:
+    """(segment, earlier segment) for each segment whose run used a dataset directory an
+    earlier segment's had used (the first of them), from the trial journal's `dataset` events."""
+    first: dict[str, int] = {}
+    pairs: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    for event in events:
+        if event.get("event") != "dataset" or event.get("segment") in seen:
+            continue
+        segment, path = int(event["segment"]), str(event["path"])
+        seen.add(segment)
+        if path in first and first[path] < segment:
+            pairs.append((segment, first[path]))
+        first.setdefault(path, segment)
+    return tuple(pairs)
 
 
 def _same_as_straight(scenario: Scenario, resumed: Outcome, straight: Outcome,

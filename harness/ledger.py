@@ -223,6 +223,9 @@ class KnownBugs:
 
         own = scenario.engine == "async" and self.target.capabilities.own_scheduling
         orders = (_by_segment(verdict.orders[0]), _by_segment(verdict.orders[1])) if own else (({}, {}), ({}, {}))
+        # which segments' runs shared a dataset directory is the target's (a release may name a
+        # fresh run's directory by the wall clock's second), whatever its engine
+        orders = ((*orders[0], dict(verdict.shared[0])), (*orders[1], dict(verdict.shared[1])))
         # the straight run's draw and the resumed run's are the target's two independent draws;
         # where the release's threads decide how a run ends (a racy read, a crash), each run
         # has outcomes of its own
@@ -318,8 +321,9 @@ class KnownBugs:
             self._models.move_to_end(key)
             return kept
         with work_directory(self.root) as trial:
-            kept = self._models[key] = model_target(models, self.target, variant, *observed, *timing).run(
-                scenario, trial / name)
+            order, in_call, *shared = observed
+            kept = self._models[key] = model_target(models, self.target, variant, order, in_call, *timing,
+                                                    shared=shared[0] if shared else None).run(scenario, trial / name)
         while len(self._models) > self._size:
             self._models.popitem(last=False)
         return kept
@@ -341,8 +345,9 @@ def _races_met(outcome: Outcome) -> int:
 
 
 #: a run's observed async scheduling: segment -> its checkpoints' row groups in the order they
-#: landed, and segment -> how many of them landed before the segment's call ended
-Observed = tuple[dict[int, tuple[int, ...]], dict[int, int]]
+#: landed, and segment -> how many of them landed before the segment's call ended; and, where
+#: given, segment -> the earlier segment whose dataset directory its run used too
+Observed = tuple[dict[int, tuple[int, ...]], dict[int, int]] | tuple[dict[int, tuple[int, ...]], dict[int, int], dict[int, int]]
 
 
 def _by_segment(order: tuple[tuple[int, int, bool], ...]) -> Observed:

@@ -5,6 +5,7 @@ new bug that shares a known one's signature and anomaly kinds is still a finding
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import types
 from decimal import Decimal
@@ -24,6 +25,7 @@ from harness.reference.known_bugs import (
     composed,
     crash_segments,
     model_target,
+    shared_options,
     unified_decimal_meets_int64,
     unreadable_decimal_column,
 )
@@ -58,9 +60,10 @@ def test_every_ledger_entry_has_a_model_and_every_model_an_entry():
 
 @pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
 def test_an_entry_s_model_alone_fails_its_scenario_as_the_entry_says(finding):
-    # (a bug the release's threads' timing decides: in one of the runs that timing allows)
-    for crash in crash_segments([finding.model], finding.scenario, INTERNAL_TASK_FAILURE):
-        verdict = check_scenario(model_target([finding.model], crashes_in=crash), finding.scenario)
+    # (a bug the release's threads' timing, or the wall clock, decides: in one of the runs it allows)
+    for crash, shared in itertools.product(crash_segments([finding.model], finding.scenario, INTERNAL_TASK_FAILURE),
+                                           shared_options([finding.model], finding.scenario)):
+        verdict = check_scenario(model_target([finding.model], crashes_in=crash, shared=shared), finding.scenario)
         if not verdict.ok and set(verdict.kinds) & set(finding.anomalies):
             break
     assert not verdict.ok and set(verdict.kinds) & set(finding.anomalies), verdict.summary()
@@ -367,6 +370,26 @@ def test_the_edited_sign_mix_entry_is_known_on_0_9_7_only_by_its_own_model(tmp_p
     assert verdict.kinds == ("error",) and "not a refusal" in verdict.anomalies[0].detail, verdict.summary()
     without = check_scenario(model_target([n for n in names if n != entry.model]), entry.scenario)
     assert "error" not in without.kinds, without.summary()
+
+
+def test_fresh_runs_of_one_second_share_a_directory_only_where_the_target_s_did():
+    """`SameSecondSibling`: where the target's two fresh runs shared a directory (the wall
+    clock's second named both: `Verdict.shared`), the model's second fresh run goes into the
+    first's and keeps its files; otherwise each gets a sibling of its own, as the reference."""
+    from harness.checker import shared_directories
+
+    entry = next(f for f in LEDGER if f.id == "dd-fresh-runs-of-one-second-share-a-directory-sync")
+    names = open_models(entry.target, "0.6.0")
+    shared = check_scenario(model_target(names, shared={2: 1}), entry.scenario)
+    assert shared.kinds == ("unexpected",), shared.summary()  # 3 rows: the first fresh run's group 2 stays
+    assert dict(shared.shared[0]) == {2: 1}  # what the model's own run did, as the target's is read
+    apart = check_scenario(model_target(names), entry.scenario)
+    assert apart.ok, apart.summary()
+    assert check_scenario(model_target([n for n in names if n != entry.model], shared={2: 1}), entry.scenario).ok
+    events = [{"event": "dataset", "segment": 0, "path": "/a/d"}, {"event": "dataset", "segment": 1, "path": "/a/d_1"},
+              {"event": "dataset", "segment": 1, "path": "/a/d_1"}, {"event": "dataset", "segment": 2, "path": "/a/d_1"},
+              {"event": "dataset", "segment": 3, "path": "/a/d"}]
+    assert shared_directories(events) == ((2, 1), (3, 0))
 
 
 def test_a_crash_the_release_s_threads_decide_is_known_only_where_its_run_ended_so():

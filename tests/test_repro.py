@@ -76,6 +76,23 @@ def test_async_scripts_run_every_stopped_segment_in_a_process_of_its_own():
     assert "subprocess" not in _dd_files(issue_709_scenario()).script
 
 
+def test_a_script_with_two_fresh_starts_aligns_them_to_a_second_and_reads_back_the_last_run_s_dataset():
+    """0.6 to 0.8 name a fresh run's directory by the wall clock's second: the script starts
+    the first fresh run (IF_POSSIBLE after a change, or NEVER) just after a second begins, and
+    reads back the directory the last run reported, not the original dataset's. A chain
+    without two fresh starts renders neither."""
+    from harness.ledger import load_ledger, packaged_ledger
+
+    entry = next(f for f in load_ledger(packaged_ledger()) if f.id == "dd-fresh-runs-of-one-second-share-a-directory-sync")
+    script = _dd_files(entry.scenario).script
+    assert "    if index == 1:  # two runs that start fresh in one second share a directory (0.6 to 0.8)" in script
+    assert "time.sleep(1.02 - time.time() % 1)" in script and "import time" in script
+    assert 'Path(base, "dataset.txt").write_text(str(storage.base_dataset_path))' in script
+    assert "ArtifactStorage(artifact_path=where.parent, dataset_name=where.name," in script
+    plain = _dd_files(issue_709_scenario()).script
+    assert "dataset.txt" not in plain and "time.sleep" not in plain
+
+
 def test_minimal_data_designer_script_is_under_90_lines():
     assert len(_dd_files(issue_709_scenario()).script.splitlines()) < 90
 

@@ -329,7 +329,7 @@ class ReferenceEngine:
     def open(self, segment: Segment) -> Session:
         path = self.artifact_root / DATASET_NAME
         if segment.resume == "never":
-            return self.fresh(free_sibling(path) if _non_empty(path) else path, segment)
+            return self.fresh_sibling(path, segment) if _non_empty(path) else self.fresh(path, segment)
         if not _non_empty(path):
             if segment.resume == "always":
                 raise ResumeRefused(
@@ -369,7 +369,7 @@ class ReferenceEngine:
                     "Cannot resume: the configuration differs from the one the dataset was "
                     "started with. Use resume=ResumeMode.IF_POSSIBLE to start fresh instead."
                 )
-            return self.fresh(free_sibling(path), segment)
+            return self.fresh_sibling(path, segment)
         if segment.num_records > history[-1]:
             history.append(segment.num_records)
         buffer = self.resumed_buffer_size(stored_buffer)
@@ -430,6 +430,11 @@ class ReferenceEngine:
         history = [segment.num_records]
         return Session(self.segment_index, path, self.scenario.buffer_size, history,
                        self.plan(history, self.scenario.buffer_size))
+
+    def fresh_sibling(self, path: Path, segment: Segment) -> Session:
+        """A new run beside the dataset at `path` (NEVER on a non-empty directory, IF_POSSIBLE
+        on a changed config): in a sibling directory no run has written to."""
+        return self.fresh(free_sibling(path), segment)
 
     def plan(self, history: list[int], buffer_size: int) -> list[Group]:
         """The row groups of a target history; see `plan_groups`."""

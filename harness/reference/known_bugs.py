@@ -80,6 +80,10 @@ class Modelled(ReferenceEngine):
     #: segment -> how many of those checkpoints landed before the segment's call ended (the
     #: rest landed after it: a ghost); absent: all of them
     observed_in_call: dict[int, int] = {}
+    #: segment -> the earlier segment whose dataset directory the target's run of it used too
+    #: (the first such; `Verdict.shared`): where a run started fresh beside the dataset, the
+    #: directory a release that names it by the wall clock's second chose (`SameSecondSibling`)
+    observed_shared: dict[int, int] = {}
     #: whether the release's run reads its dataset back at its end (DataDesigner's create()
     #: does; 0.6.0's build(), which the adapter drives there, does not): a dataset that cannot
     #: be read fails the run, else only the final read
@@ -148,7 +152,7 @@ class Modelled(ReferenceEngine):
             return None
         if stored == self.config_hash or self.continues_despite_mismatch(segment):
             return None
-        return self.fresh(free_sibling(path), segment)
+        return self.fresh_sibling(path, segment)
 
     def land(self, session: Session, groups: list[Group]) -> None:
         """Generate and checkpoint `groups` outside the fault injector: work that lands after
@@ -480,6 +484,28 @@ class FingerprintMissesContent(ReferenceEngine):
         if session.resumed and stored is not None and stored != config_hash(self.scenario, ("seeds",)):
             self.fired(FingerprintMissesContent)
         return session
+
+
+class SameSecondSibling(ReferenceEngine):
+    """dd-fresh-runs-of-one-second-share-a-directory (0.6.0 to 0.8.0): a run that starts
+    fresh beside a non-empty dataset directory (ResumeMode.NEVER, or IF_POSSIBLE after the
+    config changed) names its directory by the wall clock's second
+    (`<name>_%m-%d-%Y_%H%M%S`, `ArtifactStorage.resolved_dataset_name`) and writes into it
+    whether or not it exists. Two fresh runs in one second share it: the second's dataset
+    holds the first's row-group files it does not overwrite (a group it dropped, or one past
+    its own records). 0.9 claims the directory exclusively (`create_dataset_directory`:
+    `mkdir(exist_ok=False)`, a uuid suffix on a clash). Which runs share a second is the
+    wall clock's: the model follows the target's run (`observed_shared`)."""
+
+    def fresh_sibling(self, path: Path, segment: Segment) -> Session:
+        earlier = type(self).observed_shared.get(self.segment_index)
+        if earlier is not None:
+            dirs = [e["path"] for e in self.journal.events()
+                    if e.get("event") == "dataset" and e.get("segment") == earlier]
+            if dirs and Path(dirs[0]) != path and Path(dirs[0]).parent == path.parent:
+                self.fired(SameSecondSibling)
+                return self.fresh(Path(dirs[0]), segment, keep_groups=True)
+        return super().fresh_sibling(path, segment)
 
 
 #: the seed sources DataDesigner reads from a file with DuckDB, column types and all
@@ -1026,6 +1052,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     # (before the model it builds on: a subclass comes first in a composition's bases)
     "unified_decimal_meets_int64": UnifiedDecimalMeetsInt64,
     "fingerprint_misses_content": FingerprintMissesContent,
+    "same_second_sibling": SameSecondSibling,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "rate_limited_row_hangs": RateLimitedRowHangs,
@@ -1065,11 +1092,25 @@ def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
     return [None, *((s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT))]
 
 
+def shared_options(names: list[str] | tuple[str, ...], scenario: Any) -> list[dict[int, int] | None]:
+    """The directory sharings a composition allows on `scenario` where the wall clock decides
+    (`SameSecondSibling`): None (each fresh run its own), then each later segment that may
+    start fresh beside the dataset in the directory of the one before it that may too."""
+    if "same_second_sibling" not in names:
+        return [None]
+    from harness.changes import has_changes
+
+    fresh = [i for i, s in enumerate(scenario.segments)
+             if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and has_changes(scenario)))]
+    return [None, *({k: j} for j, k in zip(fresh, fresh[1:]))]
+
+
 def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
              variant: int | None = None, order: dict[int, tuple[int, ...]] | None = None,
              run_reads_dataset: bool = True, dataset_schema: str = "unified",
              in_call: dict[int, int] | None = None, read_races_won: int | None = None,
-             crashes_in: tuple[int, int] | None = None) -> type[ReferenceEngine]:
+             crashes_in: tuple[int, int] | None = None,
+             shared: dict[int, int] | None = None) -> type[ReferenceEngine]:
     """The reference with the named models, in `MODELS`' order (the first decides first)."""
     names = [n for n in MODELS if n in names]
     bases = tuple(MODELS[n] for n in names)
@@ -1077,24 +1118,27 @@ def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
                 {"convert": staticmethod(convert) if convert is not None else None, "variant": variant,
                  "observed_order": dict(order or {}), "observed_in_call": dict(in_call or {}),
                  "run_reads_dataset": run_reads_dataset, "dataset_schema": dataset_schema,
-                 "read_races_won": read_races_won, "crashes_in": crashes_in})
+                 "read_races_won": read_races_won, "crashes_in": crashes_in,
+                 "observed_shared": dict(shared or {})})
 
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
                  order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
-                 read_races_won: int | None = None, crashes_in: tuple[int, int] | None = None) -> Any:
+                 read_races_won: int | None = None, crashes_in: tuple[int, int] | None = None,
+                 shared: dict[int, int] | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
     completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
     them before the segment's call ended, the first `read_races_won` of its racy reads
-    passing, crashing in segment `crashes_in`."""
+    passing, crashing in segment `crashes_in`, each segment's fresh run in the directory of
+    the earlier segment `shared` names where the target's did so."""
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
         provider_direct = True  # a model's runs judge failures: no HTTP where none is needed
 
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
-            return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in)
+            return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in, shared)
 
         def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
@@ -1129,7 +1173,7 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     convert = None if reader is None else reader.seed_value_as_read
     reads_back = bool(getattr(reader, "run_reads_dataset", True))
     schema = str(getattr(reader, "dataset_schema", "unified"))
-    engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won, crashes_in)
+    engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won, crashes_in, shared)
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
@@ -1137,4 +1181,4 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
 
 
 __all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "READ_RACE_EVENT", "composed", "crash_segments", "model_target",
-           "variants"]
+           "shared_options", "variants"]

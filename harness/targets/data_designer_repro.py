@@ -386,6 +386,9 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         stream = _typed_rows([output_row(r, final) for r in record_stream(final, _dd_convert)
                               if r["seed_id"] not in provider.dropped_rows(final.provider_faults)], column, compared)
     copied = copied_column(scenario)
+    fresh = fresh_beside(scenario)
+    storage_at = ("artifact_path=where.parent, dataset_name=where.name" if fresh else
+                  'artifact_path=Path(base, "artifacts"), dataset_name="repro"')
     sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
     readers = ", seed_readers=[LineFanoutDirectorySeedReader()]" if scenario.source == "directory" else ""
     models = provider.designer_arguments(scenario)
@@ -426,6 +429,9 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         "",
         "",
         "def run(base, index, num_records, mode, stop):",
+        *([f"    if index == {fresh[0]}:  # two runs that start fresh in one second share a directory (0.6 to 0.8)",
+           "        time.sleep(1.02 - time.time() % 1)  # so this one starts just after a second begins"]
+          if len(fresh) > 1 else []),
         *(['    Path(base, "seeds").mkdir(parents=True, exist_ok=True)'] if scenario.source != "dataframe" else []),
         *(_changed_run_lines(scenario) if changed else _source_lines(scenario)),
         *provider.builder_lines(scenario),
@@ -453,13 +459,18 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         *_stop_lines(scenario, work),
         "    try:",
         '        if "on_batch_complete" in inspect.signature(designer.create).parameters:',
-        '            designer.create(builder, num_records=num_records, dataset_name="repro", resume=ResumeMode[mode],',
-        "                            on_batch_complete=on_checkpoint)",
+        f'            {"storage = " if fresh else ""}designer.create(builder, num_records=num_records, '
+        'dataset_name="repro", resume=ResumeMode[mode],',
+        f"                            {'' if not fresh else '       '}on_batch_complete=on_checkpoint)"
+        f"{'.artifact_storage' if fresh else ''}",
         "        else:  # 0.6.0 has the callback only on the internal path that create() itself takes",
         '            provider = designer._create_resource_provider("repro", builder, resume=ResumeMode[mode])',
         "            dataset_builder = designer._create_dataset_builder(builder.build(), provider)",
         "            dataset_builder.build(num_records=num_records, on_batch_complete=on_checkpoint, "
         "resume=ResumeMode[mode])",
+        *(["            storage = dataset_builder.artifact_storage",
+           '        Path(base, "dataset.txt").write_text(str(storage.base_dataset_path))  # where this run wrote']
+          if fresh else []),
         f"    except {'(Stop, KeyboardInterrupt)' if 'sigint' in _actions(scenario) else 'Stop'}:",
         "        pass",
         *(['    log(base, f"{index} end")'] if work else []),
@@ -468,7 +479,10 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         *(CROSS_RELEASE_LINES if _cross_release(scenario) else []),
         *(_typed_source_function(scenario) + ["", ""] if typed else []),
         "def rows(base):",
-        *(['    frame = ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
+        *(['    written = Path(base, "dataset.txt")  # the dataset the last run wrote (a fresh run: its own)',
+           '    where = Path(written.read_text()) if written.exists() else Path(base, "artifacts", "repro")']
+          if fresh else []),
+        *([f"    frame = ArtifactStorage({storage_at},",
            "                            resume=ResumeMode.ALWAYS).load_dataset()",
            "    return [tuple(cell(v) for v in row) for row in frame[COLUMNS].itertuples(index=False)]",
            "",
@@ -479,7 +493,7 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
            "    if isinstance(value, pd.Timestamp):",
            "        return value.to_pydatetime()",
            '    return value.item() if hasattr(value, "item") else value'] if compared else
-          ['    return ArtifactStorage(artifact_path=Path(base, "artifacts"), dataset_name="repro",',
+          [f"    return ArtifactStorage({storage_at},",
            f'                           resume=ResumeMode.ALWAYS).load_dataset()["{column}"].tolist()']),
         *(WASTED if work else []),
     ]
@@ -565,9 +579,18 @@ def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[
              "inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
              *(["sys"] if separate or not test else []), *(["tempfile"] if not test else []),
              *(["asyncio", "time"] if work and separate and not test else []), *provider.stdlib_names(scenario)]
-    if provider.has_model_columns(scenario):
+    if provider.has_model_columns(scenario) or len(fresh_beside(scenario)) > 1:
         names.append("time")
     return [f"import {n}" for n in sorted(set(names), key=lambda n: n.lower())] + ["from pathlib import Path"]
+
+
+def fresh_beside(scenario: Scenario) -> list[int]:
+    """The segments after the first whose run may start fresh beside the dataset (NEVER, or
+    IF_POSSIBLE where the inputs have changed): each gets a directory of its own, which the
+    script reads back where the last segment's run wrote it."""
+    changed = has_changes(scenario)
+    return [i for i, s in enumerate(scenario.segments)
+            if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and changed))]
 
 
 #: a segment run in a process of its own waits, once its call has returned, until the async
