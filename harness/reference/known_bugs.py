@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.journal import Journal
 from harness.reference import storage
-from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Session, config_hash, free_sibling, plan_groups
+from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Session, config_hash, plan_groups
 from harness.reference.model import Convert, Row, record_stream
 from harness.scenario import ASYNC_IN_FLIGHT, Segment
 
