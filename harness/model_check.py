@@ -97,12 +97,21 @@ def drawn(finding: Finding, caps: Capabilities, examples: int, seed: int) -> lis
     @hypothesis_seed(seed)
     @given(within_signature(finding, caps))
     def collect(scenario: Scenario) -> None:
-        if len(found) < examples and scenario not in found and caps.unsupported(scenario) is None:
+        if len(found) >= examples:
+            raise _Enough  # the draws so far are those of the fixed budget: stop drawing
+        if scenario not in found and caps.unsupported(scenario) is None:
             found.append(scenario)
 
     with _no_local_constants():
-        collect()
+        try:
+            collect()
+        except _Enough:
+            pass
     return found[:examples]
+
+
+class _Enough(Exception):
+    """Raised once `drawn` has its scenarios (Hypothesis would draw its whole budget)."""
 
 
 def check_models(ledger: list[Finding], target: Target, examples: int = 50, seed: int = 0,

@@ -665,8 +665,9 @@ class UnifiedDecimalMeetsInt64(FingerprintMissesContent, ReadsDatasetBack):
 
     def run_segment(self, segment: Segment) -> None:
         super().run_segment(segment)
-        if not type(self).run_reads_dataset or type(self).dataset_schema != "unified":
-            return
+        if (not type(self).run_reads_dataset or type(self).dataset_schema != "unified" or self.scenario.source != "jsonl"
+                or not any(c.type == "int" for c in self.scenario.columns)):
+            return  # (nothing to read: only a JSONL int column's files can differ so)
         for path in sorted(self.journal_paths(self.artifact_root / "resume_trial")):
             rows, layout = storage.load_dataset(path)
             problem = unified_decimal_meets_int64(self.scenario, rows, layout, storage.group_notes(path))
@@ -1153,7 +1154,8 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
                 raise ModelRunError(problem)
             # 0.9 reads a column some file holds as double as double in every file, Decimals too
             doubled = set()
-            if issubclass(engine, UnifiedDecimalMeetsInt64) and engine.dataset_schema == "unified":
+            if (issubclass(engine, UnifiedDecimalMeetsInt64) and engine.dataset_schema == "unified"
+                    and scenario.source == "jsonl"):
                 dirs = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
                 notes = storage.group_notes(Path(dirs[-1])) if dirs else {}
                 doubled = {name for noted in notes.values()
