@@ -84,7 +84,10 @@ def test_a_fork_checkout_gets_an_environment_and_behaves_as_its_release_on_the_l
     assert f"myfork: DataDesigner {LATEST}" in " ".join(listed.stdout.split())
 
     python = tmp_path / "envs" / "dd-myfork" / "bin" / "python"
-    cases = [(f, LATEST in f.fails_on) for f in LEDGER if LATEST in f.fails_on or LATEST in f.passes_on]
+    # (the entries with model columns are left to the ledger test on the release itself: their
+    # provider's behaviour is the harness's, the same in any environment of the release's code)
+    cases = [(f, LATEST in f.fails_on) for f in LEDGER if (LATEST in f.fails_on or LATEST in f.passes_on)
+             and not f.scenario.model_columns]
     assert any(fails for _, fails in cases) and any(not fails for _, fails in cases), "need both outcomes"
     for finding, fails in cases:
         # as the ledger test replays on a release: tries where the entry fails (its bug may
