@@ -213,6 +213,15 @@ def has_changes(scenario: Scenario) -> bool:
     return any(segment.changes for segment in scenario.segments)
 
 
+def fresh_starts(scenario: Scenario) -> list[int]:
+    """The segments after the first whose run may start fresh beside the dataset: NEVER, or
+    IF_POSSIBLE where the inputs have changed (a release compares with the original dataset's
+    config, so it starts fresh at every such call)."""
+    changed = has_changes(scenario)
+    return [i for i, s in enumerate(scenario.segments)
+            if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and changed))]
+
+
 def first_change(scenario: Scenario) -> int:
     """The first segment that carries a change (past the end when none does)."""
     return next((i for i, seg in enumerate(scenario.segments) if seg.changes), len(scenario.segments))

@@ -1099,10 +1099,9 @@ def shared_options(names: list[str] | tuple[str, ...], scenario: Any) -> list[di
     start fresh beside the dataset in the directory of the one before it that may too."""
     if "same_second_sibling" not in names:
         return [None]
-    from harness.changes import has_changes
+    from harness.changes import fresh_starts
 
-    fresh = [i for i, s in enumerate(scenario.segments)
-             if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and has_changes(scenario)))]
+    fresh = fresh_starts(scenario)
     return [None, *({k: j} for j, k in zip(fresh, fresh[1:]))]
 
 

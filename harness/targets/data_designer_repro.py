@@ -21,7 +21,7 @@ import json
 
 import harness
 from harness.chain import process_groups
-from harness.changes import final_inputs, has_changes, inputs_at, release_of
+from harness.changes import final_inputs, fresh_starts, has_changes, inputs_at, release_of
 from harness.fault_kinds import KINDS
 from harness.reference.model import expected_rows, output_row, record_stream
 from harness.repro import EXIT_CODES, _docstring, _header, copied_column, value_column
@@ -386,7 +386,7 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         stream = _typed_rows([output_row(r, final) for r in record_stream(final, _dd_convert)
                               if r["seed_id"] not in provider.dropped_rows(final.provider_faults)], column, compared)
     copied = copied_column(scenario)
-    fresh = fresh_beside(scenario)
+    fresh = fresh_starts(scenario)
     storage_at = ("artifact_path=where.parent, dataset_name=where.name" if fresh else
                   'artifact_path=Path(base, "artifacts"), dataset_name="repro"')
     sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
@@ -579,18 +579,9 @@ def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[
              "inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
              *(["sys"] if separate or not test else []), *(["tempfile"] if not test else []),
              *(["asyncio", "time"] if work and separate and not test else []), *provider.stdlib_names(scenario)]
-    if provider.has_model_columns(scenario) or len(fresh_beside(scenario)) > 1:
+    if provider.has_model_columns(scenario) or len(fresh_starts(scenario)) > 1:
         names.append("time")
     return [f"import {n}" for n in sorted(set(names), key=lambda n: n.lower())] + ["from pathlib import Path"]
-
-
-def fresh_beside(scenario: Scenario) -> list[int]:
-    """The segments after the first whose run may start fresh beside the dataset (NEVER, or
-    IF_POSSIBLE where the inputs have changed): each gets a directory of its own, which the
-    script reads back where the last segment's run wrote it."""
-    changed = has_changes(scenario)
-    return [i for i, s in enumerate(scenario.segments)
-            if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and changed))]
 
 
 #: a segment run in a process of its own waits, once its call has returned, until the async
