@@ -40,6 +40,7 @@ from harness.reference.known_bugs import (
     MODELS,
     READ_RACE_EVENT,
     crash_segments,
+    first_asker_options,
     mixed_sign_int_columns,
     model_target,
     variants,
@@ -274,7 +275,9 @@ class KnownBugs:
                 won += 1
                 found.append((won, crash))
                 met = max(met, _races_met(self._outcome(models, scenario, variant, observed, name, (won, crash))))
-        return found
+        # and, on the sync engine, which record of a batch met a transient fault first
+        askers = first_asker_options(models, scenario)[1:]
+        return found + [(*timing, asker) for asker in askers for timing in found]
 
     def _named(self, run: tuple[Verdict, Outcome, Outcome], scenario: Scenario, verdict: Verdict) -> str:
         """The entries whose models changed what the reference would have done in the run
@@ -322,16 +325,20 @@ class KnownBugs:
             return kept
         with work_directory(self.root) as trial:
             order, in_call, *shared = observed
-            kept = self._models[key] = model_target(models, self.target, variant, order, in_call, *timing,
-                                                    shared=shared[0] if shared else None).run(scenario, trial / name)
+            kept = self._models[key] = model_target(models, self.target, variant, order, in_call, *timing[:2],
+                                                    shared=shared[0] if shared else None,
+                                                    first_asker=timing[2] if len(timing) > 2 else None
+                                                    ).run(scenario, trial / name)
         while len(self._models) > self._size:
             self._models.popitem(last=False)
         return kept
 
 
 #: what the release's threads decided in one run, where a model lets them: how many of its
-#: racy dataset reads passed (`READ_RACE_EVENT`), and where it crashed (`crash_segments`)
-Timing = tuple[int | None, tuple[int, int] | None]
+#: racy dataset reads passed (`READ_RACE_EVENT`), where it crashed (`crash_segments`) and,
+#: where given, which record of a sync batch met a transient fault first (`first_asker_options`)
+Timing = (tuple[int | None, tuple[int, int] | None]
+          | tuple[int | None, tuple[int, int] | None, tuple[int, ...] | None])
 
 
 def _crash_options(models: tuple[str, ...], scenario: Scenario, verdict: Verdict, run: str) -> list[tuple[int, int] | None]:

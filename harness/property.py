@@ -144,12 +144,14 @@ class ShrinkModel:
         verdict = check_scenario(self.target, scenario, root)
         if like is None or not timings or not self.names or self.shows(verdict, like, scenario, root):
             return verdict
-        from harness.reference.known_bugs import crash_segments, model_target, shared_options, variants
+        from harness.reference.known_bugs import (crash_segments, first_asker_options, model_target, shared_options,
+                                                  variants)
 
         error = " ".join(a.detail for a in like.anomalies if a.kind == "error")
         timings = [dict(variant=v) for v in variants(self.names, scenario) if v is not None]
         timings += [dict(crashes_in=c) for c in crash_segments(self.names, scenario, error) if c is not None]
         timings += [dict(shared=s) for s in shared_options(self.names, scenario) if s is not None]
+        timings += [dict(first_asker=a) for a in first_asker_options(self.names, scenario) if a is not None]
         for timing in timings:
             timed = check_scenario(model_target(self.names, self.reader, **timing), scenario, root)
             if self.shows(timed, like, scenario, root):

@@ -523,3 +523,20 @@ def test_a_sync_batch_completed_then_torn_is_no_run_without_a_batch_yet():
     verdict = check_scenario(release, scenario)
     assert [r["name"] for r in verdict.actual] == ["alpha", "alpha"], verdict.summary()
     assert KnownBugs(LEDGER, release)(scenario, verdict) == "dd-ordered-resume-replays-seed-rows-sync"
+
+
+def test_which_record_of_a_sync_batch_meets_a_transient_fault_first_is_the_pool_s_race():
+    """0.6.0's sync engine asks a model column for a whole batch on a thread pool: which of a
+    seed row's records meets "the first request of the segment" (a malformed answer, which
+    drops the record) is the pool's race. A release whose pool let the second record ask
+    `llm_1` first (the triaged 0.6.0 search's example 294) is known, not new; the models'
+    default (the earliest record) gives other rows."""
+    finding = json.loads((Path(__file__).parent.parent / "fixtures" / "findings-to-triage" /
+                          "dd-0.6.0-sync-first-request-fault-race-in-a-batch.json").read_text(encoding="utf-8"))
+    scenario = Scenario.from_json(json.dumps(finding["scenario"]))
+    names = open_models("data_designer:sync", "0.6.0")
+    release = as_release(model_target(names, first_asker=(0, 1)), "data_designer:sync", "0.6.0")
+    verdict = check_scenario(release, scenario)
+    default = check_scenario(model_target(names), scenario)
+    assert verdict.keys[1] != default.keys[1]  # the straight runs differ
+    assert not verdict.ok and KnownBugs(LEDGER, release)(scenario, verdict)

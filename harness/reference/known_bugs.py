@@ -19,6 +19,7 @@ Each model is one table entry in `MODELS`, named by the ledger entries it stands
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -28,7 +29,8 @@ from typing import Any
 
 from harness.journal import Journal
 from harness.reference import storage
-from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Session, config_hash, plan_groups
+from harness.reference.engine import (DATASET_NAME, Group, ReferenceEngine, Session, config_hash, model_client,
+                                      plan_groups)
 from harness.reference.model import Convert, Row, record_stream
 from harness.scenario import ASYNC_IN_FLIGHT, Segment
 
@@ -100,6 +102,10 @@ class Modelled(ReferenceEngine):
     #: segment whose run does and how many other row groups had asked the model provider for
     #: their rows by then (None: no crash; see `crash_segments`)
     crashes_in: tuple[int, int] | None = None
+    #: on the sync engine, which of a seed row's records in a batch meets a transient provider
+    #: fault's first request (`first_asker_options`): for each model column, the k-th of those
+    #: still asking (None: the earliest, as the model asks)
+    first_asker: tuple[int, ...] | None = None
 
     def read_seed_stream(self) -> list[Row]:
         return record_stream(self.scenario, type(self).convert)
@@ -216,6 +222,57 @@ class Modelled(ReferenceEngine):
 
                 tell(self.injector.provider_endpoint, "spare", prompt=prompt)
         return super().ask(client, prompt)
+
+    def ask_model(self, session: Session, group: Group, rows: list[Row]) -> tuple[list[Row], dict[str, Any]]:
+        """As the reference, but where a sync run's race decides (`first_asker`): the sync
+        engine asks one model column for a whole batch at once, on a pool of threads
+        (`max_parallel_requests`), so which of a seed row's records in the batch reaches the
+        provider first, and meets a transient fault's "first request of the segment", is the
+        pool's race; the records are asked a column at a time, and of the records still asking
+        for a column's prompt the column's `first_asker`-th meets it (those before it are
+        spared: `spare`)."""
+        firsts = type(self).first_asker
+        if not firsts or self.scenario.engine != "sync":
+            return super().ask_model(session, group, rows)
+        from harness.provider import tell
+
+        kept: dict[int, Row] = {}
+        dropped: list[int] = []
+        previous = session.partial.get(group.id)
+        if previous is not None:
+            dropped = list(previous.get("dropped", ()))
+            done = [p for p in range(group.size) if p not in dropped and p not in previous.get("lost", ())]
+            kept = dict(zip(done, storage.read_group(session.dataset_dir, group.id)))
+        transient = {f.seed_id for f in self.scenario.provider_faults if not f.permanent}
+        client = model_client(self.injector.provider_endpoint)
+        failed: dict[int, bool] = {}  # position -> whether permanently
+        todo = [p for p in range(len(rows)) if p not in kept and p not in dropped]
+        for c, column in enumerate(self.scenario.model_columns):
+            asking = [p for p in todo if p not in failed]
+            askers: dict[str, list[int]] = {}
+            for p in asking:
+                if rows[p].get("seed_id") in transient:
+                    askers.setdefault(column.prompt(rows[p]), []).append(p)
+            k = firsts[c] if c < len(firsts) else 0
+            spared = {p for ps in askers.values() for p in ps[:min(k, len(ps) - 1)]}
+            for p in asking:
+                if c == 0:
+                    self.injector.at_row(group.id, p)
+                self.asking = (group.id, p)
+                prompt = column.prompt(rows[p])
+                if p in spared:
+                    tell(self.injector.provider_endpoint, "spare", prompt=prompt)
+                completion = self.ask(client, prompt)
+                if completion.text is None:
+                    failed[p] = completion.permanent
+                else:
+                    rows[p][column.name] = completion.text
+        out = [kept[p] if p in kept else rows[p] for p in range(len(rows))
+               if p in kept or (p in todo and p not in failed)]
+        dropped += [p for p, permanent in failed.items() if permanent]
+        lost = [p for p, permanent in failed.items() if not permanent]
+        notes = {k: sorted(v) for k, v in (("dropped", dropped), ("lost", lost)) if v}
+        return out, notes
 
     def first_askers(self) -> dict[str, tuple[int, int]]:
         """prompt -> (group id, position) of the segment's earliest planned record that asks
@@ -1093,6 +1150,35 @@ def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
     return [None, *((s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT))]
 
 
+#: the models whose release gives a row up at its first failed request on the sync engine:
+#: where one applies, which record asks first decides which row is dropped
+_SYNC_GIVE_UP = ("unparsable_answer_dropped", "sync_drops_failed_status", "sync_drops_lost_connection")
+
+
+#: how far back in a batch's queue a request may still reach the provider first: the sync
+#: engine's pool has 4 threads, so overtaking needs an earlier request's thread stalled while
+#: others complete; seen on 0.6.0 for the second asker, allowed up to the third
+FIRST_ASKER_REACH = 3
+
+
+def first_asker_options(names: list[str] | tuple[str, ...], scenario: Any) -> list[tuple[int, ...] | None]:
+    """The records a composition allows to meet a transient provider fault's first request on
+    the sync engine, where the release's thread pool decides (`Modelled.first_asker`): None
+    (the earliest for every column), first; then, for each model column, the k-th of a seed
+    row's records in a batch still asking, k below as many as one batch holds of one seed row
+    and below `FIRST_ASKER_REACH`. Only where a composed model gives the row up at that
+    failure (otherwise the failure costs a retry whichever record met it)."""
+    if (scenario.engine != "sync" or not scenario.model_columns or not any(n in names for n in _SYNC_GIVE_UP)
+            or not any(not f.permanent for f in scenario.provider_faults)):
+        return [None]
+    length = max(1, len(scenario.selected_seeds()))
+    most = min(-(-scenario.buffer_size // length) + (scenario.sampling != "ordered"), scenario.buffer_size,
+               FIRST_ASKER_REACH)
+    if most < 2:
+        return [None]
+    return [None, *(k for k in itertools.product(range(most), repeat=len(scenario.model_columns)) if any(k))]
+
+
 def shared_options(names: list[str] | tuple[str, ...], scenario: Any) -> list[dict[int, int] | None]:
     """The directory sharings a composition allows on `scenario` where the wall clock decides
     (`SameSecondSibling`): None (each fresh run its own), then each later segment that may
@@ -1110,7 +1196,8 @@ def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
              run_reads_dataset: bool = True, dataset_schema: str = "unified",
              in_call: dict[int, int] | None = None, read_races_won: int | None = None,
              crashes_in: tuple[int, int] | None = None,
-             shared: dict[int, int] | None = None) -> type[ReferenceEngine]:
+             shared: dict[int, int] | None = None,
+             first_asker: tuple[int, ...] | None = None) -> type[ReferenceEngine]:
     """The reference with the named models, in `MODELS`' order (the first decides first)."""
     names = [n for n in MODELS if n in names]
     bases = tuple(MODELS[n] for n in names)
@@ -1119,26 +1206,28 @@ def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
                  "observed_order": dict(order or {}), "observed_in_call": dict(in_call or {}),
                  "run_reads_dataset": run_reads_dataset, "dataset_schema": dataset_schema,
                  "read_races_won": read_races_won, "crashes_in": crashes_in,
-                 "observed_shared": dict(shared or {})})
+                 "observed_shared": dict(shared or {}), "first_asker": first_asker})
 
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
                  order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
                  read_races_won: int | None = None, crashes_in: tuple[int, int] | None = None,
-                 shared: dict[int, int] | None = None) -> Any:
+                 shared: dict[int, int] | None = None, first_asker: tuple[int, ...] | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
     completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
     them before the segment's call ended, the first `read_races_won` of its racy reads
     passing, crashing in segment `crashes_in`, each segment's fresh run in the directory of
-    the earlier segment `shared` names where the target's did so."""
+    the earlier segment `shared` names where the target's did so, the `first_asker`-th record
+    of a sync batch meeting a transient fault's first request."""
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
         provider_direct = True  # a model's runs judge failures: no HTTP where none is needed
 
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
-            return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in, shared)
+            return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in, shared,
+                                  first_asker)
 
         def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
@@ -1174,12 +1263,13 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     convert = None if reader is None else reader.seed_value_as_read
     reads_back = bool(getattr(reader, "run_reads_dataset", True))
     schema = str(getattr(reader, "dataset_schema", "unified"))
-    engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won, crashes_in, shared)
+    engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won, crashes_in, shared,
+                      first_asker)
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
     return target
 
 
-__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "READ_RACE_EVENT", "composed", "crash_segments", "model_target",
-           "shared_options", "variants"]
+__all__ = ["CHUNK_KEY", "CHUNK_POS", "MODELS", "READ_RACE_EVENT", "composed", "crash_segments", "first_asker_options",
+           "model_target", "shared_options", "variants"]
