@@ -195,7 +195,10 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
         how, detail = "interrupted", str(exc)
     except BaseException as exc:
         signalled = injector.fired and KINDS[injector.fault.action].signum is not None  # type: ignore[union-attr]
-        if signalled:  # the signal it was sent, however the target let it surface
+        stopped = (injector.fired and KINDS[injector.fault.action].needs_provider  # type: ignore[union-attr]
+                   and target.stopped_by_provider(exc, capture.messages))
+        if signalled or stopped:  # the signal it was sent, however the target let it surface; or
+            # the target's own stop of a run its provider fails (DataDesigner's early shutdown)
             how, detail = "interrupted", f"{type(exc).__name__}: {exc}".rstrip(": ")
         elif isinstance(exc, Exception):
             how, detail = "error", f"{type(exc).__name__}: {exc}"
@@ -204,6 +207,9 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
             raise
     finally:
         elapsed = time.perf_counter() - injector.started
+    if (how != "error" and injector.fired and KINDS[injector.fault.action].needs_provider  # type: ignore[union-attr]
+            and target.stopped_by_provider(None if how == "completed" else Exception(detail), capture.messages)):
+        journal.append({"event": "run_stopped", "segment": index})
     said = [m for m in capture.messages if not any(r in m for r in getattr(target, "routine_warnings", ()))]
     if said:
         journal.append({"event": "warned", "segment": index, "messages": said[:20]})

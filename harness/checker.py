@@ -73,6 +73,9 @@ class Verdict:
     actual: tuple[Row, ...] = ()
     straight: tuple[Row, ...] = ()
     faults_fired: tuple[tuple[int, str], ...] = ()
+    #: segments of the resumed run that the target stopped itself after its provider's
+    #: interruption (DataDesigner's early shutdown: `Target.stopped_by_provider`)
+    stopped: tuple[int, ...] = ()
     columns: tuple[str, ...] = field(default=())
     #: resume-or-refuse: the target's refusal, when it refused (a pass for that tier)
     refusal: str = ""
@@ -164,6 +167,7 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         actual=tuple(_project(r, columns) for r in resumed.rows),
         straight=tuple(_project(r, columns) for r in straight.rows),
         faults_fired=tuple(resumed.faults_fired),
+        stopped=tuple(resumed.stopped),
         columns=columns,
         refusal=refusal,
         warnings=_resume_warnings(scenario, resumed.warnings, straight.warnings),

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import harness
 from harness import environments, exits, repro
 from harness.errors import HarnessUsageError
+from harness.fault_kinds import KINDS
 from harness.ledger import KnownBugs, load_ledger, shrink_model
 from harness.limits import MAX_FILE_BYTES, Limits
 from harness.names import checked_name
@@ -139,11 +140,11 @@ def hunt_command(
     sources: str | None = typer.Option(None, "--sources", help="Draw only these seed sources (comma-separated)."),
     samplings: str | None = typer.Option(None, "--samplings", help="Draw only these samplings (ordered,shuffle)."),
     faults: str | None = typer.Option(None, "--faults", help="Draw only these fault actions "
-                                      "(raise,kill,tear,sigint,sigterm,outage)."),
+                                      "(raise,kill,tear,sigint,sigterm,outage,revoked)."),
     model_columns: bool = typer.Option(False, "--model-columns", help="Draw LLM text columns answered by the "
                                        "harness's model provider, with its faults, where the target makes that "
                                        "a choice (DataDesigner: an example then costs seconds); implied by "
-                                       "--faults outage."),
+                                       "--faults outage or revoked."),
     processes: str | None = typer.Option(None, "--processes", help="Resume only in these processes (fresh,same)."),
     no_extension: bool = typer.Option(False, "--no-extension", help="Resume with the same num_records only."),
     changes: str | None = typer.Option(None, "--changes", help="Draw only these changes between an interruption "
@@ -172,7 +173,7 @@ def hunt_command(
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)
     caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults, processes=processes)
-    if model_columns or "outage" in caps.fault_actions and faults is not None:
+    if model_columns or faults is not None and any(KINDS[a].needs_provider for a in caps.fault_actions):
         caps = dataclasses.replace(caps, opt_in=tuple(d for d in caps.opt_in if d != "model columns"))
     if no_extension:
         caps = dataclasses.replace(caps, extension=False)

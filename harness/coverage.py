@@ -9,9 +9,10 @@ pytest plugin prints the conformance suite's, merged over its cases and xdist wo
 Dimensions: engine, source, sampling, selection, seed columns (how many typed seed columns,
 `harness.seed_values`) and column type, interruptions (0-3 per scenario),
 extensions, resume (mode of each resumed segment), process (where each resume ran),
-fault drawn and fault fired (`action@point`), change (kinds drawn), model columns (how many
-LLM text columns, `harness.model_columns`) and provider fault (`kind` or `kind!` for a
-permanent one, per row faulted). A value a target
+fault drawn and fault fired (`action@point`), run stopped (the provider's interruptions after
+which the target stopped its run itself: DataDesigner's early shutdown), change (kinds drawn),
+model columns (how many LLM text columns, `harness.model_columns`) and provider fault (`kind`
+or `kind!` for a permanent one, per row faulted). A value a target
 declares (`Capabilities`) that no example drew, and a fault action declared but never
 fired, are called out in one line (`unexercised`).
 """
@@ -27,8 +28,8 @@ from harness.ledger import extensions
 from harness.scenario import Scenario, selection_kind
 
 DIMENSIONS = ("engine", "source", "sampling", "selection", "seed columns", "column type", "interruptions",
-              "extensions", "resume", "process", "fault drawn", "fault fired", "change", "model columns",
-              "provider fault")
+              "extensions", "resume", "process", "fault drawn", "fault fired", "run stopped", "change",
+              "model columns", "provider fault")
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Coverage:
     known: Counter = field(default_factory=Counter)
 
     def record(self, scenario: Scenario, fired: tuple[tuple[int, str], ...] | list[tuple[int, str]] = (),
-               kinds: tuple[str, ...] = (), explained: bool = False) -> None:
+               kinds: tuple[str, ...] = (), explained: bool = False, stopped: tuple[int, ...] = ()) -> None:
         """One example: the scenario drawn, the faults that fired (segment, description) and
         the anomaly kinds its verdict showed."""
         self.examples += 1
@@ -70,6 +71,10 @@ class Coverage:
             fault = scenario.segments[index].fault if index < len(scenario.segments) else None
             if fault is not None:
                 d["fault fired"][f"{fault.action}@{fault.at}"] += 1
+        for index in dict.fromkeys(stopped):
+            fault = scenario.segments[index].fault if index < len(scenario.segments) else None
+            if fault is not None:
+                d["run stopped"][fault.action] += 1
         for kind in kinds:
             (self.known if explained else self.anomalies)[kind] += 1
 

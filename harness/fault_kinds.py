@@ -11,6 +11,7 @@ A kind fires at an index-addressed point of a segment (`harness.faults.FaultInje
 | `sigint` | Ctrl-C in a terminal, "interrupt kernel" in Jupyter | SIGINT to the segment's process |
 | `sigterm` | preemption by a scheduler (Kubernetes, Slurm, spot instances) | SIGTERM to the segment's process |
 | `outage` | the model provider goes down (an incident) | every provider request fails until the segment ends |
+| `revoked` | the API key is revoked, expires or runs out of quota | every provider request is refused (HTTP 401) until the segment ends |
 
 Signals are real: the process running the segment sends the signal to itself, and the
 target's code sees whatever that signal produces there. The harness installs no handler
@@ -24,6 +25,15 @@ An `outage` does not stop the segment: the target goes on with a provider that f
 request, and does whatever it does with the rows it cannot get (DataDesigner drops them and
 returns a short dataset, "successfully": what users then resume). The next segment finds the
 provider healthy. It needs model columns (`harness.model_columns`).
+
+A `revoked` key is an outage a client cannot wait out: every request is refused with HTTP
+401, which no client tries again. It is not the rows' fault (the next segment, with the key
+renewed, gets their answers), so a resume-correct run asks for them again. DataDesigner
+counts such failures towards its early shutdown (on by default: at half the last 10 outcomes
+failed it stops the run); the DataDesigner target runs a segment that meets this kind with
+early shutdown on, as a user's run has it, where the rows have no provider faults of their
+own (`harness.targets.data_designer.early_shutdown_in`). A run the target stops itself so
+(returning short, or raising) was interrupted, not broken (`Target.stopped_by_provider`).
 
 A new kind is one entry here (and its firing function) plus its test.
 """
@@ -65,6 +75,8 @@ class FaultKind:
     deliver: Callable[[Any], None]
     #: it interrupts the model provider, not the segment's process (the scenario needs model columns)
     needs_provider: bool = False
+    #: how often strategies draw it in a config with model columns, against `raise`'s 6
+    provider_weight: int = 6
 
     def fire(self, injector: Any) -> None:
         self.deliver(injector)
@@ -89,6 +101,12 @@ def _outage(injector: Any) -> None:
     from harness.provider import tell
 
     tell(injector.provider_endpoint, "outage")
+
+
+def _revoked(injector: Any) -> None:
+    from harness.provider import tell
+
+    tell(injector.provider_endpoint, "outage", kind="revoked")
 
 
 def _signal(signum: int) -> Callable[[Any], None]:
@@ -118,6 +136,9 @@ KINDS: dict[str, FaultKind] = {
                   deliver=_signal(signal.SIGTERM)),
         FaultKind("outage", "provider outage", in_child=False, ends_process=False,
                   points=("checkpoint", "row"), weight=2, signum=None, deliver=_outage, needs_provider=True),
+        FaultKind("revoked", "API key revoked", in_child=False, ends_process=False,
+                  points=("checkpoint", "row"), weight=1, signum=None, deliver=_revoked, needs_provider=True,
+                  provider_weight=3),
     )
 }
 FAULT_ACTIONS = tuple(KINDS)

@@ -394,7 +394,7 @@ def hunt(
             verdict = check_repeatedly(target, scenario, root, straight_runs=straight_runs)
             explained = known(scenario, verdict) if not verdict.ok and known is not None else None
             if counter["first_failure"] is None:
-                coverage.record(scenario, verdict.faults_fired, verdict.kinds, explained is not None)
+                coverage.record(scenario, verdict.faults_fired, verdict.kinds, explained is not None, verdict.stopped)
             if explained is not None:
                 known_counts[explained] = known_counts.get(explained, 0) + 1
                 return

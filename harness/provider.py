@@ -107,6 +107,9 @@ class _Trial:
     slow: float
     segment: int = 0
     outage: bool = False
+    #: what an outage answers: "outage" (HTTP 503, the provider down) or "revoked" (HTTP 401,
+    #: the key refused)
+    outage_kind: str = "outage"
     #: row requests an outage still lets through (a model of a release whose requests in
     #: flight when the provider went down were answered: `harness.reference.known_bugs`)
     grace: int = 0
@@ -209,7 +212,7 @@ class ProviderServer:
                 if asked > trial.ask_limit:
                     verdict = "runaway"
                 elif trial.outage and trial.grace <= 0:
-                    verdict = "outage"
+                    verdict = trial.outage_kind
                 elif fault is not None and fault.permanent:
                     verdict = fault.kind
                 elif fault is not None and not spared and (trial.segment, prompt) not in trial.failed_once:
@@ -226,7 +229,9 @@ class ProviderServer:
             if what == "segment":  # a segment begins: the provider is healthy again
                 trial.segment, trial.outage, trial.grace = int(body["segment"]), False, 0
             elif what == "outage":
-                trial.outage = True
+                trial.outage, trial.outage_kind = True, str(body.get("kind", "outage"))
+                if trial.outage_kind not in ("outage", "revoked"):
+                    raise KeyError(trial.outage_kind)
             elif what == "grace":
                 trial.grace = int(body["rows"])
             elif what == "spare":  # the prompt's next request is not its first in the segment
@@ -262,7 +267,7 @@ def _direct(endpoint: str) -> tuple[ProviderServer, str] | None:
 _AS_READ: dict[str, tuple[int | str, bool]] = {
     "ok": (200, True), "http500": (500, False), "outage": (503, False), "http429": (429, False),
     "http400": (400, False), "reset": ("reset", False), "slow": ("timeout", False), "malformed": (200, False),
-    "runaway": (400, False),
+    "runaway": (400, False), "revoked": (401, False),
 }
 
 
@@ -369,6 +374,9 @@ def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
             elif verdict == "runaway":
                 self._json(400, {"error": {"message": "asked too often: retried without end",
                                            "type": "invalid_request_error"}})
+            elif verdict == "revoked":
+                self._json(401, {"error": {"message": "Incorrect API key provided (a revoked key: a provider fault)",
+                                           "type": "invalid_request_error", "code": "invalid_api_key"}})
             elif verdict == "http400":
                 self._json(400, {"error": {"message": "bad request (a provider fault)",
                                            "type": "invalid_request_error"}})
@@ -521,8 +529,8 @@ class Completion:
     text: str | None
     tries: int
     permanent: bool = False
-    #: what the last try met, where it failed: "refused" (HTTP 4xx), "status" (5xx, 429),
-    #: "reset" (the connection closed without an answer), "timeout" (no answer in time) or
+    #: what the last try met, where it failed: "refused" (HTTP 4xx), "unauthorized" (HTTP 401
+    #: or 403: the key, not the request), "status" (5xx, 429), "reset" (the connection closed without an answer), "timeout" (no answer in time) or
     #: "unparsable" (a body that is not a completion)
     failure: str = ""
 
@@ -530,7 +538,9 @@ class Completion:
 class Client:
     """A minimal OpenAI-compatible chat client, one keep-alive connection per thread: up to
     `TRIES` tries; HTTP 5xx, 429, a reset connection, a timeout and a body that is not a
-    completion are temporary, HTTP 4xx (other than 429) is permanent.
+    completion are temporary, HTTP 4xx (other than 429) is permanent, except HTTP 401 and 403:
+    the key was refused, not the request, so the row is not given up for good (a run with a
+    valid key gets it) but not tried again in this run either.
 
     Its timeout is a stalled body's: it waits up to `patience` for an answer to begin and
     then `timeout` for the rest. The provider sends an answer's head and body in one write,
@@ -570,6 +580,8 @@ class Client:
             status, text = self._post(body) if self._direct is None else self._ask(prompt)
             if status == 200 and text is not None:
                 return Completion(text, attempt)
+            if status in (401, 403):
+                return Completion(None, attempt, failure="unauthorized")
             if isinstance(status, int) and 400 <= status < 500 and status != 429:
                 return Completion(None, attempt, permanent=True, failure="refused")
             failure = status if isinstance(status, str) else "unparsable" if status == 200 else "status"

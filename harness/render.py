@@ -25,6 +25,9 @@ def render_verdict(console: Console, verdict: Verdict, scenario: Scenario) -> No
     console.print(f"[bold]scenario[/]: {escape(scenario.describe())}")
     fired = ", ".join(f"segment {s}: {d}" for s, d in verdict.faults_fired) or "none"
     console.print(f"[bold]faults fired[/]: {escape(fired)}")
+    if verdict.stopped:
+        stopped = ", ".join(f"segment {s}" for s in verdict.stopped)
+        console.print(f"[bold]runs the target stopped itself[/] (its provider failed them): {escape(stopped)}")
     if has_changes(scenario):
         warned = "; ".join(verdict.warnings) if verdict.warnings else "none (no Python warning, no log record at WARNING+)"
         console.print(f"[bold]the target's warnings[/]: {escape(warned)}", highlight=False)

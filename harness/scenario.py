@@ -379,7 +379,8 @@ def _validate_model_columns(s: Scenario) -> None:
         raise ScenarioError("provider_faults", "provider faults need a model column to fault: add model_columns")
     if not s.model_columns and any(seg.fault is not None and KINDS[seg.fault.action].needs_provider
                                    for seg in s.segments):
-        raise ScenarioError("segments", "an outage interrupts the model provider: it needs model_columns")
+        raise ScenarioError("segments", "an outage or a revoked key interrupts the model provider: it needs "
+                            "model_columns")
 
 
 def _model_columns_from_dict(data: Any) -> tuple[ModelColumn, ...]:

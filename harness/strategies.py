@@ -166,10 +166,10 @@ def _weighted_actions(actions: tuple[str, ...], provider: bool = False) -> tuple
     child process, five to ten times an in-process segment) and exercises the same resume
     paths, every segment starting from what is on disk; the others still come up dozens of
     times in every search. Simplest (`raise`) first. In a config with model columns
-    (`provider`), the provider's own interruptions (an outage) as often as `raise`: they are
-    what such a config is drawn for."""
+    (`provider`), the provider's own interruptions as often as `raise` (an outage; a revoked
+    key half as often): they are what such a config is drawn for."""
     return tuple(name for name, kind in KINDS.items() if name in actions
-                 for _ in range(6 if provider and kind.needs_provider else kind.weight)) or actions
+                 for _ in range(kind.provider_weight if provider and kind.needs_provider else kind.weight)) or actions
 
 
 @functools.cache

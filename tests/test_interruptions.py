@@ -37,7 +37,7 @@ def events(outcome, kind: str) -> list[dict]:
 
 # ----- the table of kinds ---------------------------------------------------------------------
 def test_every_fault_kind_has_one_table_entry_that_the_scenario_accepts():
-    assert FAULT_ACTIONS == tuple(KINDS) == ("raise", "kill", "tear", "sigint", "sigterm", "outage")
+    assert FAULT_ACTIONS == tuple(KINDS) == ("raise", "kill", "tear", "sigint", "sigterm", "outage", "revoked")
     model = (ModelColumn("llm_0", "describe"),)
     for kind in KINDS.values():
         for point in ("checkpoint", "row", "write"):
@@ -264,3 +264,36 @@ def test_after_an_interruption_the_harness_waits_while_the_target_says_it_has_wo
     idle = Busy(0)
     assert wait_while_pending(idle) == 0.0 and idle.left == -1
     assert wait_while_pending(Busy(10**6), cap=0.05) < 1.0
+
+
+class _StopsOnRevokedKey(ReferenceTarget):
+    """The reference, but a segment whose key was revoked raises once its run is done, as
+    DataDesigner's sync engine does at its early shutdown; `declares`: whether the target says
+    that error is its stop (`stopped_by_provider`)."""
+
+    def __init__(self, declares: bool) -> None:
+        super().__init__()
+        self.declares = declares
+
+    def run_segment(self, scenario, index, workdir, injector, journal, *args, **kwargs):
+        super().run_segment(scenario, index, workdir, injector, journal, *args, **kwargs)
+        if injector.fired and injector.fault.action == "revoked":
+            raise RuntimeError("terminated early: the provider refuses the key")
+
+    def stopped_by_provider(self, error, warnings):
+        return self.declares and error is not None and "terminated early" in str(error)
+
+
+def test_a_run_the_target_stops_itself_after_its_key_is_revoked_was_interrupted_not_broken():
+    scenario = Scenario(seeds=seeds(3), buffer_size=1, model_columns=(ModelColumn("llm_0", "describe"),),
+                        segments=(Segment(3, fault=Fault("revoked", "checkpoint", 1)), Segment(3, "always")))
+    verdict = check_scenario(_StopsOnRevokedKey(declares=True), scenario)
+    assert verdict.ok and verdict.stopped == (0,), verdict.summary()
+    from harness.coverage import Coverage
+
+    coverage = Coverage()
+    coverage.record(scenario, verdict.faults_fired, verdict.kinds, stopped=verdict.stopped)
+    assert coverage.drawn["run stopped"] == {"revoked": 1}
+    # the same error, not declared as the target's stop: an error
+    verdict = check_scenario(_StopsOnRevokedKey(declares=False), scenario)
+    assert "error" in verdict.kinds and verdict.stopped == ()

@@ -540,3 +540,20 @@ def test_which_record_of_a_sync_batch_meets_a_transient_fault_first_is_the_pool_
     default = check_scenario(model_target(names), scenario)
     assert verdict.keys[1] != default.keys[1]  # the straight runs differ
     assert not verdict.ok and KnownBugs(LEDGER, release)(scenario, verdict)
+
+
+def test_which_record_of_an_async_segment_meets_a_transient_fault_first_is_a_race_of_its_row_groups():
+    """0.9.7's async engine has two row groups of one seed row in flight, each asking both
+    LLM columns: the first request of `llm_0` and that of `llm_1`, each malformed (which
+    drops the record), may meet different records, and then every row is dropped where the
+    models' default (the earliest planned record meets both) keeps one. Seen on 0.9.7 by a
+    `--faults revoked` search (seed 1207), the straight run keeping a row and the resumed
+    run's first segment dropping both; known, not new."""
+    scenario = Scenario.from_json((Path(__file__).parent.parent / "fixtures" / "model-scenarios" /
+                                   "async-two-columns-first-request-race.json").read_text(encoding="utf-8"))
+    names = open_models(*LATEST_ASYNC)
+    release = as_release(model_target(names, first_asker=(0, 1)), *LATEST_ASYNC)
+    verdict = check_scenario(release, scenario)
+    default = check_scenario(model_target(names), scenario)
+    assert verdict.kinds != default.kinds
+    assert not verdict.ok and KnownBugs(LEDGER, release)(scenario, verdict)

@@ -5,6 +5,8 @@ mutant a default search catches."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import pytest
@@ -44,6 +46,25 @@ def test_a_resume_after_an_outage_asks_again_for_the_lost_rows_only(engine):
     paid = [(r["segment"], r["row"]) for r in outcome.requests if r["answer"] == "ok"]
     assert sorted(paid) == [(0, 0), (1, 1), (1, 2)]
     assert {r["answer"] for r in outcome.requests if r["segment"] == 0 and r["row"] != 0} == {"outage"}
+
+
+@pytest.mark.parametrize("engine", ["sync", "async"])
+def test_a_resume_after_a_revoked_key_asks_again_for_the_refused_rows_only(engine):
+    """A revoked key refuses every request (HTTP 401) from the first checkpoint on: the rows
+    it refused are not the rows' fault, so the resume, with a valid key, asks for them, once
+    each, and the dataset is the straight run's."""
+    scenario = dataclasses.replace(outage_scenario(engine), segments=(
+        Segment(3, fault=Fault("revoked", "checkpoint", 1)), Segment(3, "always")))
+    verdict = check_scenario(get_target("reference"), scenario)
+    assert verdict.ok, verdict.summary()
+    from harness.workdirs import work_directory
+
+    with work_directory(None) as trial:
+        outcome = get_target("reference").run(scenario, trial / "run")
+    paid = [(r["segment"], r["row"]) for r in outcome.requests if r["answer"] == "ok"]
+    assert sorted(paid) == [(0, 0), (1, 1), (1, 2)]
+    refused = [r["row"] for r in outcome.requests if r["answer"] == "revoked"]
+    assert sorted(refused) == [1, 2]  # tried once each: a refused key is not tried again
 
 
 def test_a_row_the_provider_refuses_for_good_is_dropped_in_every_run_alike():

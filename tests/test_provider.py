@@ -162,6 +162,24 @@ def test_an_outage_fails_every_request_until_the_next_segment_and_spares_overhea
     assert [r.overhead for r in log].count(True) == 1
 
 
+def test_a_revoked_key_refuses_every_row_request_with_401_until_the_next_segment(server):
+    """A revoked key: HTTP 401 on every row's request (a health check still answered), which
+    the client does not try again and does not give the row up for good (the key, not the
+    request, was refused); a new segment has a valid key."""
+    endpoint = server.open_trial()
+    client = provider.Client(endpoint)
+    provider.tell(endpoint, "outage", kind="revoked")
+    assert raw_post(endpoint, parts("[row 1] x a"))[0] == 401
+    assert client.complete("[row 0] x a") == provider.Completion(None, 1, failure="unauthorized")
+    assert client.complete("Hello!").text is not None
+    provider.tell(endpoint, "segment", segment=1)
+    assert client.complete("[row 0] x a").text is not None
+    log = server.close_trial(endpoint)
+    assert [(r.segment, r.answer) for r in log if not r.overhead] == [(0, "revoked"), (0, "revoked"), (1, "ok")]
+    with pytest.raises(OSError, match="HTTP 404"):
+        provider.tell(server.open_trial(), "outage", kind="gone")
+
+
 def test_trials_are_apart_and_concurrent_requests_are_all_logged(server):
     one = server.open_trial((ProviderFault(0, "http500", permanent=True),))
     other = server.open_trial()

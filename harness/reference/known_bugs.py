@@ -67,6 +67,14 @@ def race_won(won: int | None, journal: Journal) -> bool:
     return won is not None and seen < won
 
 
+def provider_down(fault: Any) -> bool:
+    """Whether `fault` interrupts the model provider (an outage, a revoked key: every request
+    fails from its point until the segment ends), not the segment's process."""
+    from harness.fault_kinds import KINDS
+
+    return fault is not None and KINDS[fault.action].needs_provider
+
+
 class Modelled(ReferenceEngine):
     """The root of every composition: the reference, reading its seed records as the target's
     reader holds them (`convert`, the target's declared conversion), its rows marked with
@@ -102,9 +110,9 @@ class Modelled(ReferenceEngine):
     #: segment whose run does and how many other row groups had asked the model provider for
     #: their rows by then (None: no crash; see `crash_segments`)
     crashes_in: tuple[int, int] | None = None
-    #: on the sync engine, which of a seed row's records in a batch meets a transient provider
-    #: fault's first request (`first_asker_options`): for each model column, the k-th of those
-    #: still asking (None: the earliest, as the model asks)
+    #: which of a seed row's records meets a transient provider fault's first request
+    #: (`first_asker_options`): for each model column, the k-th of those still asking in a
+    #: batch (sync) or planned in the segment (async; None: the earliest, as the model asks)
     first_asker: tuple[int, ...] | None = None
 
     def read_seed_stream(self) -> list[Row]:
@@ -278,7 +286,8 @@ class Modelled(ReferenceEngine):
         """prompt -> (group id, position) of the segment's earliest planned record that asks
         for it, for the seed rows with a transient provider fault; computed at the segment's
         first request (before any group of its own is checkpointed), from the groups it has to
-        do and the rows of those on disk it keeps."""
+        do and the rows of those on disk it keeps. Where `first_asker` says another (the
+        engine's row groups in flight together race), the column's k-th planned record."""
         found = self.__dict__.get("_first_askers")
         if found is not None:
             return found
@@ -287,6 +296,7 @@ class Modelled(ReferenceEngine):
         session = getattr(self, "session", None)
         if not transient or session is None:
             return found
+        planned: dict[tuple[int, str], list[tuple[int, int]]] = {}
         for group in session.plan:
             if group.id in session.completed:
                 continue
@@ -300,8 +310,12 @@ class Modelled(ReferenceEngine):
                     continue
                 row = self.record(session, start + position)
                 if row.get("seed_id") in transient:
-                    for column in self.scenario.model_columns:
-                        found.setdefault(column.prompt(row), (group.id, position))
+                    for c, column in enumerate(self.scenario.model_columns):
+                        planned.setdefault((c, column.prompt(row)), []).append((group.id, position))
+        firsts = type(self).first_asker or ()
+        for (c, prompt), askers in planned.items():
+            k = firsts[c] if c < len(firsts) else 0
+            found[prompt] = askers[min(k, len(askers) - 1)]
         return found
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
@@ -971,7 +985,7 @@ class LostRowsComplete(ReferenceEngine):
     @staticmethod
     def variants(scenario: Any) -> list[int]:
         if scenario.engine != "async" or not scenario.model_columns or not any(
-                s.fault is not None and s.fault.action == "outage" for s in scenario.segments):
+                provider_down(s.fault) for s in scenario.segments):
             return []
         in_flight = ASYNC_IN_FLIGHT * scenario.buffer_size * len(scenario.model_columns)
         # (each is a run of the model for every permutation tried: a few, not every one)
@@ -980,7 +994,7 @@ class LostRowsComplete(ReferenceEngine):
     def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
         fault, variant = self.injector.fault, type(self).variant
         variant = 1 if variant is None else variant  # by default the one request in flight is answered
-        if (fault is not None and fault.action == "outage" and fault.at == "checkpoint" and self.scenario.engine == "async"
+        if (provider_down(fault) and fault.at == "checkpoint" and self.scenario.engine == "async"
                 and variant > 0 and fault.index == self.injector.checkpoints + 1 and not self.injector.fired):
             from harness.provider import tell
 
@@ -1021,7 +1035,7 @@ class RateLimitedRowHangs(ReferenceEngine):
         from harness.model_columns import row_of
 
         fault = self.injector.fault
-        outage = fault is not None and fault.action == "outage" and self.injector.fired
+        outage = provider_down(fault) and self.injector.fired
         row = row_of(prompt)
         return (self.scenario.engine == "async" and not outage and any(
             f.seed_id == row and f.permanent and f.kind == "http429" for f in self.scenario.provider_faults))
@@ -1150,30 +1164,34 @@ def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
     return [None, *((s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT))]
 
 
-#: the models whose release gives a row up at its first failed request on the sync engine:
-#: where one applies, which record asks first decides which row is dropped
-_SYNC_GIVE_UP = ("unparsable_answer_dropped", "sync_drops_failed_status", "sync_drops_lost_connection")
+#: per engine, the models whose release gives a row up at its first failed request: where one
+#: applies, which record asks first decides which row is dropped
+_GIVE_UP = {"sync": ("unparsable_answer_dropped", "sync_drops_failed_status", "sync_drops_lost_connection"),
+            "async": ("unparsable_answer_dropped", "async_drops_reset")}
 
 
-#: how far back in a batch's queue a request may still reach the provider first: the sync
-#: engine's pool has 4 threads, so overtaking needs an earlier request's thread stalled while
-#: others complete; seen on 0.6.0 for the second asker, allowed up to the third
+#: how far back a request may still reach the provider first: the sync engine's pool has 4
+#: threads, so overtaking needs an earlier request's thread stalled while others complete,
+#: and the async engine has at most 3 row groups in flight (the adapter's
+#: `max_concurrent_row_groups`); seen for the second asker on 0.6.0 sync and 0.9.7 async,
+#: allowed up to the third
 FIRST_ASKER_REACH = 3
 
 
 def first_asker_options(names: list[str] | tuple[str, ...], scenario: Any) -> list[tuple[int, ...] | None]:
-    """The records a composition allows to meet a transient provider fault's first request on
-    the sync engine, where the release's thread pool decides (`Modelled.first_asker`): None
-    (the earliest for every column), first; then, for each model column, the k-th of a seed
-    row's records in a batch still asking, k below as many as one batch holds of one seed row
+    """The records a composition allows to meet a transient provider fault's first request,
+    where the release's threads decide (`Modelled.first_asker`): None (the earliest for every
+    column), first; then, for each model column, the k-th of a seed row's records still asking
+    (sync: in a batch, whose pool races; async: in the segment's plan, whose row groups in
+    flight race), k below as many as a batch (sync) or a segment (async) holds of one seed row
     and below `FIRST_ASKER_REACH`. Only where a composed model gives the row up at that
     failure (otherwise the failure costs a retry whichever record met it)."""
-    if (scenario.engine != "sync" or not scenario.model_columns or not any(n in names for n in _SYNC_GIVE_UP)
+    if (not scenario.model_columns or not any(n in names for n in _GIVE_UP.get(scenario.engine, ()))
             or not any(not f.permanent for f in scenario.provider_faults)):
         return [None]
     length = max(1, len(scenario.selected_seeds()))
-    most = min(-(-scenario.buffer_size // length) + (scenario.sampling != "ordered"), scenario.buffer_size,
-               FIRST_ASKER_REACH)
+    span = scenario.buffer_size if scenario.engine == "sync" else max(s.num_records for s in scenario.segments)
+    most = min(-(-span // length) + (scenario.sampling != "ordered"), span, FIRST_ASKER_REACH)
     if most < 2:
         return [None]
     return [None, *(k for k in itertools.product(range(most), repeat=len(scenario.model_columns)) if any(k))]

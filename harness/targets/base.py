@@ -158,6 +158,9 @@ class Outcome:
     checkpoints: list[CheckpointEvent] = field(default_factory=list)
     #: (segment index, fault description) for each fault that fired
     faults_fired: list[tuple[int, str]] = field(default_factory=list)
+    #: segments whose run the target stopped itself after its provider's interruption
+    #: (`Target.stopped_by_provider`)
+    stopped: list[int] = field(default_factory=list)
     error: str | None = None
     error_segment: int | None = None
     hang: bool = False
@@ -228,6 +231,14 @@ class Target(abc.ABC):
         waits while it has (bounded) before it looks at the dataset, so work that goes on after
         an interruption shows whatever the machine's load (`harness.chain.settle`). Default:
         nothing to ask, the dataset directory going quiet decides."""
+        return False
+
+    def stopped_by_provider(self, error: BaseException | None, warnings: list[str]) -> bool:
+        """Whether a segment whose model provider was interrupted (an outage, a revoked key)
+        stopped its run itself because of it (DataDesigner's early shutdown), as `error` (what
+        it raised, if anything) or its `warnings` say. A segment that raised so was
+        interrupted, not broken: the resume must finish the work; any other error stays an
+        error. Counted in the coverage table (`run stopped`)."""
         return False
 
     def dataset_root(self, workdir: Path) -> Path:
@@ -388,6 +399,8 @@ def _collect_journal(journal: Journal, outcome: Outcome) -> None:
                 outcome.target_seconds += event.get("seconds", 0.0)
         elif event["event"] == "segment_end":
             outcome.target_seconds += event["seconds"]
+        elif event["event"] == "run_stopped":
+            outcome.stopped.append(event["segment"])
         elif event["event"] == "warned":
             outcome.warnings.extend(f"segment {event['segment']}: {m}" for m in event["messages"])
         elif event["event"] == "settled":  # what the segment's threads still did once it had ended

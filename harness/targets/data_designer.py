@@ -97,7 +97,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         sources=("dataframe", "parquet", "csv", "jsonl", "directory"),
         samplings=("ordered", "shuffle"),
         selections=("none", "index_range", "partition_block"),
-        fault_actions=("raise", "kill", "tear", "sigint", "sigterm", "outage"),
+        fault_actions=("raise", "kill", "tear", "sigint", "sigterm", "outage", "revoked"),
         # Row and write faults would need DataDesigner's internals patched; checkpoints
         # are reached through its own callback.
         fault_points=("checkpoint",),
@@ -222,6 +222,20 @@ class DataDesignerTarget(Target):
         compared with the straight run as it is."""
         return typed_values_as_read(scenario)[seed.seed_id][column.name]
 
+    def stopped_by_provider(self, error: BaseException | None, warnings: list[str]) -> bool:
+        """DataDesigner's early shutdown, in a segment whose key is revoked (`run_config`): the
+        sync engine raises "Data generation was terminated early due to error rate exceeding
+        threshold" from the batch's column (0.6); the async engine warns "Early shutdown
+        triggered" and returns short, or raises `DataDesignerEarlyShutdownError` where no
+        record at all was produced."""
+        chain = []
+        while error is not None and len(chain) < 8:
+            chain.append(error)
+            error = error.__cause__ or error.__context__
+        return any(type(e).__name__ == "DataDesignerEarlyShutdownError"
+                   or "terminated early due to error rate" in str(e) or "early shutdown was triggered" in str(e)
+                   for e in chain) or any("Early shutdown triggered" in m for m in warnings)
+
     # ----- one segment --------------------------------------------------------------------
     def run_segment(
         self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal,
@@ -240,7 +254,8 @@ class DataDesignerTarget(Target):
         inputs = inputs_at(scenario, index)
         builder = build_config(inputs, workdir / "seed-source")
         designer = new_designer(inputs, workdir / "artifacts", injector.provider_endpoint)
-        designer.set_run_config(run_config(inputs.buffer_size))
+        early = early_shutdown_in(inputs, segment)
+        designer.set_run_config(run_config(inputs.buffer_size, early_shutdown=early))
         mode = getattr(dd.ResumeMode, segment.resume.upper())
         name = dataset_name(workdir)
         seen_dataset: list[str] = []
@@ -434,9 +449,32 @@ def typed_values_as_read(scenario: Scenario) -> dict[int, dict[str, Any]]:
 _TABLES: dict[int, tuple[Any, ...]] = {}
 
 
-def run_config(buffer_size: int) -> Any:
+#: the outcomes DataDesigner's early shutdown judges its error rate over, in a segment whose
+#: key is revoked (its default is 10: the async engine's last 10 task outcomes, the sync engine's
+#: first 10 of one column in one batch; the harness's batches hold at most 8 rows, where the sync
+#: engine's would never fire, so the window is scaled down with them, as a user's 1,000-row batch
+#: is to the default)
+SHUTDOWN_WINDOW = 4
+
+
+def early_shutdown_in(scenario: Scenario, segment: Segment) -> bool:
+    """Whether a segment runs with early shutdown on: where its key is revoked, as a user's run
+    has it, and the rows have no provider faults of their own. Those would count towards the
+    error rate before the key is revoked, so the run could stop on them, where the straight
+    run (early shutdown off) drops their rows and goes on: a difference of settings, not of
+    resuming; and on the async engine whether they fill the window first is its timing."""
+    return segment.fault is not None and segment.fault.action == "revoked" and not scenario.provider_faults
+
+
+def run_config(buffer_size: int, early_shutdown: bool = False) -> Any:
+    """The run settings: early shutdown off (`early_shutdown`: on, at DataDesigner's default
+    rate of 0.5 over `SHUTDOWN_WINDOW` outcomes, for a segment whose API key is revoked, the
+    failures it is meant for), so that a row's permanent provider fault drops that row and
+    not, on the engine's timing, the run."""
     dd = _data_designer()
-    options: dict[str, Any] = {"disable_early_shutdown": True, "buffer_size": buffer_size}
+    options: dict[str, Any] = {"disable_early_shutdown": not early_shutdown, "buffer_size": buffer_size}
+    if early_shutdown:
+        options["shutdown_error_window"] = SHUTDOWN_WINDOW
     fields = dd.config.RunConfig.model_fields
     # a 429's cooldown at its minimum: the provider's Retry-After says when to try again
     if "request_admission" in fields:

@@ -392,7 +392,7 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
     sampling = "ORDERED" if scenario.sampling == "ordered" else "SHUFFLE"
     readers = ", seed_readers=[LineFanoutDirectorySeedReader()]" if scenario.source == "directory" else ""
     models = provider.designer_arguments(scenario)
-    run_config = "run_config({size})" if provider.has_model_columns(scenario) else \
+    run_config = provider.run_config_call(scenario) if provider.has_model_columns(scenario) else \
         "dd.RunConfig(disable_early_shutdown=True, buffer_size={size})"
     segments = f"SEGMENTS = {_segments(scenario)}"
     legend = "# (num_records, resume mode, stop at (checkpoint, action))"

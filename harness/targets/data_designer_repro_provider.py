@@ -14,7 +14,8 @@ from __future__ import annotations
 from harness.model_columns import MODEL_NAME, dropped_rows  # noqa: F401 - the renderer's too
 from harness.provider import SLOW_MARGIN
 from harness.scenario import Scenario
-from harness.targets.data_designer import COOLDOWN, MODEL_ALIAS, PROVIDER_NAME
+from harness.targets.data_designer import (COOLDOWN, MODEL_ALIAS, PROVIDER_NAME, SHUTDOWN_WINDOW,
+                                          early_shutdown_in)
 
 
 def has_model_columns(scenario: Scenario) -> bool:
@@ -84,8 +85,8 @@ def provider_lines(scenario: Scenario, hang: bool = False) -> list[str]:
         "            with self.lock:",
         '                if body["what"] == "segment":',
         '                    self.state.update(segment=body["segment"], outage=False)',
-        '                elif body["what"] == "outage":',
-        '                    self.state["outage"] = True',
+        '                elif body["what"] == "outage":  # "outage" (HTTP 503) or "revoked" (the key: HTTP 401)',
+        '                    self.state["outage"] = body.get("kind", "outage")',
         "                else:  # a new run",
         '                    self.state.update(segment=0, outage=False, failed=set()' + (", asked={})" if hang else ")"),
         '            return self.reply(200, {})',
@@ -96,7 +97,7 @@ def provider_lines(scenario: Scenario, hang: bool = False) -> list[str]:
         '        verdict, fault = "ok", FAULTS.get(row)',
         "        with self.lock:",
         '            if row is not None and self.state["outage"]:',
-        '                verdict = "outage"',
+        '                verdict = self.state["outage"]',
         "            elif fault is not None and fault[1]:",
         "                verdict = fault[0]",
         '            elif fault is not None and (self.state["segment"], prompt) not in self.state["failed"]:',
@@ -116,7 +117,7 @@ def provider_lines(scenario: Scenario, hang: bool = False) -> list[str]:
         '        if verdict == "slow":',
         "            time.sleep(SLOW)",
         '        elif verdict != "ok":',
-        '            status = {"http500": 500, "http429": 429, "http400": 400, "outage": 503}[verdict]',
+        '            status = {"http500": 500, "http429": 429, "http400": 400, "outage": 503, "revoked": 401}[verdict]',
         '            return self.reply(status, {"error": {"message": f"provider fault: {verdict}"}})',
         '        message = {"role": "assistant", "content": answer(prompt)}',
         '        self.reply(200, {"id": "x", "object": "chat.completion", "created": 0, "model": body.get("model"),',
@@ -175,8 +176,10 @@ def provider_lines(scenario: Scenario, hang: bool = False) -> list[str]:
         "        pass",
         "",
         "",
-        "def run_config(buffer_size):",
-        '    options = {"disable_early_shutdown": True, "buffer_size": buffer_size}',
+        "def run_config(buffer_size, early_shutdown=False):  # early shutdown: DataDesigner's default, on",
+        '    options = {"disable_early_shutdown": not early_shutdown, "buffer_size": buffer_size}',
+        '    if early_shutdown:  # its window scaled down with the small batches, as the harness runs it',
+        f'        options["shutdown_error_window"] = {SHUTDOWN_WINDOW}',
         '    if "request_admission" in dd.RunConfig.model_fields:  # a 429\'s cooldown at its minimum',
         f'        options["request_admission"] = dd.RequestAdmissionTuningConfig(cooldown_seconds={COOLDOWN})',
         '    elif "throttle" in dd.RunConfig.model_fields:',
@@ -213,13 +216,27 @@ def designer_arguments(scenario: Scenario) -> str:
 
 
 def outage_lines(scenario: Scenario) -> list[str]:
-    """In the checkpoint callback: an outage stops the provider, not the segment."""
-    if not any(s.fault is not None and s.fault.action == "outage" for s in scenario.segments):
-        return []
-    return ['            if stop[1] == "outage":  # the provider goes down until the segment ends; the run goes on',
-            '                tell("outage")',
-            "                return"]
+    """In the checkpoint callback: an outage (or a revoked key) stops the provider, not the segment."""
+    actions = {s.fault.action for s in scenario.segments if s.fault is not None}
+    lines = []
+    if "outage" in actions:
+        lines += ['            if stop[1] == "outage":  # the provider goes down until the segment ends; the run goes on',
+                  '                tell("outage")',
+                  "                return"]
+    if "revoked" in actions:
+        lines += ['            if stop[1] == "revoked":  # the API key is refused (HTTP 401) until the segment ends',
+                  '                tell("outage", kind="revoked")',
+                  "                return"]
+    return lines
+
+
+def run_config_call(scenario: Scenario) -> str:
+    """The run settings' call in `run()`, `{size}` for the buffer size: early shutdown on in
+    a segment whose key is revoked, as a user's run has it (the harness's own runs do so too)."""
+    if any(early_shutdown_in(scenario, s) for s in scenario.segments):
+        return 'run_config({size}, early_shutdown=bool(stop) and stop[1] == "revoked")'
+    return "run_config({size})"
 
 
 __all__ = ["builder_lines", "column_lines", "compared_model_columns", "designer_arguments", "has_model_columns",
-           "hermetic_lines", "outage_lines", "provider_lines", "stdlib_names"]
+           "hermetic_lines", "outage_lines", "provider_lines", "run_config_call", "stdlib_names"]

@@ -52,3 +52,25 @@ def test_an_answer_that_is_not_json_loses_its_row_in_every_run(tmp_path, release
     assert "lost (straight run)" in result.stdout and "lost (resumed run)" in result.stdout, result.stdout
     # in the ledger since: the release's models, that entry's included, give these rows
     assert re.search(r"^known: .*dd-unparsable-answer-drops-the-row-async", result.stdout, re.M), result.stdout
+
+
+@pytest.mark.parametrize(("release", "engine"), [(OLDEST, "sync"), (OLDEST, "async"), (LATEST, "async")])
+def test_a_revoked_key_stops_the_run_early_and_a_resume_with_a_valid_key_finishes_it(tmp_path, release, engine):
+    """An API key revoked after the first batch, with early shutdown on (DataDesigner's
+    default): the release stops the run itself (0.6's sync engine raises from the batch's
+    column, the async engines return short), and the resume with a valid key gives the
+    uninterrupted run's rows, or what the release's open ledger entries explain."""
+    case = {"buffer_size": 6, "engine": engine, "source": "csv", "sampling": "ordered",
+            "seeds": [{"name": "alpha", "seed_id": 0}, {"name": "beta", "seed_id": 1}, {"name": "gamma", "seed_id": 2}],
+            "model_columns": [{"name": "llm_0", "instruction": "describe"}],
+            "segments": [{"num_records": 12, "resume": "never", "fault": {"action": "revoked", "at": "checkpoint",
+                                                                         "index": 1}},
+                         {"num_records": 12, "resume": "always", "fault": None}]}
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(case))
+    result = harness_in(release, "replay", str(path), "--target", f"data_designer:{engine}", "--known", str(FINDINGS))
+    text = result.stdout + result.stderr
+    assert result.returncode in (0, 1), text
+    assert "runs the target stopped itself (its provider failed them): segment 0" in result.stdout, text
+    if result.returncode == 1:
+        assert re.search(r"^known: ", result.stdout, re.M), text
