@@ -175,6 +175,9 @@ def hunt_command(
     caps = narrowed(chosen, sources=sources, samplings=samplings, fault_actions=faults, processes=processes)
     if model_columns or faults is not None and any(KINDS[a].needs_provider for a in caps.fault_actions):
         caps = dataclasses.replace(caps, opt_in=tuple(d for d in caps.opt_in if d != "model columns"))
+    if faults is not None:  # a fault kind asked for by name is drawn, opt-in or not
+        caps = dataclasses.replace(caps, opt_in=tuple(d for d in caps.opt_in
+                                                      if not (d.startswith("fault ") and d[6:] in caps.fault_actions)))
     if no_extension:
         caps = dataclasses.replace(caps, extension=False)
     if changes is not None and changes.strip() == "none":

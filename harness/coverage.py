@@ -110,7 +110,8 @@ class Coverage:
             missing += [f"provider fault {k}" for k in getattr(caps, "provider_faults", ()) if k not in drawn_kinds]
         fired_actions = {key.split("@")[0] for key, n in d["fault fired"].items() if n}
         drawn_actions = {key.split("@")[0] for key, n in d["fault drawn"].items() if n}
-        missing += [f"fault {a} (never drawn)" for a in caps.fault_actions if a not in drawn_actions]
+        missing += [f"fault {a} (" + (f"drawn only with --faults {a})" if f"fault {a}" in getattr(caps, "opt_in", ())
+                                      else "never drawn)") for a in caps.fault_actions if a not in drawn_actions]
         missing += [f"fault {a} (drawn, never fired)" for a in caps.fault_actions
                     if a in drawn_actions and a not in fired_actions]
         fired_points = {key.split("@")[1] for key, n in d["fault fired"].items() if n}

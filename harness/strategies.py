@@ -187,7 +187,8 @@ def faults(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_size: i
     first is drawn as often as the first: an interruption in the first checkpoint's callback
     leaves no metadata, and the resume is a fresh start, not a resume (docs/datadesigner.md)."""
     groups = max(1, math.ceil(num_records / buffer_size))
-    action = draw(_choice(_weighted_actions(caps.fault_actions, provider)))
+    asked = tuple(a for a in caps.fault_actions if f"fault {a}" not in caps.opt_in) or caps.fault_actions
+    action = draw(_choice(_weighted_actions(asked, provider)))
     points = tuple(p for p in KINDS[action].points if p in caps.fault_points) or ("checkpoint",)
     at = draw(_choice(points))
     if at == "checkpoint" and KINDS[action].needs_provider:

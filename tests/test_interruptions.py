@@ -297,3 +297,29 @@ def test_a_run_the_target_stops_itself_after_its_key_is_revoked_was_interrupted_
     # the same error, not declared as the target's stop: an error
     verdict = check_scenario(_StopsOnRevokedKey(declares=False), scenario)
     assert "error" in verdict.kinds and verdict.stopped == ()
+
+
+def test_a_revoked_key_is_drawn_only_when_a_search_asks_for_it():
+    """`revoked` is opt-in (`Capabilities.opt_in`): a default search draws as it did before the
+    kind existed, and `hunt --faults revoked` draws it; the coverage table says which."""
+    import dataclasses
+    from collections import Counter
+
+    from hypothesis import HealthCheck
+
+    from harness.coverage import Coverage
+    from harness.strategies import faults
+
+    caps = get_target("reference").capabilities
+    assert "fault revoked" in caps.opt_in
+    for opt_in, revoked in ((caps.opt_in, False), ((), True)):
+        seen: Counter = Counter()
+
+        @settings(max_examples=200, database=None, suppress_health_check=list(HealthCheck))
+        @given(faults(dataclasses.replace(caps, opt_in=opt_in), 8, 2, True, "sync"))
+        def draw(fault):
+            seen[fault.action] += 1
+
+        draw()
+        assert (seen["revoked"] > 0) == revoked, seen
+    assert "fault revoked (drawn only with --faults revoked)" in Coverage().unexercised(caps)

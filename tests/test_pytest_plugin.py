@@ -44,7 +44,7 @@ def test_resume_seed_last_reuses_the_previous_seed(pytester):
 
 def test_suite_passes_on_the_reference(pytester):
     result = suite(pytester, "--resume-target", "reference", "--resume-seed", "3", "-k", "engine or fault")
-    result.assert_outcomes(passed=8)  # two engines, six fault kinds
+    result.assert_outcomes(passed=9)  # two engines, seven fault kinds
 
 
 def test_suite_fails_on_a_mutant_with_a_summary_whose_replay_reproduces(pytester, tmp_path):

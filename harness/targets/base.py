@@ -87,9 +87,11 @@ class Capabilities:
     release_chain: tuple[str, ...] = ()
     #: it renders LLM text columns against the harness's model provider (`harness.model_columns`)
     model_columns: bool = False
-    #: dimensions it supports that a search draws only when asked (`hunt --model-columns`):
-    #: where a target's example costs seconds in them (`"model columns"`)
-    opt_in: tuple[str, ...] = ()
+    #: dimensions it supports that a search draws only when asked: where a target's example
+    #: costs seconds in them (`"model columns"`: `hunt --model-columns`), or a fault kind that
+    #: matters to few targets and would change every other search's draws (`"fault revoked"`,
+    #: DataDesigner's early shutdown: `hunt --faults revoked`)
+    opt_in: tuple[str, ...] = ("fault revoked",)
 
     @property
     def draws_model_columns(self) -> bool:

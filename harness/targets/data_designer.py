@@ -113,7 +113,7 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         provider_faults=tuple(PROVIDER_FAULT_KINDS),
         # An example with model columns costs DataDesigner seconds (client timeouts, retries, a
         # health check per create()): drawn when a search asks (`hunt --model-columns`)
-        opt_in=("model columns",),
+        opt_in=("model columns", "fault revoked"),
     )
 
 
