@@ -11,7 +11,7 @@ A kind fires at an index-addressed point of a segment (`harness.faults.FaultInje
 | `sigint` | Ctrl-C in a terminal, "interrupt kernel" in Jupyter | SIGINT to the segment's process |
 | `sigterm` | preemption by a scheduler (Kubernetes, Slurm, spot instances) | SIGTERM to the segment's process |
 | `outage` | the model provider goes down (an incident) | every provider request fails until the segment ends |
-| `revoked` | the API key is revoked, expires or runs out of quota | every provider request is refused (HTTP 401) until the segment ends |
+| `revoked` | the API key revoked, expired or out of quota | every provider request refused (HTTP 401) until the segment ends |
 
 Signals are real: the process running the segment sends the signal to itself, and the
 target's code sees whatever that signal produces there. The harness installs no handler

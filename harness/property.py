@@ -144,8 +144,7 @@ class ShrinkModel:
         verdict = check_scenario(self.target, scenario, root)
         if like is None or not timings or not self.names or self.shows(verdict, like, scenario, root):
             return verdict
-        from harness.reference.known_bugs import (crash_segments, first_asker_options, model_target, shared_options,
-                                                  variants)
+        from harness.reference.known_bugs import crash_segments, first_asker_options, model_target, shared_options, variants
 
         error = " ".join(a.detail for a in like.anomalies if a.kind == "error")
         timings = [dict(variant=v) for v in variants(self.names, scenario) if v is not None]

@@ -530,8 +530,9 @@ class Completion:
     tries: int
     permanent: bool = False
     #: what the last try met, where it failed: "refused" (HTTP 4xx), "unauthorized" (HTTP 401
-    #: or 403: the key, not the request), "status" (5xx, 429), "reset" (the connection closed without an answer), "timeout" (no answer in time) or
-    #: "unparsable" (a body that is not a completion)
+    #: or 403: the key, not the request), "status" (5xx, 429), "reset" (the connection closed
+    #: without an answer), "timeout" (no answer in time) or "unparsable" (a body that is not a
+    #: completion)
     failure: str = ""
 
 

@@ -306,20 +306,21 @@ def test_a_revoked_key_is_drawn_only_when_a_search_asks_for_it():
     from collections import Counter
 
     from hypothesis import HealthCheck
+    from hypothesis import strategies as st
 
     from harness.coverage import Coverage
     from harness.strategies import faults
 
     caps = get_target("reference").capabilities
     assert "fault revoked" in caps.opt_in
+    seen: dict[tuple[str, ...], Counter] = {caps.opt_in: Counter(), (): Counter()}
     for opt_in, revoked in ((caps.opt_in, False), ((), True)):
-        seen: Counter = Counter()
 
         @settings(max_examples=200, database=None, suppress_health_check=list(HealthCheck))
-        @given(faults(dataclasses.replace(caps, opt_in=opt_in), 8, 2, True, "sync"))
-        def draw(fault):
-            seen[fault.action] += 1
+        @given(faults(dataclasses.replace(caps, opt_in=opt_in), 8, 2, True, "sync"), st.just(opt_in))
+        def draw(fault, key):
+            seen[key][fault.action] += 1
 
         draw()
-        assert (seen["revoked"] > 0) == revoked, seen
+        assert (seen[opt_in]["revoked"] > 0) == revoked, seen
     assert "fault revoked (drawn only with --faults revoked)" in Coverage().unexercised(caps)

@@ -6,7 +6,6 @@ mutant a default search catches."""
 from __future__ import annotations
 
 import dataclasses
-
 import json
 
 import pytest

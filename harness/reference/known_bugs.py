@@ -29,8 +29,7 @@ from typing import Any
 
 from harness.journal import Journal
 from harness.reference import storage
-from harness.reference.engine import (DATASET_NAME, Group, ReferenceEngine, Session, config_hash, model_client,
-                                      plan_groups)
+from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Session, config_hash, model_client, plan_groups
 from harness.reference.model import Convert, Row, record_stream
 from harness.scenario import ASYNC_IN_FLIGHT, Segment
 

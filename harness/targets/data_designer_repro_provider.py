@@ -14,8 +14,7 @@ from __future__ import annotations
 from harness.model_columns import MODEL_NAME, dropped_rows  # noqa: F401 - the renderer's too
 from harness.provider import SLOW_MARGIN
 from harness.scenario import Scenario
-from harness.targets.data_designer import (COOLDOWN, MODEL_ALIAS, PROVIDER_NAME, SHUTDOWN_WINDOW,
-                                          early_shutdown_in)
+from harness.targets.data_designer import COOLDOWN, MODEL_ALIAS, PROVIDER_NAME, SHUTDOWN_WINDOW, early_shutdown_in
 
 
 def has_model_columns(scenario: Scenario) -> bool:
