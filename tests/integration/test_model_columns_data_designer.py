@@ -60,12 +60,17 @@ def test_a_revoked_key_stops_the_run_early_and_a_resume_with_a_valid_key_finishe
     default): the release stops the run itself (0.6's sync engine raises from the batch's
     column, the async engines return short), and the resume with a valid key gives the
     uninterrupted run's rows, or what the release's open ledger entries explain."""
-    case = {"buffer_size": 6, "engine": engine, "source": "csv", "sampling": "ordered",
+    # The sync engine judges each batch apart: a batch of 6 fills the window of 4. The async
+    # engine has up to 3 row groups in flight, whose rows may be answered before the key is
+    # revoked: with 8 groups of 2, at least 4 are admitted after it, and their refusals fill
+    # the window whatever the timing.
+    size, records = (6, 12) if engine == "sync" else (2, 16)
+    case = {"buffer_size": size, "engine": engine, "source": "csv", "sampling": "ordered",
             "seeds": [{"name": "alpha", "seed_id": 0}, {"name": "beta", "seed_id": 1}, {"name": "gamma", "seed_id": 2}],
             "model_columns": [{"name": "llm_0", "instruction": "describe"}],
-            "segments": [{"num_records": 12, "resume": "never", "fault": {"action": "revoked", "at": "checkpoint",
-                                                                         "index": 1}},
-                         {"num_records": 12, "resume": "always", "fault": None}]}
+            "segments": [{"num_records": records, "resume": "never", "fault": {"action": "revoked", "at": "checkpoint",
+                                                                              "index": 1}},
+                         {"num_records": records, "resume": "always", "fault": None}]}
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(case))
     result = harness_in(release, "replay", str(path), "--target", f"data_designer:{engine}", "--known", str(FINDINGS))
