@@ -214,13 +214,7 @@ class ReferenceEngine:
         fails) is `lost`, and the group is not complete: a resume asks for those rows again,
         and only for those. The rows of a group on disk (`session.partial`) are kept as they are,
         never asked for again."""
-        kept: dict[int, Row] = {}
-        dropped: list[int] = []
-        previous = session.partial.get(group.id)
-        if previous is not None:
-            dropped = list(previous.get("dropped", ()))
-            done = [p for p in range(group.size) if p not in dropped and p not in previous.get("lost", ())]
-            kept = dict(zip(done, storage.read_group(session.dataset_dir, group.id)))
+        kept, dropped = self.settled_rows(session, group)
         client = model_client(self.injector.provider_endpoint)
         out, lost = [], []
         for position, row in enumerate(rows):
@@ -241,6 +235,17 @@ class ReferenceEngine:
                 out.append(row)
         notes = {k: sorted(v) for k, v in (("dropped", dropped), ("lost", lost)) if v}
         return out, notes
+
+    def settled_rows(self, session: Session, group: Group) -> tuple[dict[int, Row], list[int]]:
+        """Of a group on disk with rows the provider did not answer (`session.partial`): its
+        rows kept (position -> row, as written) and the positions dropped for good; nothing for
+        any other group."""
+        previous = session.partial.get(group.id)
+        if previous is None:
+            return {}, []
+        dropped = list(previous.get("dropped", ()))
+        done = [p for p in range(group.size) if p not in dropped and p not in previous.get("lost", ())]
+        return dict(zip(done, storage.read_group(session.dataset_dir, group.id))), dropped
 
     def ask(self, client: Any, prompt: str) -> Any:
         """One model column's answer for one row (`harness.provider.Completion`)."""

@@ -243,13 +243,7 @@ class Modelled(ReferenceEngine):
             return super().ask_model(session, group, rows)
         from harness.provider import tell
 
-        kept: dict[int, Row] = {}
-        dropped: list[int] = []
-        previous = session.partial.get(group.id)
-        if previous is not None:
-            dropped = list(previous.get("dropped", ()))
-            done = [p for p in range(group.size) if p not in dropped and p not in previous.get("lost", ())]
-            kept = dict(zip(done, storage.read_group(session.dataset_dir, group.id)))
+        kept, dropped = self.settled_rows(session, group)
         transient = {f.seed_id for f in self.scenario.provider_faults if not f.permanent}
         client = model_client(self.injector.provider_endpoint)
         failed: dict[int, bool] = {}  # position -> whether permanently
