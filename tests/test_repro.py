@@ -272,3 +272,32 @@ def test_a_hang_reproducer_s_provider_refuses_a_row_retried_without_end_and_the_
     assert space["Provider"].state["over_asked"][0] == ("[row 1] llm_0: describe beta", ASK_LIMIT + 1)
     space["tell"]("reset")  # a new run counts again; what was seen stays
     assert space["Provider"].state["asked"] == {} and space["Provider"].state["over_asked"]
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_a_model_column_script_removes_the_datadesigner_home_it_made_and_keeps_one_it_was_given(tmp_path, given):
+    """A model-column reproducer points DataDesigner's home at a directory of its own (its
+    defaults are written there, not in the user's home); it removes that directory when it
+    exits, and leaves alone one the caller set. The script's lines up to DataDesigner's
+    import run here, without DataDesigner."""
+    import os
+
+    from harness.targets.data_designer_repro import render_dd_script
+
+    scenario = Scenario(seeds=seeds(2), engine="async", buffer_size=1, segments=(Segment(2),),
+                        model_columns=(ModelColumn("llm_0", "describe"),))
+    script = render_dd_script(scenario, "0.9.7", "s", "ident")
+    head = script[:script.index("\ntry:\n    import data_designer")]
+    assert "DATA_DESIGNER_HOME" in head
+    probe = tmp_path / "probe.py"
+    probe.write_text(head + 'Path(os.environ["DATA_DESIGNER_HOME"], "config.yaml").write_text("x")\n'
+                     'print(os.environ["DATA_DESIGNER_HOME"])\n')
+    env = {k: v for k, v in os.environ.items() if k != "DATA_DESIGNER_HOME"}
+    if given:
+        env["DATA_DESIGNER_HOME"] = str(tmp_path / "home")
+        (tmp_path / "home").mkdir()
+    result = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    home = Path(result.stdout.strip())
+    assert (home == tmp_path / "home") is given
+    assert home.exists() is given

@@ -27,17 +27,19 @@ def compared_model_columns(scenario: Scenario) -> list[str]:
 
 def stdlib_names(scenario: Scenario) -> list[str]:
     """The standard-library modules the provider needs."""
-    return ["hashlib", "http.server", "json", "socket", "tempfile", "threading", "urllib.request"] \
-        if scenario.model_columns else []
+    return ["atexit", "hashlib", "http.server", "json", "shutil", "socket", "tempfile", "threading",
+            "urllib.request"] if scenario.model_columns else []
 
 
 def hermetic_lines(scenario: Scenario) -> list[str]:
-    """Before DataDesigner is imported: its home and its telemetry."""
+    """Before DataDesigner is imported: its home (a directory of the script's own, removed when
+    it exits, unless the caller gave one) and its telemetry."""
     if not scenario.model_columns:
         return []
     return ['os.environ["NEMO_TELEMETRY_ENABLED"] = "false"  # no telemetry',
-            'os.environ.setdefault("DATA_DESIGNER_HOME", tempfile.mkdtemp(prefix="repro-dd-home-"))  '
-            "# its defaults go here"]
+            'if "DATA_DESIGNER_HOME" not in os.environ:  # its defaults go here, removed at exit',
+            '    os.environ["DATA_DESIGNER_HOME"] = tempfile.mkdtemp(prefix="repro-dd-home-")',
+            '    atexit.register(shutil.rmtree, os.environ["DATA_DESIGNER_HOME"], True)']
 
 
 #: requests for one prompt in one run after which a hang reproducer's provider calls it a

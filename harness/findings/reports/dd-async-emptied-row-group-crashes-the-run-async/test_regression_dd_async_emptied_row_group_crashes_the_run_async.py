@@ -5,11 +5,13 @@ SHUFFLE, on the runs where the resumed reader's new permutation shows it).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import http.server
 import inspect
 import json
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -25,7 +27,9 @@ from data_designer.interface import DataDesigner, ResumeMode
 
 os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "1"  # async engine (0.7.0 and later: async only)
 os.environ["NEMO_TELEMETRY_ENABLED"] = "false"  # no telemetry
-os.environ.setdefault("DATA_DESIGNER_HOME", tempfile.mkdtemp(prefix="repro-dd-home-"))  # its defaults go here
+if "DATA_DESIGNER_HOME" not in os.environ:  # its defaults go here, removed at exit
+    os.environ["DATA_DESIGNER_HOME"] = tempfile.mkdtemp(prefix="repro-dd-home-")
+    atexit.register(shutil.rmtree, os.environ["DATA_DESIGNER_HOME"], True)
 
 SEGMENTS = [(9, 'NEVER', None)]  # (num_records, resume mode, stop at (checkpoint, action))
 COLUMNS = ['name', 'llm_0']  # the columns compared

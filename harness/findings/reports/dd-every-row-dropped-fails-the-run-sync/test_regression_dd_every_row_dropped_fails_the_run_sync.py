@@ -5,11 +5,13 @@ on the runs where the resumed reader's new permutation shows it).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import http.server
 import inspect
 import json
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -26,7 +28,9 @@ from data_designer.interface import DataDesigner, ResumeMode
 
 os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "0"  # sync engine (0.7.0 and later: async only)
 os.environ["NEMO_TELEMETRY_ENABLED"] = "false"  # no telemetry
-os.environ.setdefault("DATA_DESIGNER_HOME", tempfile.mkdtemp(prefix="repro-dd-home-"))  # its defaults go here
+if "DATA_DESIGNER_HOME" not in os.environ:  # its defaults go here, removed at exit
+    os.environ["DATA_DESIGNER_HOME"] = tempfile.mkdtemp(prefix="repro-dd-home-")
+    atexit.register(shutil.rmtree, os.environ["DATA_DESIGNER_HOME"], True)
 
 # (num_records, resume mode, stop at (checkpoint, action))
 SEGMENTS = [(1, 'NEVER', (1, 'raise')), (1, 'ALWAYS', None)]

@@ -4,11 +4,13 @@
 # ///
 """Resume reproducer: error rows after a resume (resume-harness 0.1.0, data-designer 0.6.0).
 Exit code 1: the bug reproduces; 0: the rows agree; 2: it cannot run here; 3: the script itself failed."""
+import atexit
 import hashlib
 import http.server
 import inspect
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -20,7 +22,9 @@ from pathlib import Path
 
 os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "0"  # sync engine (0.7.0 and later: async only)
 os.environ["NEMO_TELEMETRY_ENABLED"] = "false"  # no telemetry
-os.environ.setdefault("DATA_DESIGNER_HOME", tempfile.mkdtemp(prefix="repro-dd-home-"))  # its defaults go here
+if "DATA_DESIGNER_HOME" not in os.environ:  # its defaults go here, removed at exit
+    os.environ["DATA_DESIGNER_HOME"] = tempfile.mkdtemp(prefix="repro-dd-home-")
+    atexit.register(shutil.rmtree, os.environ["DATA_DESIGNER_HOME"], True)
 
 try:
     import data_designer.config as dd
