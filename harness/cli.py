@@ -327,7 +327,9 @@ MAX_STRING_LENGTH = typer.Option(Limits.string_length, "--max-string-length", mi
 
 @app.command()
 def replay(
-    file: Path = typer.Argument(..., help="A scenario JSON file, or a finding.json written by hunt."),
+    files: list[Path] = typer.Argument(..., help="A scenario JSON file, or a finding.json written by hunt; several "
+                                       "(a ledger: fixtures/findings/*.json) are replayed in turn, and the exit code "
+                                       "is 1 when any of them fails."),
     target: str | None = typer.Option(None, "--target", "-t", help="Target to run it on (default: the one the "
                                       "finding records, and its release; else reference)."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Where trial directories go."),
@@ -340,38 +342,99 @@ def replay(
                                           "the models of its open entries for this target and release reproduce "
                                           "it exactly (known, and which entries) or not (new)."),
     out_dir: Path | None = typer.Option(None, "--out", help="On a failure, write the reproducer, issue text and "
-                                           "regression test here."),
+                                           "regression test here (one file only)."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write each file's verdict here, as JSON: "
+                                          "file, target, release, exit (0 passes, 1 fails, null skipped: a target or "
+                                          "engine this environment does not have), anomalies, known."),
     max_records: int = MAX_RECORDS,
     max_seed_rows: int = MAX_SEED_ROWS,
     max_string_length: int = MAX_STRING_LENGTH,
 ) -> None:
-    """Run one scenario (or a finding) again and print the verdict."""
+    """Run one scenario (or a finding) again, or several in turn, and print the verdicts."""
     check_output_dir(out_dir, "--out")
     check_output_dir(workdir, "--workdir")
+    check_output_file(json_path, "--json")
+    if out_dir is not None and len(files) > 1:
+        raise HarnessUsageError(f"--out writes one finding's reproducer and {len(files)} files were given; "
+                                "replay the one to reproduce with --out")
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
-    loaded = read_input(file, Limits(max_records, max_seed_rows, max_string_length))
-    name, release_env = replay_target(loaded, target)
-    if release_env is not None:
-        out.print(f"replaying {file} on {name} in environment {release_env} (the target and release the file "
-                  "records; --target or --dd-version choose others)", markup=False)
-        raise typer.Exit(environments.run_in_env(release_env, [*_arguments_without_dd_version(), "--target", name]))
-    scenario = loaded.scenario.straight() if straight else loaded.scenario
-    chosen = get_target(name)
-    out.print(f"replaying {file} on [bold]{chosen.describe()}[/]{replay_notice(loaded, target, chosen)}")
+    limits = Limits(max_records, max_seed_rows, max_string_length)
+    inputs = [(file, read_input(file, limits)) for file in files]
+    places = [replay_target(loaded, target) for _file, loaded in inputs]
+    elsewhere = {release_env for _name, release_env in places}
+    if elsewhere != {None}:
+        if len(inputs) > 1 and len(elsewhere) > 1:
+            raise HarnessUsageError("these files record DataDesigner releases that are not all installed in one "
+                                    "environment; replay them in one with --dd-version RELEASE (or choose a "
+                                    "target with --target)")
+        (release_env,) = elsewhere
+        name = places[0][0]
+        out.print(f"replaying {' '.join(str(f) for f in files)} on {name} in environment {release_env} (the target "
+                  "and release the file records; --target or --dd-version choose others)", markup=False)
+        given = ["--target", name] if len(inputs) == 1 else []
+        raise typer.Exit(environments.run_in_env(release_env, [*_arguments_without_dd_version(), *given]))
     ledger = load_ledger(known_dir) if known_dir is not None else None
-    verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts, wanted=loaded.anomalies)
-    render_verdict(out, verdict, scenario)
-    if ledger is not None and not verdict.ok:
-        entries = KnownBugs(ledger, chosen, workdir)(scenario, verdict)
-        out.print(f"known: {entries} (the models of {chosen.describe()}'s open entries reproduce it exactly)"
-                  if entries else f"new: no composition of the models of {chosen.describe()}'s open entries in "
-                  f"{known_dir} reproduces it", markup=False)
-    if not verdict.ok and out_dir is not None:
-        written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, ident=loaded.ident,
-                                  explanation=loaded.explanation)
-        out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}", markup=False)
-    raise typer.Exit(exits.OK if verdict.ok else exits.FINDING)
+    runnable = _replay_targets(inputs, places, straight)
+    results = []
+    for (file, loaded), (chosen, skipped) in zip(inputs, runnable):
+        exits.raise_pending_stop()
+        scenario = loaded.scenario.straight() if straight else loaded.scenario
+        if chosen is None:
+            # of a ledger, the entries of a target or engine this environment does not have
+            out.print(f"replaying {file}: skipped: {skipped}", markup=False)
+            results.append({"file": str(file), "exit": None, "skipped": skipped})
+            continue
+        out.print(f"replaying {file} on [bold]{chosen.describe()}[/]{replay_notice(loaded, target, chosen)}")
+        verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts, wanted=loaded.anomalies)
+        render_verdict(out, verdict, scenario)
+        entries = None
+        if ledger is not None and not verdict.ok:
+            entries = KnownBugs(ledger, chosen, workdir)(scenario, verdict)
+            out.print(f"known: {entries} (the models of {chosen.describe()}'s open entries reproduce it exactly)"
+                      if entries else f"new: no composition of the models of {chosen.describe()}'s open entries in "
+                      f"{known_dir} reproduces it", markup=False)
+        if not verdict.ok and out_dir is not None:
+            written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, ident=loaded.ident,
+                                      explanation=loaded.explanation)
+            out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}",
+                      markup=False)
+        results.append({"file": str(file), "target": chosen.name, "release": chosen.version,
+                        "exit": exits.OK if verdict.ok else exits.FINDING,
+                        "anomalies": [{"kind": a.kind, "run": a.run} for a in verdict.anomalies],
+                        "refusal": verdict.refusal or None, "known": entries or None})
+    if json_path is not None:
+        json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if len(results) > 1:
+        failed = [r["file"] for r in results if r["exit"] == exits.FINDING]
+        passed_over = sum(1 for r in results if r["exit"] is None)
+        out.print(f"{len(results) - passed_over} files replayed: {len(failed)} failed"
+                  + (f" ({', '.join(failed)})" if failed else "")
+                  + (f"; {passed_over} skipped (not runnable here)" if passed_over else ""), markup=False)
+    raise typer.Exit(exits.FINDING if any(r["exit"] == exits.FINDING for r in results) else exits.OK)
+
+
+def _replay_targets(inputs: list[tuple[Path, InputFile]], places: list[tuple[str, str | None]],
+                    straight: bool) -> list[tuple[Any, str | None]]:
+    """Each file's target, or why it cannot run here (a target or engine this environment
+    does not have): for one file, or when no file can run, a usage error."""
+    targets: dict[str, Any] = {}
+    found: list[tuple[Any, str | None]] = []
+    for (_file, loaded), (name, _release_env) in zip(inputs, places):
+        scenario = loaded.scenario.straight() if straight else loaded.scenario
+        try:
+            chosen = targets[name] if name in targets else targets.setdefault(name, get_target(name))
+            problem = chosen.capabilities.unsupported(scenario)
+            if problem is not None:
+                raise HarnessUsageError(f"target '{chosen.name}' cannot run this scenario: {problem}")
+            found.append((chosen, None))
+        except HarnessUsageError as exc:
+            if len(inputs) == 1:
+                raise
+            found.append((None, str(exc)))
+    if all(chosen is None for chosen, _ in found):
+        raise HarnessUsageError(f"none of the {len(found)} files can run here: {found[0][1]}")
+    return found
 
 
 def replay_target(loaded: InputFile, target: str | None) -> tuple[str, str | None]:
@@ -424,6 +487,20 @@ def _installed_data_designer() -> str | None:
 
 def _release_key(text: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else -1 for part in text.split("."))
+
+
+def check_output_file(path: Path | None, option: str) -> None:
+    """A file option the harness will write: refuse it before any work if it names a
+    directory or its directory does not exist or cannot be written."""
+    if path is None:
+        return
+    probe = path.absolute()
+    if probe.is_dir():
+        raise HarnessUsageError(f"{option} {path} is a directory; name a file to write")
+    if not probe.parent.is_dir():
+        raise HarnessUsageError(f"{option} {path}: its directory {probe.parent} does not exist; create it first")
+    if not os.access(probe.parent, os.W_OK | os.X_OK) or (probe.exists() and not os.access(probe, os.W_OK)):
+        raise HarnessUsageError(f"{option} {path} cannot be written; name a file you can write")
 
 
 def check_output_dir(path: Path | None, option: str) -> None:
@@ -625,6 +702,7 @@ def models_command(
     from harness.model_check import check_models
 
     check_output_dir(workdir, "--workdir")
+    check_output_file(json_path, "--json")
     if dd_version is not None:
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)

@@ -11,6 +11,8 @@ from helpers import issue_709_scenario
 
 from harness.reference.mutants import MUTANTS
 
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
+
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
@@ -67,11 +69,19 @@ def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
         "invalid selection": ["replay", str(invalid)],
         "missing file": ["replay", str(tmp_path / "nope.json")],
         "unknown replay target": ["replay", str(invalid), "--target", "nope"],
+        "one bad file of several": ["replay", str(CORPUS / "issue-709-ordered-index-range.json"), str(malformed)],
+        "--out with several files": ["replay", *(str(p) for p in sorted(CORPUS.glob("*.json"))[:2]),
+                                     "--out", str(tmp_path / "out")],
+        "several files, none runnable here": ["replay", *(str(p) for p in sorted(CORPUS.glob("*.json"))[:2]),
+                                              "--target", "data_designer"],
+        "--json in a missing directory": ["replay", str(CORPUS / "issue-709-ordered-index-range.json"), "--json",
+                                          str(tmp_path / "nope" / "verdicts.json")],
     }
 
 
 @pytest.mark.parametrize("case", ["unknown target", "malformed JSON", "invalid selection", "missing file",
-                                  "unknown replay target"])
+                                  "unknown replay target", "one bad file of several", "--out with several files",
+                                  "several files, none runnable here", "--json in a missing directory"])
 def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, case):
     result = run_cli(*_bad_inputs(tmp_path)[case])
     assert result.returncode == 2
@@ -79,6 +89,26 @@ def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, case):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("resume-harness: error: ")
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_replay_of_several_files_runs_each_in_one_process_and_says_which_failed(tmp_path):
+    """A ledger replayed at once (`replay FILE... --json`): every file's verdict, exit 1 when
+    any fails and 0 when none does; a bad file stops it before any run (exit 2, above)."""
+    files = sorted(CORPUS.glob("*.json"))[:3]
+    report = tmp_path / "verdicts.json"
+    on_mutant = run_cli("replay", *(str(f) for f in files), "--target", "mutant:seed_restart", "--json", str(report))
+    verdicts = json.loads(report.read_text())
+    assert [v["file"] for v in verdicts] == [str(f) for f in files]
+    assert {v["target"] for v in verdicts} == {"mutant:seed_restart"}
+    failed = [v for v in verdicts if v["exit"] == 1]
+    assert failed and all(v["anomalies"] for v in failed), verdicts
+    assert all(not v["anomalies"] for v in verdicts if v["exit"] == 0)
+    assert on_mutant.returncode == 1, on_mutant.stdout + on_mutant.stderr
+    assert on_mutant.stdout.count("replaying ") == 3
+    assert f"3 files replayed: {len(failed)} failed ({failed[0]['file']}" in " ".join(on_mutant.stdout.split())
+    on_reference = run_cli("replay", *(str(f) for f in files), "--json", str(report))
+    assert on_reference.returncode == 0, on_reference.stdout + on_reference.stderr
+    assert [v["exit"] for v in json.loads(report.read_text())] == [0, 0, 0]
 
 
 def test_invalid_selection_error_names_the_field(tmp_path):

@@ -11,7 +11,9 @@ xdist workers), driven through the command line a user runs.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import subprocess
 import textwrap
@@ -61,7 +63,8 @@ def test_search_finds_issue_709_replay_on_0_6_0_sync_and_shrinks_it(tmp_path):
 
 
 LEDGER_CASES = [
-    pytest.param(f, release, release in f.fails_on, id=f"{f.id}@{release}")
+    pytest.param(f, release, release in f.fails_on, id=f"{f.id}@{release}",
+                 marks=pytest.mark.xdist_group(f"ledger-replays-{release}"))
     for f in LEDGER
     for release in sorted(set(f.fails_on) | set(f.passes_on), key=version_tuple)
 ]
@@ -72,21 +75,56 @@ def shown_kinds(output: str) -> set[str]:
     return set(re.findall(r"^([a-z]+) \((?:resumed|straight) run\)", output, flags=re.M))
 
 
+def replay_batch(release: str, target: str, fails: bool, shared: Path) -> dict[str, dict]:
+    """Every ledger entry of `target` that names `release` as failing (`fails`) or passing,
+    replayed by one `resume-harness replay FILE... --json` in the release's environment (one
+    process pays DataDesigner's import once, not once an entry): file -> its verdict, with
+    the part of the output that is that file's (`output`). Kept in `shared` (the xdist
+    workers' common directory) for the other cases of the batch, whichever worker runs them."""
+    findings = [f for f in LEDGER if f.target == target and release in (f.fails_on if fails else f.passes_on)]
+    key = f"{release}-{target.replace(':', '-')}-{'fails' if fails else 'passes'}"
+    kept = shared / f"ledger-replays-{key}.json"
+    with open(shared / f"ledger-replays-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not kept.exists():
+            # where the entry fails, tries (its bug may show on some runs only; the first failure
+            # showing a kind it records ends them), one where it passes
+            attempts = max(int(REPLAY_ATTEMPTS), *(f.tries for f in findings)) if fails else 1
+            report = shared / f"ledger-replays-{key}.report.json"
+            result = subprocess.run([str(python_of(release)), "-m", "harness.cli", "replay",
+                                     *(str(f.path) for f in findings), "--target", target, "--attempts",
+                                     str(attempts), "--known", str(FINDINGS), "--json", str(report)],
+                                    capture_output=True, text=True, timeout=1800)
+            assert result.returncode in (0, 1) and report.exists(), result.stdout[-4000:] + result.stderr
+            parts = re.split(r"^(?=replaying )", result.stdout, flags=re.M)[1:]
+            verdicts = json.loads(report.read_text())
+            assert len(parts) == len(verdicts) == len(findings), result.stdout[-4000:]
+            kept.write_text(json.dumps({v["file"]: {**v, "output": part} for v, part in zip(verdicts, parts)}))
+    return json.loads(kept.read_text())
+
+
+@pytest.fixture(scope="session")
+def ledger_replays(tmp_path_factory):
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    return lambda release, target, fails: replay_batch(release, target, fails, shared)
+
+
 @pytest.mark.parametrize(("finding", "release", "fails"), LEDGER_CASES)
-def test_ledger_finding_still_fails_where_named(finding, release, fails):
-    attempts = max(int(REPLAY_ATTEMPTS), finding.tries) if fails else 1
-    result = harness_in(release, "replay", str(finding.path), "--target", finding.target,
-                        "--attempts", str(attempts), "--known", str(FINDINGS))
-    shown = shown_kinds(result.stdout)
+def test_ledger_finding_still_fails_where_named(finding, release, fails, ledger_replays):
+    replayed = ledger_replays(release, finding.target, fails)[str(finding.path)]
+    output = replayed["output"]
+    shown = {a["kind"] for a in replayed["anomalies"]}
+    assert shown == shown_kinds(output), output
     # a failure is known only when the composition of the release's open entries' models
     # reproduces it exactly; the entries named are among those open on that release
-    known = re.search(r"^known: (\S+)", result.stdout, flags=re.M)
+    known = replayed["known"]
     open_here = {f.id for f in LEDGER if f.target == finding.target and release in f.fails_on}
     if fails:
-        assert result.returncode == 1, f"{finding.id} on {release}: expected it to fail\n{result.stdout}{result.stderr}"
+        assert replayed["exit"] == 1, f"{finding.id} on {release}: expected it to fail\n{output}"
         assert shown & set(finding.anomalies), (finding.anomalies, shown)
-        assert known, f"{finding.id} on {release}: the release's models do not reproduce it\n{result.stdout}"
-        assert set(known.group(1).split("+")) <= open_here, (known.group(1), open_here)
+        assert known, f"{finding.id} on {release}: the release's models do not reproduce it\n{output}"
+        assert set(known.split("+")) <= open_here, (known, open_here)
         return
     # Where the entry's bug is absent its scenario may still show another entry's bug on that
     # release (an async resume after checkpoint 1 regenerates group 0 on every release): the
@@ -94,12 +132,12 @@ def test_ledger_finding_still_fails_where_named(finding, release, fails):
     # entry's on that release.
     others = {kind for f in LEDGER if f.id != finding.id and f.target == finding.target and release in f.fails_on
               for kind in f.anomalies}
-    if result.returncode == 1:
+    if replayed["exit"] == 1:
         assert shown and shown <= others, (
-            f"{finding.id} on {release}: expected it to pass; {shown - others} is no other entry's\n{result.stdout}")
-        assert known and set(known.group(1).split("+")) <= open_here - {finding.id}, result.stdout
+            f"{finding.id} on {release}: expected it to pass; {shown - others} is no other entry's\n{output}")
+        assert known and set(known.split("+")) <= open_here - {finding.id}, output
     else:
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert replayed["exit"] == 0, output
 
 
 @pytest.mark.parametrize(("release", "target"), [(OLDEST, "data_designer:sync"), (OLDEST, "data_designer:async"),
