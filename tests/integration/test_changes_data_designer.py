@@ -28,6 +28,12 @@ def _chain(engine: str, *changes: Change, at: int = 1, records: int = 3) -> Scen
 
 
 def _replay(tmp_path: Path, release: str, scenario: Scenario) -> subprocess.CompletedProcess:
+    # a resume on another release runs in that release's environment, which must exist first
+    # (a release without one is not a release the target supports: a usage error)
+    for segment in scenario.segments:
+        for change in segment.changes:
+            if change.kind == "release":
+                python_of(change.text)
     path = tmp_path / "scenario.json"
     path.write_text(scenario.to_json())
     return harness_in(release, "replay", str(path), "--target", f"data_designer:{scenario.engine}")
