@@ -28,7 +28,15 @@ from harness.fault_kinds import KINDS
 from harness.ledger import KnownBugs, load_ledger, shrink_model
 from harness.limits import MAX_FILE_BYTES, Limits
 from harness.names import checked_name
-from harness.property import DEFAULT_MAX_EXAMPLES, DEFAULT_SHRINK_SECONDS, HuntResult, check_repeatedly, hunt, new_seed
+from harness.property import (
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_SHRINK_SECONDS,
+    HuntResult,
+    check_repeatedly,
+    check_supported,
+    hunt,
+    new_seed,
+)
 from harness.render import render_verdict
 from harness.scenario import Scenario
 from harness.targets.base import Capabilities
@@ -375,11 +383,11 @@ def replay(
         given = ["--target", name] if len(inputs) == 1 else []
         raise typer.Exit(environments.run_in_env(release_env, [*_arguments_without_dd_version(), *given]))
     ledger = load_ledger(known_dir) if known_dir is not None else None
-    runnable = _replay_targets(inputs, places, straight)
+    scenarios = [loaded.scenario.straight() if straight else loaded.scenario for _file, loaded in inputs]
+    runnable = _replay_targets(scenarios, [name for name, _release_env in places])
     results = []
-    for (file, loaded), (chosen, skipped) in zip(inputs, runnable):
+    for (file, loaded), scenario, (chosen, skipped) in zip(inputs, scenarios, runnable):
         exits.raise_pending_stop()
-        scenario = loaded.scenario.straight() if straight else loaded.scenario
         if chosen is None:
             # of a ledger, the entries of a target or engine this environment does not have
             out.print(f"replaying {file}: skipped: {skipped}", markup=False)
@@ -414,22 +422,18 @@ def replay(
     raise typer.Exit(exits.FINDING if any(r["exit"] == exits.FINDING for r in results) else exits.OK)
 
 
-def _replay_targets(inputs: list[tuple[Path, InputFile]], places: list[tuple[str, str | None]],
-                    straight: bool) -> list[tuple[Any, str | None]]:
-    """Each file's target, or why it cannot run here (a target or engine this environment
-    does not have): for one file, or when no file can run, a usage error."""
+def _replay_targets(scenarios: list[Scenario], names: list[str]) -> list[tuple[Any, str | None]]:
+    """Each scenario's target, or why it cannot run here (a target or engine this environment
+    does not have): for one scenario, or when none can run, a usage error."""
     targets: dict[str, Any] = {}
     found: list[tuple[Any, str | None]] = []
-    for (_file, loaded), (name, _release_env) in zip(inputs, places):
-        scenario = loaded.scenario.straight() if straight else loaded.scenario
+    for scenario, name in zip(scenarios, names):
         try:
             chosen = targets[name] if name in targets else targets.setdefault(name, get_target(name))
-            problem = chosen.capabilities.unsupported(scenario)
-            if problem is not None:
-                raise HarnessUsageError(f"target '{chosen.name}' cannot run this scenario: {problem}")
+            check_supported(chosen, scenario)
             found.append((chosen, None))
         except HarnessUsageError as exc:
-            if len(inputs) == 1:
+            if len(scenarios) == 1:
                 raise
             found.append((None, str(exc)))
     if all(chosen is None for chosen, _ in found):

@@ -59,12 +59,17 @@ class StraightRuns:
         return outcome
 
 
-def check_scenario(target: Target, scenario: Scenario, root: Path | None = None,
-                   straight_runs: StraightRuns | None = None) -> Verdict:
-    """Run `scenario` interrupted and straight on `target`; judge both against the reference."""
+def check_supported(target: Target, scenario: Scenario) -> None:
+    """A usage error where `target` cannot run `scenario` (a release without its engine, ...)."""
     problem = target.capabilities.unsupported(scenario)
     if problem is not None:
         raise HarnessUsageError(f"target '{target.name}' cannot run this scenario: {problem}")
+
+
+def check_scenario(target: Target, scenario: Scenario, root: Path | None = None,
+                   straight_runs: StraightRuns | None = None) -> Verdict:
+    """Run `scenario` interrupted and straight on `target`; judge both against the reference."""
+    check_supported(target, scenario)
     convert = target.seed_value_as_read
     expected = expected_rows(scenario, convert)
     with work_directory(root) as trial:
