@@ -162,6 +162,10 @@ def test_signals_and_same_process_segments_are_delivered_as_the_scenario_says():
     script = _dd_files(KINDS["sync-sigint-then-sigterm-same-process"]).script
     assert "os.kill(os.getpid(), signal.SIGINT)" in script and "os.kill(os.getpid(), signal.SIGTERM)" in script
     assert "except (Stop, KeyboardInterrupt):" in script
+    # started as a background job (SIGINT ignored), the script must still meet Ctrl-C
+    assert "    signal.signal(signal.SIGINT, signal.default_int_handler)" in script
+    assert "    signal.signal(signal.SIGTERM, signal.SIG_DFL)" in script
+    assert "default_int_handler" not in _dd_files(issue_709_scenario("async")).script
     assert "PROCESSES = [[0, 1], [2]]" in script
     assert "if len(group) > 1 or SEGMENTS[group[0]][2] and SEGMENTS[group[0]][2][1] in OWN_PROCESS:" in script
 

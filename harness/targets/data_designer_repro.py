@@ -319,6 +319,15 @@ def _stop_lines(scenario: Scenario, work: bool) -> list[str]:
     return lines + ["            raise Stop"]
 
 
+#: a shell's background job starts with SIGINT ignored, and Python then keeps it ignored: the
+#: fault would not fire and the script would say "passes"; these give the dispositions a
+#: foreground terminal gives
+SIGNAL_DISPOSITION_LINES = {
+    "sigint": "signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt, even in a background job",
+    "sigterm": "signal.signal(signal.SIGTERM, signal.SIG_DFL)  # preemption: the process ends, even if it was ignored",
+}
+
+
 CROSS_RELEASE_LINES = [
     "def python_for(index):",
     '    """The interpreter segment `index` runs on: the one with its release installed."""',
@@ -635,6 +644,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
     script failing (exit 3, with its traceback), never a reproduction."""
     deps = [f"data-designer=={release}", f"pandas=={_pandas_version()}"]
     main = ["", "", "def main():"]
+    main += [f"    {line}" for action, line in SIGNAL_DISPOSITION_LINES.items() if action in _actions(scenario)]
     if _cross_release(scenario):
         main += [
             '    while sys.argv[1:2] == ["--python"]:  # --python RELEASE=PATH: where each release is installed',

@@ -113,6 +113,7 @@ def settle(limit=10.0):  # until the engine's event loop has nothing left to do 
 
 
 def main():
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt, even in a background job
     if sys.argv[1:2] == ["--segments"]:  # segments that share a process of their own
         for i in map(int, sys.argv[2].split(",")):
             run(sys.argv[3], i, *SEGMENTS[i])
