@@ -9,6 +9,14 @@ specs `--from` names instead of a release.
 `<root>` is `RESUME_HARNESS_ENVS` if set, else `.envs/` in the checkout, else
 `~/.cache/resume-harness/envs`. An environment is used only once its ready marker is
 written, so a failed or interrupted build is rebuilt, never half-used.
+
+Installing: with uv installed (`pip install uv`; the test extra has it) the packages go in
+through `uv pip install`, in about 9 s a release on a 2-core machine, against about 60 s of
+pip (most of which compiles the bytecode of every installed module: uv leaves that to the
+first import); both resolve the same versions. uv does not read pip's configuration
+(`pip.conf`, `PIP_INDEX_URL`): where packages come from a private index, set `UV_INDEX_URL`,
+or `RESUME_HARNESS_INSTALLER=pip` to use pip. Where uv fails, pip is tried, and its error is
+the one reported.
 """
 
 from __future__ import annotations
@@ -121,8 +129,7 @@ def create_env(name: str, sources: list[str] | None = None, say: Callable[[str],
         specs = list(sources) if sources else [f"data-designer=={name}"]
         say(f"installing {' '.join(specs)} and resume-harness into it")
         with harness_source() as harness_spec:
-            _run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                  *specs, *harness_spec], path, f"installing {' '.join(specs)}", release=None if sources else name)
+            _install(path, [*specs, *harness_spec], f"installing {' '.join(specs)}", None if sources else name)
         version = subprocess.run(
             [str(path / "bin" / "python"), "-c",
              "import importlib.metadata as m; print(m.version('data-designer'))"],
@@ -140,6 +147,36 @@ def remove_env(name: str) -> None:
     if not path.exists():
         raise HarnessUsageError(f"no environment '{name}' at {path}")
     shutil.rmtree(path)
+
+
+#: `pip` or `uv` (default: uv where it is installed, else pip)
+INSTALLER_VARIABLE = "RESUME_HARNESS_INSTALLER"
+
+
+def uv_binary() -> str | None:
+    """uv's executable, where uv is installed (its Python package, or on PATH) and not
+    declined (`RESUME_HARNESS_INSTALLER=pip`)."""
+    if os.environ.get(INSTALLER_VARIABLE, "").strip().lower() == "pip":
+        return None
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def _install(path: Path, specs: list[str], what: str, release: str | None) -> None:
+    """Install `specs` into the environment at `path`: uv where it is, else (or where uv
+    failed: an index only pip's configuration names) pip."""
+    python = str(path / "bin" / "python")
+    uv = uv_binary()
+    if uv is not None:
+        result = subprocess.run([uv, "pip", "install", "--quiet", "--python", python, *specs],
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+    _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *specs], path, what, release)
 
 
 def _run(command: list[str], path: Path, what: str, release: str | None = None) -> None:

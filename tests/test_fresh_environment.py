@@ -3,7 +3,8 @@ published on the package registry: a mutant's reproducer runs, as its header say
 fresh environment that has only what the registry serves, and an environment built from a
 harness installed outside a checkout gets that very harness, not a registry pin.
 
-Both build virtual environments from the registry (pip's cache makes a second run fast)."""
+Both build virtual environments from the registry (uv where it is installed, else pip; their
+caches make a second run fast)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from helpers import issue_709_scenario
 
 import harness
 from harness import repro
+from harness.environments import uv_binary
 from harness.property import check_scenario
 from harness.targets.registry import get_target
 
@@ -32,8 +34,12 @@ def _venv(path: Path) -> Path:
 
 
 def _pip(python: Path, *args: str) -> None:
-    result = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
-                            capture_output=True, text=True, timeout=900)
+    """`pip install ARGS` into `python`'s environment, through uv where it is installed (as
+    `uv run` installs a script's header; seconds where pip takes a minute)."""
+    uv = uv_binary()
+    command = ([uv, "pip", "install", "--quiet", "--python", str(python)] if uv is not None
+               else [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"])
+    result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -256,27 +256,42 @@ def test_the_adapter_says_how_the_release_reads_a_dataset_whose_files_differ(rel
     assert (declared, reads_back) == (("first", "False") if release == OLDEST else ("unified", "True"))
 
 
-@pytest.mark.parametrize(("release", "target"), [(LATEST, "data_designer:async"), (OLDEST, "data_designer:sync")])
-def test_each_model_gives_its_releases_rows_on_15_scenarios_drawn_within_its_signature(release, target, tmp_path):
+#: scenarios drawn within each entry's signature that its model must agree on in CI
+MODEL_DRAWS = 50
+
+
+def _drawn_model_cases() -> list:
+    """(release, target, entries): every open entry of 0.9.7 async and 0.6.0 sync but those
+    whose signature needs model columns (an outage, a provider fault), held on their own
+    scenario (the ledger test) and measured apart: under an unseeded shuffle each such scenario
+    costs the models minutes of provider requests (docs/model-agreement.md). Two entries a
+    test, so that the minutes these cost spread over the workers."""
+    cases = []
+    for release, target in ((LATEST, "data_designer:async"), (OLDEST, "data_designer:sync")):
+        entries = sorted(f.id for f in LEDGER if f.open_on(target, release)
+                         and not {"faults", "provider_faults"} & set(f.signature))
+        for i in range(0, len(entries), 2):
+            chunk = tuple(entries[i:i + 2])
+            cases.append(pytest.param(release, target, chunk, id=f"{release}-{'+'.join(chunk)}"))
+    return cases
+
+
+@pytest.mark.parametrize(("release", "target", "entries"), _drawn_model_cases())
+def test_each_model_gives_its_releases_rows_on_50_scenarios_drawn_within_its_signature(release, target, entries,
+                                                                                        tmp_path):
     """The models are what makes a failure known: each open entry's, composed with the
     release's others, must reproduce what the release does (failing or not) on scenarios
     drawn within the entry's signature, not only on the entry's own scenario."""
     report = tmp_path / "agreement.json"
-    # Held on drawn scenarios here: every open entry but those whose signature needs model
-    # columns (an outage, a provider fault), held on their own scenario (the ledger test) and
-    # measured apart: under an unseeded shuffle each such scenario costs the models minutes of
-    # provider requests (docs/model-agreement.md).
-    open_here = {f.id for f in LEDGER if f.open_on(target, release)
-                 and not {"faults", "provider_faults"} & set(f.signature)}
-    # 15 a entry in CI (the first 15 of `models -n 50`'s draws, seed 0: 50 of 50 agree when run
-    # apart, docs/model-agreement.md); 50 cost CI about five minutes more than it had, 30 two
-    result = harness_in(release, "models", "--target", target, "-n", "15", "--json", str(report),
-                        "--entries", ",".join(sorted(open_here)))
+    result = harness_in(release, "models", "--target", target, "-n", str(MODEL_DRAWS), "--json", str(report),
+                        "--entries", ",".join(entries))
     assert result.returncode == 0, result.stdout + result.stderr
     agreements = json.loads(report.read_text())
     rows = agreements if isinstance(agreements, list) else agreements["entries"]
-    assert {a["entry"] for a in rows} == open_here
+    assert {a["entry"] for a in rows} == set(entries)
+    timed = {f.id for f in LEDGER if f.tries > 1}
     for a in rows:
-        assert a["drawn"] == 15 and a["agreed"] == 15, a
-    # a model held to its release only where it fails is no check: most entries fail on some draws
-    assert sum(a["failed_on_release"] > 0 for a in rows) >= len(rows) - 1, rows
+        assert a["drawn"] == MODEL_DRAWS and a["agreed"] == MODEL_DRAWS, a
+        # a model held to its release only where it fails is no check; an entry the release's
+        # timing decides (two fresh runs in one wall-clock second) may not fail on any draw
+        assert a["failed_on_release"] > 0 or a["entry"] in timed, a
