@@ -37,7 +37,7 @@ def _pip(python: Path, *args: str) -> None:
     """`pip install ARGS` into `python`'s environment, through uv where it is installed (as
     `uv run` installs a script's header; seconds where pip takes a minute)."""
     uv = uv_binary()
-    command = ([uv, "pip", "install", "--quiet", "--python", str(python)] if uv is not None
+    command = ([uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)] if uv is not None
                else [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"])
     result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
