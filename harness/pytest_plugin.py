@@ -3,7 +3,8 @@
 Loaded through the `pytest11` entry point; disable with `-p no:resume_harness`. It imports
 nothing heavy until a fixture or the suite asks for a target. Options (one group):
 `--resume-target NAME` (default: `data_designer` when DataDesigner is importable, else
-`reference`), `--resume-profile dev|ci|thorough`, `--resume-seed N|last`,
+`reference`), `--resume-profile dev|ci|thorough`, `--resume-examples N` (per conformance
+test, instead of the profile's), `--resume-seed N|last`,
 `--resume-artifacts DIR` (where findings and reproducers go; default `.resume-harness/`).
 
 The seed is chosen once, on the xdist controller, and handed to the workers; the header
@@ -41,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="search seed; 'last' reuses the previous run's (default: a new one, printed)")
     group.addoption("--resume-artifacts", default=None, metavar="DIR",
                     help="where findings and reproducers go (default: .resume-harness/ under the rootdir)")
+    group.addoption("--resume-examples", default=None, type=_positive, metavar="N",
+                    help="examples each conformance test draws (default: the profile's: dev 15, ci 30, thorough 300)")
     group.addoption("--resume-shrink-seconds", default=None, type=float, metavar="S",
                     help="time budget for shrinking each finding (default: none); past it the smallest "
                          "failing scenario so far is reported, said to be maybe not minimal")
@@ -118,6 +121,21 @@ def _release(name: str) -> str:
         return importlib.metadata.version("resume-harness")
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{text} is not a positive number of examples")
+    return value
+
+
+def examples_per_test(config: pytest.Config) -> int:
+    """Examples each conformance test draws: `--resume-examples`, else the profile's."""
+    from harness.profiles import SUITE_EXAMPLES
+
+    chosen = config.getoption("--resume-examples")
+    return chosen if chosen is not None else SUITE_EXAMPLES[config.getoption("--resume-profile")]
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -126,3 +126,13 @@ def test_the_suites_summary_shows_what_its_searches_exercised_merged_over_worker
     engines = re.search(r"^  engine +(.*)$", out, flags=re.M).group(1)
     counts = dict((k, int(n)) for k, n in re.findall(r"(\w+) (\d+)", engines))
     assert set(counts) == {"sync", "async"} and sum(counts.values()) == examples  # both cases, both workers
+
+
+def test_resume_examples_sets_each_conformance_test_s_budget_and_must_be_positive(pytester):
+    result = suite(pytester, "--resume-target", "reference", "--resume-seed", "3", "-k", "engine",
+                   "--resume-examples", "4")
+    result.assert_outcomes(passed=2)
+    assert "coverage of 8 examples:" in result.stdout.str()  # two tests, four each (the dev profile's is 15)
+    bad = suite(pytester, "--resume-target", "reference", "--resume-examples", "0")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--resume-examples" in bad.stderr.str()

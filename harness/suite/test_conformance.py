@@ -7,9 +7,8 @@ import zlib
 import pytest
 
 from harness.ledger import KnownBugs, load_ledger, packaged_ledger
-from harness.profiles import SUITE_EXAMPLES
 from harness.property import hunt
-from harness.pytest_plugin import SEED, record_coverage, report_finding
+from harness.pytest_plugin import SEED, examples_per_test, record_coverage, report_finding
 
 
 def test_resume_matches_uninterrupted_run(capability, resume_target, request, tmp_path_factory):
@@ -22,7 +21,7 @@ def test_resume_matches_uninterrupted_run(capability, resume_target, request, tm
 
     result = hunt(
         resume_target,
-        max_examples=SUITE_EXAMPLES[config.getoption("--resume-profile")],
+        max_examples=examples_per_test(config),
         seed=seed,
         root=tmp_path_factory.mktemp("trials"),
         capabilities=capability.narrow(resume_target.capabilities),
