@@ -168,17 +168,31 @@ def uv_binary() -> str | None:
         return shutil.which("uv")
 
 
+def pip_command(python: str) -> list[str]:
+    return [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+
+
+def uv_command(uv: str, python: str) -> list[str]:
+    """uv's install into `python`'s environment, the bytecode compiled as pip compiles it (an
+    environment that may not write it at import would compile every module in every process)."""
+    return [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
+
+
+def install_command(python: str) -> list[str]:
+    """The command (before its specs) that installs into `python`'s environment: uv's where
+    uv is installed and not declined, else pip's."""
+    uv = uv_binary()
+    return uv_command(uv, python) if uv is not None else pip_command(python)
+
+
 def _install(path: Path, specs: list[str], what: str, release: str | None) -> None:
     """Install `specs` into the environment at `path`: uv where it is, else (or where uv
     failed: an index only pip's configuration names) pip."""
     python = str(path / "bin" / "python")
     uv = uv_binary()
-    if uv is not None:
-        result = subprocess.run([uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python, *specs],
-                                capture_output=True, text=True)
-        if result.returncode == 0:
-            return
-    _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *specs], path, what, release)
+    if uv is not None and subprocess.run([*uv_command(uv, python), *specs], capture_output=True).returncode == 0:
+        return
+    _run([*pip_command(python), *specs], path, what, release)
 
 
 def _run(command: list[str], path: Path, what: str, release: str | None = None) -> None:

@@ -19,7 +19,7 @@ from helpers import issue_709_scenario
 
 import harness
 from harness import repro
-from harness.environments import uv_binary
+from harness.environments import install_command
 from harness.property import check_scenario
 from harness.targets.registry import get_target
 
@@ -34,12 +34,9 @@ def _venv(path: Path) -> Path:
 
 
 def _pip(python: Path, *args: str) -> None:
-    """`pip install ARGS` into `python`'s environment, through uv where it is installed (as
-    `uv run` installs a script's header; seconds where pip takes a minute)."""
-    uv = uv_binary()
-    command = ([uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)] if uv is not None
-               else [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"])
-    result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=900)
+    """`pip install ARGS` into `python`'s environment, as the harness installs (uv where it is
+    installed, as `uv run` installs a script's header; else pip)."""
+    result = subprocess.run([*install_command(str(python)), *args], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -57,6 +54,9 @@ def test_a_mutant_reproducer_runs_where_only_the_registry_has_been_installed(tmp
     assert not any(re.match(r"resume[-_]harness\b", d) for d in dependencies), dependencies
     python = _venv(tmp_path / "venv")
     _pip(python, *dependencies)  # what `uv run` installs from the header
+    # the bytecode is there before any import: a machine that forbids writing it at import
+    # (PYTHONDONTWRITEBYTECODE) would otherwise compile pandas in every process
+    assert list((python.parent.parent / "lib").glob("python*/site-packages/pandas/__pycache__/*.pyc"))
     assert subprocess.run([str(python), "-m", "pip", "show", "resume-harness"], capture_output=True).returncode == 1
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
