@@ -166,6 +166,14 @@ def test_signals_and_same_process_segments_are_delivered_as_the_scenario_says():
     assert "    signal.signal(signal.SIGINT, signal.default_int_handler)" in script
     assert "    signal.signal(signal.SIGTERM, signal.SIG_DFL)" in script
     assert "default_int_handler" not in _dd_files(issue_709_scenario("async")).script
+    assert "RETURNED" not in script  # the sync engine's callback runs in the main thread: it is interrupted
+    # async: the engine's thread that pressed Ctrl-C holds until the interrupted call has
+    # returned, so that the work the engine goes on with shows on every run, not on its timing
+    on_engine_thread = _dd_files(KINDS["async-sigint-same-process-shuffle"], release="0.7.0").script
+    assert "RETURNED = threading.Event()" in on_engine_thread and "import threading" in on_engine_thread
+    kill = on_engine_thread.index("os.kill(os.getpid(), signal.SIGINT)")
+    assert on_engine_thread.index("RETURNED.wait(1)") > kill
+    assert on_engine_thread.index("    RETURNED.set()") > on_engine_thread.index("except (Stop, KeyboardInterrupt):")
     assert "PROCESSES = [[0, 1], [2]]" in script
     assert "if len(group) > 1 or SEGMENTS[group[0]][2] and SEGMENTS[group[0]][2][1] in OWN_PROCESS:" in script
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -29,6 +30,7 @@ except ImportError as exc:
 
 # (num_records, resume mode, stop at (checkpoint, action))
 SEGMENTS = [(6, 'NEVER', (2, 'sigint')), (6, 'ALWAYS', None)]
+RETURNED = threading.Event()  # the call that Ctrl-C interrupted has returned
 EXPECTED = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta']
 
 
@@ -42,7 +44,7 @@ def log(base, line):  # every checkpoint, with the segment that made it
 
 
 def run(base, index, num_records, mode, stop):
-    source = DataFrameSeedSource(df=pd.DataFrame({"seed_id": [0, 1, 2, 3, 4, 5], "name": ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta']}))
+    source = DataFrameSeedSource(df=pd.DataFrame({"seed_id": [0, 1, 2, 3, 4, 5], "name": ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta']}))  # noqa: E501
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}"))
@@ -55,6 +57,7 @@ def run(base, index, num_records, mode, stop):
         if stop and len(seen) == stop[0]:
             if stop[1] == "sigint":  # Ctrl-C: KeyboardInterrupt in the main thread
                 os.kill(os.getpid(), signal.SIGINT)
+                RETURNED.wait(1)  # on once the interrupted call has returned (0.8.0 on waits for this thread: the hold)
                 return
             raise Stop
     try:
@@ -68,6 +71,7 @@ def run(base, index, num_records, mode, stop):
     except (Stop, KeyboardInterrupt):
         pass
     log(base, f"{index} end")
+    RETURNED.set()
 
 
 def rows(base):
@@ -97,6 +101,7 @@ def wasted(base):
 def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's
     return any("data_designer" in Path(f.filename).parts for f in traceback.extract_tb(exc.__traceback__))
 
+
 def settle(limit=10.0):  # until the engine's event loop has nothing left to do (at most `limit` s)
     engine = sys.modules.get("data_designer.engine.dataset_builders.utils.async_concurrency")
     loop = getattr(engine, "_loop", None)
@@ -119,7 +124,7 @@ def main():
             run(sys.argv[3], i, *SEGMENTS[i])
         settle()  # what the engine still does once the call has returned shows now
         os._exit(0)  # at once, as a crash ends it: no engine thread finishes its work at exit
-    for _ in range(12):  # work the engine's own threads do late shows on some runs only
+    for _ in range(3):  # the engine's thread holds after Ctrl-C until the call has returned
         with tempfile.TemporaryDirectory() as tmp:
             resumed = Path(tmp, "resumed")
             for group in [[i] for i in range(len(SEGMENTS))]:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import data_designer.config as dd
@@ -22,6 +23,7 @@ os.environ["DATA_DESIGNER_ASYNC_ENGINE"] = "1"  # async engine (0.7.0 and later:
 
 # (num_records, resume mode, stop at (checkpoint, action))
 SEGMENTS = [(6, 'NEVER', (2, 'sigint')), (6, 'ALWAYS', None)]
+RETURNED = threading.Event()  # the call that Ctrl-C interrupted has returned
 EXPECTED = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta']
 
 
@@ -35,7 +37,7 @@ def log(base, line):  # every checkpoint, with the segment that made it
 
 
 def run(base, index, num_records, mode, stop):
-    source = DataFrameSeedSource(df=pd.DataFrame({"seed_id": [0, 1, 2, 3, 4, 5], "name": ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta']}))
+    source = DataFrameSeedSource(df=pd.DataFrame({"seed_id": [0, 1, 2, 3, 4, 5], "name": ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta']}))  # noqa: E501
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}"))
@@ -48,6 +50,7 @@ def run(base, index, num_records, mode, stop):
         if stop and len(seen) == stop[0]:
             if stop[1] == "sigint":  # Ctrl-C: KeyboardInterrupt in the main thread
                 os.kill(os.getpid(), signal.SIGINT)
+                RETURNED.wait(1)  # on once the interrupted call has returned (0.8.0 on waits for this thread: the hold)
                 return
             raise Stop
     try:
@@ -61,6 +64,7 @@ def run(base, index, num_records, mode, stop):
     except (Stop, KeyboardInterrupt):
         pass
     log(base, f"{index} end")
+    RETURNED.set()
 
 
 def rows(base):
