@@ -190,8 +190,13 @@ def _install(path: Path, specs: list[str], what: str, release: str | None) -> No
     failed: an index only pip's configuration names) pip."""
     python = str(path / "bin" / "python")
     uv = uv_binary()
-    if uv is not None and subprocess.run([*uv_command(uv, python), *specs], capture_output=True).returncode == 0:
-        return
+    if uv is not None:
+        # uv leaves lock files (uv-setuptools-*.lock) in its temporary directory: ours, removed after
+        with work_directory() as tmp:
+            done = subprocess.run([*uv_command(uv, python), *specs], capture_output=True,
+                                  env={**os.environ, "TMPDIR": str(tmp)}).returncode == 0
+        if done:
+            return
     _run([*pip_command(python), *specs], path, what, release)
 
 

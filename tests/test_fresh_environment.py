@@ -9,6 +9,7 @@ caches make a second run fast)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -36,7 +37,10 @@ def _venv(path: Path) -> Path:
 def _pip(python: Path, *args: str) -> None:
     """`pip install ARGS` into `python`'s environment, as the harness installs (uv where it is
     installed, as `uv run` installs a script's header; else pip)."""
-    result = subprocess.run([*install_command(str(python)), *args], capture_output=True, text=True, timeout=900)
+    tmp = python.parent.parent.parent / "install-tmp"  # uv leaves lock files in its temporary directory
+    tmp.mkdir(exist_ok=True)
+    result = subprocess.run([*install_command(str(python)), *args], capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "TMPDIR": str(tmp)})
     assert result.returncode == 0, result.stdout + result.stderr
 
 
