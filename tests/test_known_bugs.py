@@ -101,6 +101,22 @@ def test_a_new_bug_with_a_known_bug_s_signature_and_anomalies_is_a_finding():
     assert known(result.finding, result.verdict) is None
 
 
+def test_a_failure_only_a_model_an_open_one_builds_on_gives_is_not_known_without_its_entry():
+    """The sync hole model (`sync_hole_refuses_resume`) is built on the every-row-dropped
+    model's empty batch that writes no file. Where the every-row-dropped entry is not open (a
+    fork that fixed it; the time-to-finding benchmark's search for that entry), its failure
+    is a finding, not known by the hole's entry or any other: the run needed a model that is
+    not open. With the whole ledger it is known, and named after its own entry."""
+    entry = next(f for f in LEDGER if f.id == "dd-every-row-dropped-fails-the-run-sync")
+    release = as_release(model_target(open_models(entry.target, "0.6.1")), entry.target, "0.6.1")
+    verdict = check_scenario(release, entry.scenario)
+    assert "error" in verdict.kinds
+    assert KnownBugs(LEDGER, release)(entry.scenario, verdict) == entry.id
+    others = [f for f in LEDGER if f.model != entry.model]
+    assert any(f.model == "sync_hole_refuses_resume" and f.open_on(entry.target, "0.6.1") for f in others)
+    assert KnownBugs(others, release)(entry.scenario, verdict) is None
+
+
 def test_a_failure_the_composition_reproduces_is_named_after_the_entries_it_needs():
     entry = next(f for f in LEDGER if f.id == "dd-ordered-resume-replays-seed-rows-sync")
     release = as_release(model_target([f.model for f in LEDGER if f.open_on(entry.target, "0.6.0")]),
