@@ -290,12 +290,15 @@ def _without_provider(caps: Capabilities) -> Capabilities:
 
 
 def _record_count(seeds: tuple[SeedRow, ...], selection: Selection, source: str) -> int:
-    if selection is None:
-        chosen = seeds
-    else:
-        start, end = selection.bounds(len(seeds))
-        chosen = seeds[start : end + 1]
+    chosen = _selected(seeds, selection)
     return sum(len(s.lines) for s in chosen) if source == "directory" else len(chosen)
+
+
+def _selected(seeds: tuple[SeedRow, ...], selection: Selection) -> tuple[SeedRow, ...]:
+    if selection is None:
+        return seeds
+    start, end = selection.bounds(len(seeds))
+    return seeds[start : end + 1]
 
 
 def _give_first_selected_a_line(seeds: tuple[SeedRow, ...], selection: Selection) -> tuple[SeedRow, ...]:
@@ -335,8 +338,10 @@ def model_column_lists(draw: st.DrawFn, caps: Capabilities, source: str) -> tupl
 
 @st.composite
 def provider_fault_plans(draw: st.DrawFn, caps: Capabilities, seeds: tuple[SeedRow, ...]) -> tuple[ProviderFault, ...]:
-    """0..2 per-row provider faults, simplest first: none, a transient one, a permanent one
-    (an outage is a segment's fault, `outage`)."""
+    """0..2 per-row provider faults on the rows `seeds` (those the selection reads: a fault
+    on a row no run reads changes nothing, and such draws were most of a large table's),
+    simplest first: none, a transient one, a permanent one (an outage is a segment's fault,
+    `outage`). A selection of one or two rows may so lose every row to its faults."""
     kinds = _weighted_provider_kinds(caps.provider_faults)
     if not kinds:
         return ()
@@ -371,7 +376,7 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     buffer_size = draw(buffer_sizes())
     num_records = draw(_ints(1, max(2, min(MAX_RECORDS, 3 * records + 1))))
     model_columns = draw(model_column_lists(caps, source))
-    provider_faults = draw(provider_fault_plans(caps, seeds)) if model_columns else ()
+    provider_faults = draw(provider_fault_plans(caps, _selected(seeds, selection))) if model_columns else ()
     plan_caps = caps if model_columns else _without_provider(caps)
     segments = draw(fault_plans(plan_caps, num_records, buffer_size, bool(model_columns), engine))
     shuffle_seed = draw(_ints(0, 2**16)) if sampling == "shuffle" else 0

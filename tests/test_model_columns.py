@@ -129,3 +129,33 @@ def test_model_columns_and_provider_faults_round_trip_and_bad_ones_are_named():
     data["provider_faults"][0]["seed_id"] = 7
     with pytest.raises(ScenarioError, match="seed_id"):
         Scenario.from_dict(data)
+
+
+def test_provider_fault_plans_fault_selected_rows_only():
+    """A fault on a row the selection never reads changes nothing: plans name selected rows
+    only (drawn from the whole table, most of a large table's faults fell outside a small
+    selection). A small selection may so lose every row to permanent faults: no dataset."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from harness.strategies import scenarios
+
+    caps = get_target("reference").capabilities
+    every_row_lost = []
+
+    @settings(max_examples=400, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data):
+        scenario = data.draw(scenarios(caps))
+        if not scenario.provider_faults:
+            return
+        start, end = (0, len(scenario.seeds) - 1) if scenario.selection is None else \
+            scenario.selection.bounds(len(scenario.seeds))
+        selected = {s.seed_id for s in scenario.seeds[start:end + 1]}
+        faulted = {f.seed_id for f in scenario.provider_faults}
+        assert faulted <= selected, (faulted, selected)
+        if faulted == selected and all(f.permanent for f in scenario.provider_faults):
+            every_row_lost.append(scenario)
+
+    check()
+    assert every_row_lost, "no plan lost every selected row"
