@@ -69,6 +69,12 @@ def check_supported(target: Target, scenario: Scenario) -> None:
 def check_scenario(target: Target, scenario: Scenario, root: Path | None = None,
                    straight_runs: StraightRuns | None = None) -> Verdict:
     """Run `scenario` interrupted and straight on `target`; judge both against the reference."""
+    return _checked(target, scenario, root, straight_runs)[0]
+
+
+def _checked(target: Target, scenario: Scenario, root: Path | None = None,
+             straight_runs: StraightRuns | None = None) -> tuple[Verdict, Outcome, Outcome]:
+    """`check_scenario`'s verdict, with the straight and the resumed run's outcomes."""
     check_supported(target, scenario)
     convert = target.seed_value_as_read
     expected = expected_rows(scenario, convert)
@@ -78,7 +84,8 @@ def check_scenario(target: Target, scenario: Scenario, root: Path | None = None,
         else:
             straight = target.run(scenario.straight(), trial / "straight")
         resumed = target.run(scenario, trial / "resumed")
-    return compare(scenario, expected, straight, resumed, target.capabilities.repeatable_shuffle, convert)
+    verdict = compare(scenario, expected, straight, resumed, target.capabilities.repeatable_shuffle, convert)
+    return verdict, straight, resumed
 
 
 #: `hunt --shrink-seconds` by default: measured before this budget existed, shrinking a
@@ -164,10 +171,14 @@ class ShrinkModel:
         return verdict
 
     def explained_by_known(self, scenario: Scenario, verdict: Verdict, root: Path | None = None) -> bool:
+        """Whether the known entries' composition fails the same way by their models alone (one
+        that needed a model it builds on, none of theirs, is not theirs: `ledger._borrowed`)."""
         if self.known is None:
             return False
-        other = check_scenario(self.known, scenario, root)
-        return not other.ok and other.kinds == verdict.kinds and other.keys == verdict.keys
+        other, straight, resumed = _checked(self.known, scenario, root)
+        fired = {e["model"] for outcome in (straight, resumed) for e in outcome.events if e.get("event") == "model"}
+        return (not other.ok and other.kinds == verdict.kinds and other.keys == verdict.keys
+                and fired <= set(getattr(self.known, "model_names", fired)))
 
     def shows(self, verdict: Verdict, first: Verdict, scenario: Scenario, root: Path | None = None) -> bool:
         """Whether the model's `verdict` on `scenario` is the target's failure `first` again:

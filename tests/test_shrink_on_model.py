@@ -189,3 +189,20 @@ def test_a_model_shows_a_failure_the_release_s_timing_decides_only_with_that_tim
     assert not timed.ok and timed.kinds[0] == like.kinds[0], timed.summary()
     assert any(INTERNAL_TASK_FAILURE in a.detail for a in timed.anomalies if a.kind == "error")
     assert model.attempts(entry.scenario) >= entry.tries
+
+
+def test_a_failure_of_a_model_the_known_ones_only_build_on_is_not_explained_by_them():
+    """Shrinking the every-row-dropped failure of 0.6.1 sync with the rest of the ledger as
+    known: the known composition fails the same way only through the model the sync hole's
+    builds on (an emptied batch writes no file), which is not theirs, so the failure shows on
+    the shrink model instead of being left to the release (57 runs of about a second)."""
+    ledger = load_ledger(packaged_ledger())
+    entry = next(f for f in ledger if f.id == "dd-every-row-dropped-fails-the-run-sync")
+    open_here = [f.model for f in ledger if f.open_on(entry.target, "0.6.1")]
+    whole = ShrinkModel(model_target(open_here), known=model_target([m for m in open_here if m != entry.model]))
+    verdict = check_scenario(whole.target, entry.scenario)
+    assert "error" in verdict.kinds
+    assert not whole.explained_by_known(entry.scenario, verdict)
+    assert whole.shows(verdict, verdict, entry.scenario)
+    itself = ShrinkModel(model_target(open_here), known=model_target(open_here))
+    assert itself.explained_by_known(entry.scenario, verdict)

@@ -1235,6 +1235,7 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
 
     class ModelTarget(ReferenceTarget):
         provider_direct = True  # a model's runs judge failures: no HTTP where none is needed
+        model_names = tuple(names)  # the models it composes (more may take part: those they build on)
 
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
             return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in, shared,
