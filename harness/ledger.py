@@ -40,6 +40,7 @@ from harness.reference.known_bugs import (
     MODELS,
     READ_RACE_EVENT,
     crash_segments,
+    fired_models,
     first_asker_options,
     mixed_sign_int_columns,
     model_target,
@@ -187,8 +188,7 @@ def _borrowed(run: tuple[Verdict, Outcome, Outcome], models: tuple[str, ...]) ->
     that model gives is not known where its own entry is not open (a release or fork that
     fixed it; the benchmark's search for that entry with the rest of the ledger as known,
     which called the every-row-dropped failure of 0.6.1 sync known, to another entry)."""
-    fired = {e["model"] for outcome in run[1:] for e in outcome.events if e.get("event") == "model"}
-    return not fired <= set(models)
+    return not fired_models(*run[1:]) <= set(models)
 
 
 class KnownBugs:
@@ -316,7 +316,7 @@ class KnownBugs:
     def _named(self, run: tuple[Verdict, Outcome, Outcome], scenario: Scenario, verdict: Verdict) -> str:
         """The entries whose models changed what the reference would have done in the run
         that reproduced the failure, those that share an anomaly kind with it first."""
-        fired = {e["model"] for outcome in run[1:] for e in outcome.events if e.get("event") == "model"}
+        fired = fired_models(*run[1:])
         candidates = [f for f in self.entries if f.model in fired] or [
             f for f in self.entries if f.in_signature(scenario)] or self.entries
         named = [f for f in candidates if set(f.anomalies) & set(verdict.kinds)] or candidates

@@ -175,8 +175,10 @@ class ShrinkModel:
         that needed a model it builds on, none of theirs, is not theirs: `ledger._borrowed`)."""
         if self.known is None:
             return False
+        from harness.reference.known_bugs import fired_models
+
         other, straight, resumed = _checked(self.known, scenario, root)
-        fired = {e["model"] for outcome in (straight, resumed) for e in outcome.events if e.get("event") == "model"}
+        fired = fired_models(straight, resumed)
         return (not other.ok and other.kinds == verdict.kinds and other.keys == verdict.keys
                 and fired <= set(getattr(self.known, "model_names", fired)))
 

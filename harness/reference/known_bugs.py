@@ -1220,6 +1220,11 @@ def composed(names: list[str] | tuple[str, ...], convert: Convert | None = None,
                  "observed_shared": dict(shared or {}), "first_asker": first_asker})
 
 
+def fired_models(*outcomes: Any) -> set[str]:
+    """The models that changed what the reference would have done in these runs (`fired`)."""
+    return {e["model"] for outcome in outcomes for e in outcome.events if e.get("event") == "model"}
+
+
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
                  order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
                  read_races_won: int | None = None, crashes_in: tuple[int, int] | None = None,
