@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from harness.changes import NEUTRAL
 from harness.exits import raise_pending_stop
 from harness.fault_kinds import KINDS
 from harness.ledger import SEED_VALUE_SIGNATURES, Finding, KnownBugs
@@ -57,8 +58,10 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
             narrowing["sources"] = tuple(s for s in caps.sources if s in allowed)
         elif key == "sampling":
             narrowing["samplings"] = tuple(s for s in caps.samplings if s in allowed)
-        elif key == "changes":
-            narrowing["change_kinds"] = tuple(k for k in caps.change_kinds if k in allowed)
+        elif key == "changes":  # and the changes that touch neither inputs nor config (fewer records),
+            # which a bug of a config change may need beside it: a fresh run that makes fewer files
+            # than the one whose directory it shares (dd-fresh-runs-of-one-second-share-a-directory)
+            narrowing["change_kinds"] = tuple(k for k in caps.change_kinds if k in allowed or k in NEUTRAL)
         elif key == "faults":
             narrowing["fault_actions"] = tuple(a for a in caps.fault_actions if a in allowed)
             if any(KINDS[a].needs_provider for a in allowed):  # drawn with model columns, asked for or not
