@@ -230,6 +230,9 @@ def hunt_command(
         share = result.target_seconds / result.elapsed if result.elapsed else 0.0
         agreed = (f"the other {result.examples - result.known_failures} agreed" if result.known_failures
                   else "resumed == straight == reference on every one")
+        if result.straight_runs_stood_in:
+            agreed += (f" (the reference's rows stood in for {result.straight_runs_stood_in} deterministic straight "
+                       "runs: paid where a resumed run failed and on a sample)")
         out.print(f"[green]no {'new ' if result.known_failures else ''}finding[/]: {result.examples} examples in "
                   f"{result.elapsed:.1f}s ({rate:.{1 if rate < 10 else 0}f}/s, {share:.0%} of it inside the target); "
                   f"{known_line or agreed}{'; ' + agreed if known_line else ''}. seed {seed}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,13 +36,53 @@ DEFAULT_MAX_EXAMPLES = 300
 class StraightRuns:
     """A search's straight runs, paid once per straight scenario: shrink candidates that
     differ only in their faults or resumes share one (most of them do). A run that erred,
-    hung or cannot be read back is not kept, so a flake is not repeated."""
+    hung or cannot be read back is not kept, so a flake is not repeated.
 
-    def __init__(self, size: int = 256) -> None:
+    Where the target declares its straight runs a function of the scenario
+    (`Target.deterministic`: an ORDERED scenario without model columns, or a SHUFFLE one where
+    its shuffle is repeatable), the reference's rows stand in for the straight run of a scenario
+    whose resumed run they pass (`stands_in`): the check of the resumed run against the
+    reference is the same, and the straight run is paid only where the resumed run failed in
+    a way the search's known bugs do not explain with the reference's rows for it (so a new
+    finding and its shrinking always judge two real runs) and on one straight scenario in
+    `sample` (chosen by its text, so the same scenarios in every search), which keeps the
+    differential check of straight runs against the reference on a sample. What that gives
+    up: a bug that breaks a straight run alone, on a deterministic scenario, is seen on the
+    sample only (a resumed run that breaks too is seen at once)."""
+
+    def __init__(self, size: int = 256, sample: int = 4,
+                 known: Callable[[Scenario, Verdict], str | None] | None = None) -> None:
         self._runs: OrderedDict[str, Outcome] = OrderedDict()
         self.size = size
+        self.sample = sample
         self.hits = 0
         self.misses = 0
+        #: straight runs the reference's rows stood in for
+        self.stood_in = 0
+        #: the search's known bugs (`hunt --known`): a failure they explain with the
+        #: reference's rows for the straight run needs no straight run either (a release's
+        #: known bug may fail half a search's examples)
+        self.known = known
+        self._explained: dict[int, tuple[Verdict, str | None]] = {}
+
+    def known_as(self, scenario: Scenario, verdict: Verdict) -> str | None:
+        """`known(scenario, verdict)`, asked once per verdict."""
+        if self.known is None or verdict.ok:
+            return None
+        kept = self._explained.get(id(verdict))
+        if kept is None or kept[0] is not verdict:
+            kept = (verdict, self.known(scenario, verdict))
+            self._explained = {id(verdict): kept}
+        return kept[1]
+
+    def stands_in(self, target: Target, scenario: Scenario) -> bool:
+        """Whether the reference's rows may stand in for `target`'s straight run of `scenario`
+        (until its resumed run fails)."""
+        if not target.deterministic or scenario.model_columns or self.sample <= 1:
+            return False
+        if scenario.sampling == "shuffle" and not target.capabilities.repeatable_shuffle:
+            return False
+        return zlib.crc32(scenario.straight().to_json().encode()) % self.sample != 0
 
     def run(self, target: Target, straight: Scenario, directory: Path) -> Outcome:
         key = f"{target.name} {target.version}\n{straight.to_json()}"
@@ -78,13 +119,23 @@ def _checked(target: Target, scenario: Scenario, root: Path | None = None,
     check_supported(target, scenario)
     convert = target.seed_value_as_read
     expected = expected_rows(scenario, convert)
+    repeatable = target.capabilities.repeatable_shuffle
     with work_directory(root) as trial:
-        if straight_runs is not None:
+        if straight_runs is not None and straight_runs.stands_in(target, scenario):
+            resumed = target.run(scenario, trial / "resumed")
+            reference = Outcome(rows=[dict(row) for row in expected])
+            verdict = compare(scenario, expected, reference, resumed, repeatable, convert)
+            if verdict.ok or straight_runs.known_as(scenario, verdict) is not None:
+                straight_runs.stood_in += 1
+                return verdict, reference, resumed
             straight = straight_runs.run(target, scenario.straight(), trial / "straight")
+        elif straight_runs is not None:
+            straight = straight_runs.run(target, scenario.straight(), trial / "straight")
+            resumed = target.run(scenario, trial / "resumed")
         else:
             straight = target.run(scenario.straight(), trial / "straight")
-        resumed = target.run(scenario, trial / "resumed")
-    verdict = compare(scenario, expected, straight, resumed, target.capabilities.repeatable_shuffle, convert)
+            resumed = target.run(scenario, trial / "resumed")
+    verdict = compare(scenario, expected, straight, resumed, repeatable, convert)
     return verdict, straight, resumed
 
 
@@ -281,6 +332,8 @@ class HuntResult:
     coverage: Coverage = field(default_factory=Coverage)
     #: straight runs a search did not pay again (`StraightRuns`)
     straight_runs_kept: int = 0
+    #: straight runs the reference's rows stood in for (`StraightRuns.stands_in`)
+    straight_runs_stood_in: int = 0
     #: seconds from the search's start to its first failure (the rest of `elapsed` is shrinking)
     first_failure_seconds: float | None = None
     #: shrink candidates judged on the shrink model instead of the target (`ShrinkModel`)
@@ -370,7 +423,7 @@ def hunt(
     shrink_deadline: list[float] = []
     known_counts: dict[str, int] = {}
     coverage = Coverage()
-    straight_runs = StraightRuns()
+    straight_runs = StraightRuns(known=known)
     started, spent = time.perf_counter(), target.spent
 
     @settings(
@@ -409,7 +462,7 @@ def hunt(
             if on_example is not None:
                 on_example(examples)
             verdict = check_repeatedly(target, scenario, root, straight_runs=straight_runs)
-            explained = known(scenario, verdict) if not verdict.ok and known is not None else None
+            explained = straight_runs.known_as(scenario, verdict)
             if counter["first_failure"] is None:
                 coverage.record(scenario, verdict.faults_fired, verdict.kinds, explained is not None, verdict.stopped)
             if explained is not None:
@@ -460,6 +513,7 @@ def hunt(
                         note=note, examples_to_first_failure=counter["first_failure"], known=known_counts,
                         target_seconds=target.spent - spent, stopped_by=stopped_by, coverage=coverage,
                         straight_runs_kept=straight_runs.hits,
+                        straight_runs_stood_in=straight_runs.stood_in,
                         first_failure_seconds=first_seconds[0] if first_seconds else None)
     if failures and on_model:
         result.model_runs = (counter["examples"] or 0) - (counter["model_from"] or 0)

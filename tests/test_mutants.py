@@ -136,3 +136,63 @@ def test_a_search_pays_each_straight_run_once_and_never_keeps_a_failed_one(tmp_p
     scenario = Scenario(seeds=seeds(3), buffer_size=1,
                         segments=(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(3, "always")))
     assert check_scenario(target, scenario, straight_runs=runs).ok
+
+
+def test_the_reference_stands_in_for_a_deterministic_straight_run_until_the_resumed_run_fails(tmp_path):
+    """`StraightRuns.stands_in`: where a target declares its straight runs deterministic, a
+    search pays the straight run only where the resumed run failed (the verdict is then the
+    one two real runs give) and on one straight scenario in `sample`, and never where the
+    scenario leaves something to chance (model columns, an unseeded shuffle)."""
+    import zlib
+
+    from helpers import issue_709_scenario, seeds
+
+    from harness.model_columns import ModelColumn
+    from harness.property import StraightRuns
+    from harness.reference.mutants import MUTANTS
+    from harness.scenario import Fault, Scenario, Segment
+    from harness.targets.reference import ReferenceTarget
+
+    class Counting(ReferenceTarget):
+        straight = 0
+
+        def run(self, scenario, workdir):
+            if len(scenario.segments) == 1 and scenario.segments[0].fault is None:
+                Counting.straight += 1
+            return super().run(scenario, workdir)
+
+    def sampled(scenario: Scenario) -> bool:
+        return zlib.crc32(scenario.straight().to_json().encode()) % StraightRuns().sample == 0
+
+    def chain(records: int) -> Scenario:
+        return Scenario(seeds=seeds(3), buffer_size=1,
+                        segments=(Segment(records, fault=Fault("raise", "checkpoint", 1)), Segment(records, "always")))
+
+    free = next(chain(n) for n in range(2, 40) if not sampled(chain(n)))
+    paid = next(chain(n) for n in range(2, 40) if sampled(chain(n)))
+    target, runs = Counting(), StraightRuns()
+    assert check_scenario(target, free, straight_runs=runs).ok
+    assert (Counting.straight, runs.stood_in) == (0, 1), "a passing resumed run needs no straight run"
+    assert check_scenario(target, paid, straight_runs=runs).ok and Counting.straight == 1, "the sample is run"
+    for chancy in (free.__class__(**{**free.__dict__, "model_columns": (ModelColumn("llm_0", "describe"),)}),
+                   free.__class__(**{**free.__dict__, "sampling": "shuffle"})):
+        before = Counting.straight
+        check_scenario(target, chancy, straight_runs=runs)
+        assert Counting.straight == before + 1 or chancy.sampling == "shuffle", chancy
+    undeclared = Counting()
+    undeclared.deterministic = False
+    before = Counting.straight
+    check_scenario(undeclared, free, straight_runs=runs)
+    assert Counting.straight == before + 1, "a target that does not declare itself deterministic runs both"
+
+    # a resumed run that fails: the straight run is paid, and the verdict is two real runs'
+    class Mutant(Counting):
+        pass
+
+    mutant = Mutant(MUTANTS["seed_restart"], name="mutant:seed_restart")
+    bug = issue_709_scenario()
+    before = Counting.straight
+    with_runs = check_scenario(mutant, bug, straight_runs=StraightRuns())
+    without = check_scenario(mutant, bug)
+    assert not with_runs.ok and Counting.straight == before + 2
+    assert (with_runs.kinds, with_runs.actual, with_runs.straight) == (without.kinds, without.actual, without.straight)

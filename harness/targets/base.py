@@ -200,6 +200,10 @@ class Target(abc.ABC):
     #: its model provider trials are answered without HTTP where a segment runs in this
     #: process (`harness.provider`, direct trials): the known bugs' models, not a target
     provider_direct: bool = False
+    #: its straight run of a scenario is a function of the scenario where the scenario leaves
+    #: nothing to chance (ORDERED, or SHUFFLE with a repeatable shuffle, and no model columns):
+    #: a search may take the reference's rows for it (`harness.property.StraightRuns`)
+    deterministic: bool = False
     #: its client's timeout is on a stalled body, not the whole answer (`harness.provider.Client`):
     #: the provider's `slow` answers begin at once and hold their body back
     provider_stall: bool = True

@@ -138,6 +138,10 @@ class DataDesignerTarget(Target):
     provider_timeout = 1.0
     #: a `slow` answer is late as a whole (its clients' timeouts are not ours to know)
     provider_stall = False
+    #: an ORDERED run without model columns reads its seeds in one order and writes row groups
+    #: by id whichever of the async engine's groups finishes first; its shuffle is unseeded
+    #: (`Capabilities.repeatable_shuffle` False), so a SHUFFLE run is not
+    deterministic = True
 
     def pending_work(self) -> bool:
         """The async engine's event loop (one per process in every release,

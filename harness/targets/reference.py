@@ -29,6 +29,7 @@ class ReferenceTarget(Target):
     #: (`harness.provider`, direct trials: the same fault plan and log, a slow answer a timeout
     #: at once); those in a child (a kill, a signal, a same-process chain) speak HTTP
     provider_direct = True
+    deterministic = True
 
     def __init__(self, engine_cls: type[ReferenceEngine] = ReferenceEngine, name: str = "reference") -> None:
         self.engine_cls = engine_cls
