@@ -53,7 +53,7 @@ from harness.targets.base import Outcome, Target
 from harness.workdirs import work_directory
 
 SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values", "faults",
-                    "provider_faults")
+                    "provider_faults", "fresh_home")
 
 
 def large_nullable_ints(scenario: Scenario) -> bool:

@@ -71,6 +71,8 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
             narrowing["opt_in"] = tuple(d for d in caps.opt_in if d != "model columns")
         elif key == "min_extensions":
             narrowing["extension"] = True
+        elif key == "fresh_home":  # drawn, asked for or not
+            narrowing["opt_in"] = tuple(d for d in caps.opt_in if d != "fresh home")
         elif key == "seed_values":  # each kind so far is of int columns
             narrowing["column_types"] = ("int",)
     return dataclasses.replace(caps, **narrowing)

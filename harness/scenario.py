@@ -149,6 +149,10 @@ class Scenario:
     model_columns: tuple[ModelColumn, ...] = ()
     #: the provider's faults, by seed row, in every run of the scenario (straight and resumed)
     provider_faults: tuple[ProviderFault, ...] = ()
+    #: the environment: the chain's first run is the first a fresh installation makes (the
+    #: target's per-user state, such as DataDesigner's model defaults in DATA_DESIGNER_HOME,
+    #: not written yet; the first run writes it). A resume-correct target gives the same rows.
+    fresh_home: bool = False
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -189,9 +193,10 @@ class Scenario:
         models = f", model columns {', '.join(c.name for c in self.model_columns)}" if self.model_columns else ""
         faults = f", provider faults: {'; '.join(f.describe() for f in self.provider_faults)}" \
             if self.provider_faults else ""
+        home = ", first run on a fresh installation" if self.fresh_home else ""
         return (
             f"{len(self.seeds)} seed rows ({self.source}, {sel}, {self.sampling}{typed}), "
-            f"buffer_size={self.buffer_size}, engine={self.engine}{models}{faults}, segments: {chain}"
+            f"buffer_size={self.buffer_size}, engine={self.engine}{models}{faults}{home}, segments: {chain}"
         )
 
     # ----- JSON ---------------------------------------------------------------------
@@ -212,6 +217,7 @@ class Scenario:
             **({"columns": [{"name": c.name, "type": c.type} for c in self.columns]} if self.columns else {}),
             **({"model_columns": [c.to_dict() for c in self.model_columns]} if self.model_columns else {}),
             **({"provider_faults": [f.to_dict() for f in self.provider_faults]} if self.provider_faults else {}),
+            **({"fresh_home": True} if self.fresh_home else {}),
         }
 
     def to_json(self) -> str:
@@ -243,6 +249,8 @@ class Scenario:
             kwargs["model_columns"] = _model_columns_from_dict(obj["model_columns"])
         if "provider_faults" in obj:
             kwargs["provider_faults"] = _provider_faults_from_dict(obj["provider_faults"])
+        if "fresh_home" in obj:
+            kwargs["fresh_home"] = _typed(obj["fresh_home"], bool, "fresh_home")
         if "completion_order" in obj:
             kwargs["completion_order"] = tuple(
                 _typed(v, int, f"completion_order[{i}]")
@@ -263,7 +271,7 @@ class Scenario:
 
 _OPTIONAL = {
     "source", "selection", "sampling", "shuffle_seed", "buffer_size", "engine", "completion_order",
-    "echo_suffix", "extra_column", "columns", "model_columns", "provider_faults",
+    "echo_suffix", "extra_column", "columns", "model_columns", "provider_faults", "fresh_home",
 }
 #: model columns a config may have
 MAX_MODEL_COLUMNS = 2

@@ -238,6 +238,8 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
 
 #: one resumed segment in CHANGE_ODDS carries changes (and shrinks to none)
 CHANGE_ODDS = 3
+#: one chain in FRESH_HOME_ODDS starts on a fresh installation (`Scenario.fresh_home`; shrinks to not)
+FRESH_HOME_ODDS = 8
 
 
 @functools.cache
@@ -383,9 +385,11 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     order: tuple[int, ...] = ()
     if engine == "async":
         order = tuple(draw(_COMPLETION_ORDERS))
+    # drawn last, so that a target that does not draw it draws everything else as before
+    fresh_home = caps.draws_fresh_home and draw(_ints(0, FRESH_HOME_ODDS - 1)) == FRESH_HOME_ODDS - 1
     fields = dict(seeds=seeds, columns=columns, source=source, selection=selection, sampling=sampling,
                   shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order,
-                  model_columns=model_columns, provider_faults=provider_faults)
+                  model_columns=model_columns, provider_faults=provider_faults, fresh_home=fresh_home)
     try:
         return Scenario(segments=segments, **fields)
     except ScenarioError:

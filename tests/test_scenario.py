@@ -97,3 +97,41 @@ def test_corpus_scenarios_load_and_pass_on_the_reference():
         scenario = Scenario.from_json(path.read_text())
         assert scenario.to_json() == path.read_text(), f"{path.name} is not in canonical form"
         assert check_scenario(get_target("reference"), scenario).ok, path.name
+
+
+def test_fresh_home_is_written_only_when_set_and_read_strictly():
+    fresh = Scenario(seeds=seeds(2), segments=(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(2, "always")),
+                     fresh_home=True)
+    assert Scenario.from_json(fresh.to_json()) == fresh and '"fresh_home": true' in fresh.to_json()
+    assert "fresh_home" not in issue_709_scenario().to_json()
+    assert "first run on a fresh installation" in fresh.describe()
+    data = json.loads(fresh.to_json())
+    data["fresh_home"] = "yes"
+    with pytest.raises(ScenarioError, match="fresh_home"):
+        Scenario.from_dict(data)
+
+
+def test_a_fresh_installation_is_drawn_where_a_target_draws_it_and_never_where_it_opts_in():
+    import dataclasses
+
+    from hypothesis import HealthCheck, settings
+
+    from harness.targets.base import Capabilities
+    from harness.targets.reference import ReferenceTarget
+
+    reference = ReferenceTarget.capabilities
+    drawing = dataclasses.replace(reference, opt_in=("fault revoked",))
+    assert reference.unsupported(dataclasses.replace(issue_709_scenario(), fresh_home=True)) is None
+    assert "fresh installation" in Capabilities().unsupported(dataclasses.replace(issue_709_scenario(), fresh_home=True))
+    def collect(caps: Capabilities) -> set[bool]:
+        seen: set[bool] = set()
+
+        @settings(max_examples=200, database=None, suppress_health_check=list(HealthCheck))
+        @given(scenarios(caps))
+        def draw(scenario):
+            seen.add(scenario.fresh_home)
+        draw()
+        return seen
+
+    drawn = {"reference": collect(reference), "drawing": collect(drawing)}
+    assert drawn == {"reference": {False}, "drawing": {False, True}}

@@ -93,9 +93,17 @@ class Capabilities:
     #: DataDesigner's early shutdown: `hunt --faults revoked`)
     opt_in: tuple[str, ...] = ("fault revoked",)
 
+    #: it can run a chain whose first run is a fresh installation's (`Scenario.fresh_home`);
+    #: drawn where it is not `opt_in` ("fresh home")
+    fresh_home: bool = False
+
     @property
     def draws_model_columns(self) -> bool:
         return self.model_columns and "model columns" not in self.opt_in
+
+    @property
+    def draws_fresh_home(self) -> bool:
+        return self.fresh_home and "fresh home" not in self.opt_in
     #: the provider fault kinds it may meet (`harness.model_columns.PROVIDER_FAULT_KINDS`)
     provider_faults: tuple[str, ...] = ()
 
@@ -126,6 +134,8 @@ class Capabilities:
             checks.append(("model columns", "model columns", ("model columns",) if self.model_columns else ()))
         for fault in scenario.provider_faults:
             checks.append(("provider fault", fault.kind, self.provider_faults))
+        if scenario.fresh_home:
+            checks.append(("first run on a fresh installation", "fresh_home", ("fresh_home",) if self.fresh_home else ()))
         for what, value, allowed in checks:
             if value not in allowed:
                 return f"{what} '{value}' is not supported (supported: {', '.join(allowed)})"

@@ -114,6 +114,9 @@ def capabilities_for(version: str, engine: str) -> Capabilities:
         # An example with model columns costs DataDesigner seconds (client timeouts, retries, a
         # health check per create()): drawn when a search asks (`hunt --model-columns`)
         opt_in=("model columns", "fault revoked"),
+        # a chain whose first run is the installation's first (DATA_DESIGNER_HOME without the
+        # model defaults DataDesigner() writes): `run_segment`
+        fresh_home=True,
     )
 
 
@@ -256,7 +259,8 @@ class DataDesignerTarget(Target):
         # rewriting the seed file at the same path (a new frame for a dataframe source) and
         # rendering the config and run settings again, as the user's own script would.
         inputs = inputs_at(scenario, index)
-        builder = build_config(inputs, workdir / "seed-source")
+        with _fresh_installation(scenario.fresh_home and index == 0):
+            builder = build_config(inputs, workdir / "seed-source")
         designer = new_designer(inputs, workdir / "artifacts", injector.provider_endpoint)
         early = early_shutdown_in(inputs, segment)
         designer.set_run_config(run_config(inputs.buffer_size, early_shutdown=early))
@@ -499,6 +503,31 @@ def run_config(buffer_size: int, early_shutdown: bool = False) -> Any:
 COOLDOWN = 0.01
 
 
+@contextlib.contextmanager
+def _fresh_installation(fresh: bool):  # type: ignore[no-untyped-def]
+    """With `fresh`, the config builder of a fresh installation's first run: on such a
+    DATA_DESIGNER_HOME the model defaults (`model_configs.yaml`) are not written yet, so a
+    `DataDesignerConfigBuilder()` without model configs has none, and the first
+    `DataDesigner()` writes them (`_initialize_interface_runtime`, once per process:
+    `resolve_seed_default_model_settings`); every builder after it has the defaults, and
+    DataDesigner's config fingerprint covers them. Every other run here finds them written:
+    `_data_designer` writes them once per process, so which run is a process's first never
+    decides a run's config (it did: a search whose first example's resumed run was its
+    process's first met this at once, and its replay passed)."""
+    if not fresh:
+        yield
+        return
+    from data_designer.config.default_model_settings import resolve_seed_default_model_settings
+    from data_designer.config.utils.constants import MODEL_CONFIGS_FILE_PATH
+
+    Path(MODEL_CONFIGS_FILE_PATH).unlink(missing_ok=True)
+    try:
+        yield
+    finally:
+        with _quiet():
+            resolve_seed_default_model_settings()  # what the run's DataDesigner() does next
+
+
 def new_designer(scenario: Scenario, artifact_path: Path, endpoint: str | None = None) -> Any:
     dd = _data_designer()
     kwargs: dict[str, Any] = {"artifact_path": artifact_path}
@@ -640,6 +669,10 @@ def _data_designer() -> Any:
         _silence_data_designer_loggers()
         _offline_tokenizer()
         _no_retry_backoff()
+        with _quiet():  # the installation's model defaults, as any DataDesigner() before writes them
+            from data_designer.config.default_model_settings import resolve_seed_default_model_settings
+
+            resolve_seed_default_model_settings()
         ns = _Namespace()
         ns.config = config  # type: ignore[attr-defined]
         ns.DirectorySeedSource = DirectorySeedSource  # type: ignore[attr-defined]

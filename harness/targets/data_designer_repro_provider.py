@@ -27,13 +27,22 @@ def compared_model_columns(scenario: Scenario) -> list[str]:
 
 def stdlib_names(scenario: Scenario) -> list[str]:
     """The standard-library modules the provider needs."""
+    fresh = ["atexit", "shutil", "tempfile"] if scenario.fresh_home else []
     return ["atexit", "hashlib", "http.server", "json", "shutil", "socket", "tempfile", "threading",
-            "urllib.request"] if scenario.model_columns else []
+            "urllib.request"] if scenario.model_columns else fresh
 
 
 def hermetic_lines(scenario: Scenario) -> list[str]:
     """Before DataDesigner is imported: its home (a directory of the script's own, removed when
     it exits, unless the caller gave one) and its telemetry."""
+    if scenario.fresh_home:  # the bug needs it: the first run is a fresh installation's
+        return ['os.environ["NEMO_TELEMETRY_ENABLED"] = "false"  # no telemetry',
+                "# a fresh installation: DataDesigner's home without the model defaults its first",
+                "# DataDesigner() writes (the script's processes share it; removed when it exits)",
+                'if "REPRO_FRESH_DD_HOME" not in os.environ:',
+                '    os.environ["REPRO_FRESH_DD_HOME"] = os.environ["DATA_DESIGNER_HOME"] = '
+                'tempfile.mkdtemp(prefix="repro-dd-home-")',
+                '    atexit.register(shutil.rmtree, os.environ["DATA_DESIGNER_HOME"], True)']
     if not scenario.model_columns:
         return []
     return ['os.environ["NEMO_TELEMETRY_ENABLED"] = "false"  # no telemetry',

@@ -23,7 +23,10 @@ class ReferenceTarget(Target):
 
     capabilities = Capabilities(change_kinds=tuple(k for k in CHANGE_KINDS if k != "release"),
                                 column_types=COLUMN_TYPES, model_columns=True,
-                                provider_faults=tuple(PROVIDER_FAULT_KINDS))
+                                provider_faults=tuple(PROVIDER_FAULT_KINDS),
+                                # a fresh installation changes nothing of the reference's: it
+                                # runs such scenarios (a target's findings), a search does not draw them
+                                fresh_home=True, opt_in=("fault revoked", "fresh home"))
 
     #: its segments in the harness's own process get the provider's decisions without a socket
     #: (`harness.provider`, direct trials: the same fault plan and log, a slow answer a timeout
