@@ -573,3 +573,23 @@ def test_which_record_of_an_async_segment_meets_a_transient_fault_first_is_a_rac
     default = check_scenario(model_target(names), scenario)
     assert verdict.kinds != default.kinds
     assert not verdict.ok and KnownBugs(LEDGER, release)(scenario, verdict)
+
+
+def test_a_fresh_installation_s_first_run_is_refused_or_redone_only_by_its_model():
+    """dd-first-run-of-an-installation-cannot-be-resumed: the model gives the first run of a
+    fresh installation another fingerprint, so ALWAYS refuses and IF_POSSIBLE starts over;
+    the reference (resume-correct) gives the right rows, and the model does too where the
+    installation was not fresh or the config names its own model configs."""
+    from harness.model_columns import ModelColumn
+
+    def chain(resume: str, **fields) -> Scenario:
+        return Scenario(seeds=seeds(3), buffer_size=1, engine="async", **fields,
+                        segments=(Segment(3, fault=Fault("raise", "checkpoint", 2)), Segment(3, resume)))
+
+    model = model_target(["fresh_home_fingerprint"])
+    assert check_scenario(model, chain("always", fresh_home=True)).kinds == ("error",)
+    assert check_scenario(model, chain("if_possible", fresh_home=True)).kinds == ("redone",)
+    assert check_scenario(ReferenceTarget(), chain("always", fresh_home=True)).ok
+    assert check_scenario(model, chain("always")).ok
+    assert check_scenario(model, chain("always", fresh_home=True,
+                                       model_columns=(ModelColumn("llm_0", "describe"),))).ok

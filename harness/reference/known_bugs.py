@@ -572,6 +572,39 @@ class SameSecondSibling(ReferenceEngine):
         return super().fresh_sibling(path, segment)
 
 
+class FreshHomeFingerprint(ReferenceEngine):
+    """dd-first-run-of-an-installation-cannot-be-resumed (0.6.0 to 0.9.7, both engines): a
+    `DataDesignerConfigBuilder()` without model configs takes the installation's defaults
+    from DATA_DESIGNER_HOME's `model_configs.yaml` (`get_default_model_configs`), which the
+    first `DataDesigner()` of a fresh installation writes (`resolve_seed_default_model_settings`);
+    a user's script builds its config first, so its first run's config has no model configs
+    and every later one has the defaults, and the config fingerprint covers them: whatever
+    resumes that first run's dataset finds another config (ALWAYS refuses: "Cannot resume:
+    the current config ... does not match"; IF_POSSIBLE starts over in a new directory).
+    A config whose columns name their models (model columns here) does not depend on it."""
+
+    #: what the first run's fingerprint is, beside the config's own
+    MARK = "+no-model-defaults"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.scenario.fresh_home and self.segment_index == 0 and not self.scenario.model_columns:
+            self.config_hash += self.MARK
+
+    def open(self, segment: Segment) -> Session:
+        if self.segment_index > 0 and segment.resume != "never":
+            path = self.artifact_root / DATASET_NAME
+            for name in (storage.METADATA, "builder_config.json"):
+                try:
+                    stored = json.loads((path / name).read_text(encoding="utf-8")).get("config_hash", "")
+                except (OSError, ValueError):
+                    continue
+                if str(stored).endswith(self.MARK):
+                    self.fired(FreshHomeFingerprint)
+                break
+        return super().open(segment)
+
+
 #: the seed sources DataDesigner reads from a file with DuckDB, column types and all
 READ_FROM_FILE = ("parquet", "csv", "jsonl")
 
@@ -1118,6 +1151,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "unified_decimal_meets_int64": UnifiedDecimalMeetsInt64,
     "fingerprint_misses_content": FingerprintMissesContent,
     "same_second_sibling": SameSecondSibling,
+    "fresh_home_fingerprint": FreshHomeFingerprint,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "rate_limited_row_hangs": RateLimitedRowHangs,
