@@ -93,6 +93,25 @@ def test_a_script_with_two_fresh_starts_aligns_them_to_a_second_and_reads_back_t
     assert "dataset.txt" not in plain and "time.sleep" not in plain
 
 
+def test_a_script_s_first_run_is_a_fresh_installation_s_only_where_its_scenario_says_so():
+    """On a fresh installation the first DataDesigner() writes the model defaults a config
+    without model configs takes (dd-first-run-of-an-installation-cannot-be-resumed): a script
+    builds its DataDesigner before its config, so that a maintainer's first run of it shows
+    its own bug, not that one; a fresh_home scenario's script builds the config first, on a
+    DATA_DESIGNER_HOME of its own that its child processes share."""
+    import dataclasses
+
+    for scenario in (issue_709_scenario(), issue_709_scenario("async")):
+        plain = _dd_files(scenario).script
+        assert plain.index("    designer = DataDesigner(") < plain.index("    builder = dd.DataDesignerConfigBuilder(")
+        assert "DATA_DESIGNER_HOME" not in plain
+        fresh = _dd_files(dataclasses.replace(scenario, fresh_home=True)).script
+        assert fresh.index("    builder = dd.DataDesignerConfigBuilder(") < fresh.index("    designer = DataDesigner(")
+        assert 'if "REPRO_FRESH_DD_HOME" not in os.environ:' in fresh
+        assert fresh.index("DATA_DESIGNER_HOME") < fresh.index("import data_designer")
+        compile(fresh, "fresh.py", "exec")
+
+
 def test_minimal_data_designer_script_is_under_90_lines():
     assert len(_dd_files(issue_709_scenario()).script.splitlines()) < 90
 

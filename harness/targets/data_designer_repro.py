@@ -448,6 +448,7 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         lines.append(f"EXPECTED = {_rows_literal(_typed_rows(expected_rows(scenario, _dd_convert), column, compared))}")
     else:
         lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
+    designer = f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})"
     lines += [
         "",
         "",
@@ -463,6 +464,10 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
           if len(fresh) > 1 else []),
         *(['    Path(base, "seeds").mkdir(parents=True, exist_ok=True)'] if scenario.source != "dataframe" else []),
         *(_changed_run_lines(scenario) if changed else _source_lines(scenario)),
+        # its DataDesigner() before its config: on a fresh installation the first one writes the
+        # model defaults a config without model configs takes, and a config built before it has
+        # none (a bug of its own, dd-first-run-of-an-installation-cannot-be-resumed)
+        *([designer] if not scenario.fresh_home else []),
         *provider.builder_lines(scenario),
         *([f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}, "
            "selection_strategy=selection)",
@@ -471,14 +476,14 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
            '        builder.add_column(dd.ExpressionColumnConfig(name="tag", '
            f"""expr="{{{{ '' if {copied} else '' }}}}" + inputs["tag"]))""",
            *provider.column_lines(scenario),
-           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})",
+           *([designer] if scenario.fresh_home else []),
            f'    designer.set_run_config({run_config.format(size=BUFFER_SIZE_INPUT)})']
           if changed else
           [f"    builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.{sampling}"
            f"{_selection(scenario)})",
            f'    builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{{{ {column} }}}}"))',
            *provider.column_lines(scenario),
-           f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})",
+           *([designer] if scenario.fresh_home else []),
            f"    designer.set_run_config({run_config.format(size=scenario.buffer_size)})"]),
         "    seen = []",
         "    def on_checkpoint(path):",

@@ -3,6 +3,7 @@ nothing but a DataDesigner release installed (each release's own environment).""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -31,10 +32,10 @@ ISSUE_709 = Scenario(
 IGNORING_SIGINT = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
 
 
-def run_script(release: str, script: Path) -> subprocess.CompletedProcess:
+def run_script(release: str, script: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     python = str(python_of(release))
     return subprocess.run([python, "-c", IGNORING_SIGINT, python, str(script)], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env={**os.environ, **env} if env else None)
 
 
 def test_issue_709_reproducer_fails_on_0_6_0_and_passes_on_the_latest_release(tmp_path):
@@ -49,6 +50,11 @@ def test_issue_709_reproducer_fails_on_0_6_0_and_passes_on_the_latest_release(tm
     assert "expected: ['alpha', 'beta', 'gamma']" in on_oldest.stdout
     on_latest = run_script(LATEST, script)
     assert on_latest.returncode == 0, on_latest.stdout + on_latest.stderr
+    # a maintainer's first run of it on a fresh installation shows #709, not the bug of a fresh
+    # installation's first run (dd-first-run-of-an-installation-cannot-be-resumed)
+    (tmp_path / "new-home").mkdir()
+    fresh = run_script(OLDEST, script, {"DATA_DESIGNER_HOME": str(tmp_path / "new-home")})
+    assert fresh.returncode == 1 and "resumed:  ['alpha', 'alpha', 'beta']" in fresh.stdout, fresh.stdout + fresh.stderr
     report = next((tmp_path / "out").glob("report_*.md")).read_text()
     assert f"data-designer=={OLDEST} (sync engine where the release has it): fails" in report
     assert f"data-designer=={LATEST} (sync engine where the release has it): passes" in report
