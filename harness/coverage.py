@@ -29,7 +29,7 @@ from harness.scenario import Scenario, selection_kind
 
 DIMENSIONS = ("engine", "source", "sampling", "selection", "seed columns", "column type", "interruptions",
               "extensions", "resume", "process", "fault drawn", "fault fired", "run stopped", "change",
-              "model columns", "provider fault")
+              "model columns", "provider fault", "installation")
 
 
 @dataclass
@@ -59,6 +59,7 @@ class Coverage:
         for provider_fault in scenario.provider_faults:
             d["provider fault"][provider_fault.kind + ("!" if provider_fault.permanent else "")] += 1
         d["extensions"][str(extensions(scenario))] += 1
+        d["installation"]["fresh" if scenario.fresh_home else "used"] += 1
         for segment in scenario.segments[1:]:
             d["resume"][segment.resume] += 1
             d["process"][segment.process] += 1
@@ -102,6 +103,8 @@ class Coverage:
                     if not d["interruptions"][str(n)]]
         if caps.extension and not any(n for k, n in d["extensions"].items() if k != "0"):
             missing.append("an extension")
+        if getattr(caps, "draws_fresh_home", False) and not d["installation"]["fresh"]:
+            missing.append("a fresh installation's first run")
         if getattr(caps, "model_columns", False) and not any(n for k, n in d["model columns"].items() if k != "0"):
             missing.append("a model column" + (" (drawn only with --model-columns)"
                                                if "model columns" in getattr(caps, "opt_in", ()) else ""))

@@ -72,3 +72,16 @@ def test_hunt_prints_the_table_and_with_stats_json_a_json_line_and_coverage_json
     assert "coverage of" not in js.stdout
     bad = subprocess.run([*base, "--stats", "xml"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--stats takes table, json, none" in bad.stderr
+
+
+def test_a_fresh_installation_is_counted_and_called_out_where_the_target_draws_it():
+    fresh = Scenario(seeds=seeds(2), segments=(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(2, "always")),
+                     fresh_home=True)
+    cov = Coverage()
+    cov.record(dataclasses.replace(fresh, fresh_home=False))
+    drawing = dataclasses.replace(get_target("reference").capabilities, opt_in=())
+    assert "a fresh installation's first run" in cov.unexercised(drawing)
+    assert "a fresh installation's first run" not in cov.unexercised(get_target("reference").capabilities)
+    cov.record(fresh)
+    assert cov.drawn["installation"] == {"used": 1, "fresh": 1}
+    assert "a fresh installation's first run" not in cov.unexercised(drawing)
