@@ -593,3 +593,16 @@ def test_a_fresh_installation_s_first_run_is_refused_or_redone_only_by_its_model
     assert check_scenario(model, chain("always")).ok
     assert check_scenario(model, chain("always", fresh_home=True,
                                        model_columns=(ModelColumn("llm_0", "describe"),))).ok
+
+
+def test_a_model_reads_back_the_dataset_its_run_wrote_not_a_sibling_an_earlier_run_left():
+    """A fresh installation's first run, torn, then IF_POSSIBLE runs that each start fresh in a
+    sibling directory (0.6.1 sync's 300-example search, seed 20261208): the release reads back
+    the dataset its run wrote; the models read every directory of the trial, met the torn one
+    and failed a run the release finished, so a known failure looked new."""
+    path = Path(__file__).parent.parent / "fixtures" / "model-scenarios" / (
+        "fresh-installation-torn-then-if-possible-siblings.json")
+    scenario = Scenario.from_json(path.read_text())
+    release = as_release(model_target(open_models("data_designer:sync", "0.6.1")), "data_designer:sync", "0.6.1")
+    verdict = check_scenario(release, scenario)
+    assert verdict.kinds == ("redone",), verdict.summary()

@@ -620,8 +620,14 @@ class ReadsDatasetBack(ReferenceEngine):
         if not type(self).run_reads_dataset or (self.scenario.source not in READ_FROM_FILE
                                                  and not self.scenario.model_columns):
             return
-        dataset = self.artifact_root / "resume_trial"
-        for path in sorted(self.journal_paths(dataset)):
+        # the dataset this run wrote, as the release reads back its own `base_dataset_path`: not
+        # a sibling an earlier run left (a fresh installation's first run, torn, beside the
+        # fresh runs IF_POSSIBLE started after it, read as this run's, failed a run the
+        # release finished)
+        session = getattr(self, "session", None)
+        paths = [session.dataset_dir] if session is not None else \
+            sorted(self.journal_paths(self.artifact_root / "resume_trial"))
+        for path in paths:
             rows, layout = storage.load_dataset(path)
             problem = type(self).why_unreadable(self.scenario, rows, layout)
             if problem is not None and not (isinstance(problem, ReadRace)
