@@ -38,10 +38,10 @@ def log(base, line):  # every checkpoint, with the segment that made it
 
 def run(base, index, num_records, mode, stop):
     source = DataFrameSeedSource(df=pd.DataFrame({"seed_id": [0, 1, 2, 3, 4, 5], "name": ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta']}))  # noqa: E501
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}"))
-    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
     designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=1))
     seen = []
     def on_checkpoint(path):

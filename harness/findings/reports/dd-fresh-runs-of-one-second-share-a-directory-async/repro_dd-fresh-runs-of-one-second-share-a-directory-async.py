@@ -48,12 +48,12 @@ def run(base, index, num_records, mode, stop):
     selection = {"index_range": lambda s, e: dd.IndexRange(start=s, end=e),
                  "partition_block": lambda i, k: dd.PartitionBlock(index=i, num_partitions=k),
                  None: lambda: None}[kind](*bounds)
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED, selection_strategy=selection)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}" + inputs["echo"]))
     if inputs["tag"]:
         builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{ '' if name else '' }}" + inputs["tag"]))
-    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
     designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=inputs["buffer_size"]))
     seen = []
     def on_checkpoint(path):

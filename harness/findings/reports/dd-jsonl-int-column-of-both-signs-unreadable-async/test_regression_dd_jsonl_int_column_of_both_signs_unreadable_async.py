@@ -40,10 +40,10 @@ class Stop(BaseException):  # raised in the checkpoint callback: async swallows 
 def run(base, index, num_records, mode, stop):
     Path(base, "seeds").mkdir(parents=True, exist_ok=True)
     source = typed_source(base, SEED)
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}"))
-    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
     designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=1))
     seen = []
     def on_checkpoint(path):

@@ -32,15 +32,15 @@ class Stop(BaseException):  # raised in the checkpoint callback: async swallows 
     pass
 
 
-def run(base, num_records, mode, stop):
+def run(base, index, num_records, mode, stop):
     Path(base, "seeds").mkdir(parents=True, exist_ok=True)
     for name, text in {'00000-0-alpha.txt': 'alpha-0\n', '00001-1-beta.txt': ''}.items():
-        Path(base, name).write_text(text)
-    source = DirectorySeedSource(path=str(base), file_pattern="*.txt")
+        Path(base, "seeds", name).write_text(text)
+    source = DirectorySeedSource(path=str(Path(base, "seeds")), file_pattern="*.txt")
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"), seed_readers=[LineFanoutDirectorySeedReader()])
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ line }}"))
-    designer = DataDesigner(artifact_path=Path(base, "artifacts"), seed_readers=[LineFanoutDirectorySeedReader()])
     designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=1))
     seen = []
     def on_checkpoint(path):
@@ -70,9 +70,9 @@ def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        for segment in SEGMENTS:
-            run(Path(tmp, "resumed"), *segment)
-        run(Path(tmp, "straight"), SEGMENTS[-1][0], "NEVER", None)
+        for i, segment in enumerate(SEGMENTS):
+            run(Path(tmp, "resumed"), i, *segment)
+        run(Path(tmp, "straight"), 0, SEGMENTS[-1][0], "NEVER", None)
         actual, baseline = rows(Path(tmp, "resumed")), rows(Path(tmp, "straight"))
     print(f"resumed:  {actual}\nstraight: {baseline}\nexpected: {EXPECTED}")
     if actual == baseline == EXPECTED:

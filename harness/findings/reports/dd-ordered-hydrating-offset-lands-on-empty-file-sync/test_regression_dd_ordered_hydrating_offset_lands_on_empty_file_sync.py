@@ -26,15 +26,15 @@ class Stop(BaseException):  # raised in the checkpoint callback: async swallows 
     pass
 
 
-def run(base, num_records, mode, stop):
+def run(base, index, num_records, mode, stop):
     Path(base, "seeds").mkdir(parents=True, exist_ok=True)
     for name, text in {'00000-0-alpha.txt': 'alpha-0\n', '00001-1-beta.txt': ''}.items():
-        Path(base, name).write_text(text)
-    source = DirectorySeedSource(path=str(base), file_pattern="*.txt")
+        Path(base, "seeds", name).write_text(text)
+    source = DirectorySeedSource(path=str(Path(base, "seeds")), file_pattern="*.txt")
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"), seed_readers=[LineFanoutDirectorySeedReader()])
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ line }}"))
-    designer = DataDesigner(artifact_path=Path(base, "artifacts"), seed_readers=[LineFanoutDirectorySeedReader()])
     designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=1))
     seen = []
     def on_checkpoint(path):
@@ -59,8 +59,8 @@ def rows(base):
 
 
 def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
-    for segment in SEGMENTS:
-        run(Path(tmp_path, "resumed"), *segment)
-    run(Path(tmp_path, "straight"), SEGMENTS[-1][0], "NEVER", None)
+    for i, segment in enumerate(SEGMENTS):
+        run(Path(tmp_path, "resumed"), i, *segment)
+    run(Path(tmp_path, "straight"), 0, SEGMENTS[-1][0], "NEVER", None)
     actual, baseline = rows(Path(tmp_path, "resumed")), rows(Path(tmp_path, "straight"))
     assert actual == baseline == EXPECTED

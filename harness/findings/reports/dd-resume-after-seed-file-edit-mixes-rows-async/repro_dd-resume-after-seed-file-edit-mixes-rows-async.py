@@ -27,8 +27,8 @@ except ImportError as exc:
 # (num_records, resume mode, stop at (checkpoint, action))
 SEGMENTS = [(3, 'NEVER', (2, 'raise')), (3, 'ALWAYS', None)]
 INPUTS = [  # per segment: what the user changed before it is applied here
-    {'seed_id': [0, 1, 2], 'name': ['alpha', 'beta', 'gamma'], 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},
-    {'seed_id': [0, 1, 2], 'name': ['alpha', 'omega', 'gamma'], 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},
+    {'seed_id': [0, 1, 2], 'name': ['alpha', 'beta', 'gamma'], 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},  # noqa: E501
+    {'seed_id': [0, 1, 2], 'name': ['alpha', 'omega', 'gamma'], 'echo': '', 'tag': '', 'buffer_size': 1, 'selection': None},  # noqa: E501
 ]
 EXPECTED = ['alpha', 'omega', 'gamma']
 
@@ -47,12 +47,12 @@ def run(base, index, num_records, mode, stop):
     selection = {"index_range": lambda s, e: dd.IndexRange(start=s, end=e),
                  "partition_block": lambda i, k: dd.PartitionBlock(index=i, num_partitions=k),
                  None: lambda: None}[kind](*bounds)
+    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
     builder = dd.DataDesignerConfigBuilder()
     builder.with_seed_dataset(source, sampling_strategy=dd.SamplingStrategy.ORDERED, selection_strategy=selection)
     builder.add_column(dd.ExpressionColumnConfig(name="echo", expr="{{ name }}" + inputs["echo"]))
     if inputs["tag"]:
-        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{ '" + inputs["tag"] + "' }}"))
-    designer = DataDesigner(artifact_path=Path(base, "artifacts"))
+        builder.add_column(dd.ExpressionColumnConfig(name="tag", expr="{{ '' if name else '' }}" + inputs["tag"]))
     designer.set_run_config(dd.RunConfig(disable_early_shutdown=True, buffer_size=inputs["buffer_size"]))
     seen = []
     def on_checkpoint(path):
