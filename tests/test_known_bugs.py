@@ -606,3 +606,19 @@ def test_a_model_reads_back_the_dataset_its_run_wrote_not_a_sibling_an_earlier_r
     release = as_release(model_target(open_models("data_designer:sync", "0.6.1")), "data_designer:sync", "0.6.1")
     verdict = check_scenario(release, scenario)
     assert verdict.kinds == ("redone",), verdict.summary()
+
+
+@pytest.mark.parametrize(("checks", "source", "kinds"), [(True, "parquet", ("error",)), (False, "parquet", ("redone",)),
+                                                         (True, "dataframe", ("redone",))])
+def test_a_fresh_installation_s_run_stopped_before_its_metadata_is_refused_where_the_release_checks_its_start_config(
+        checks, source, kinds):
+    """An async run stopped in its first checkpoint's callback leaves no metadata.json: 0.6
+    checks the config the run wrote at its start (a dataframe source's does not validate read
+    back, so it goes on) and refuses a fresh installation's first run; 0.7 and later start over
+    (`DataDesignerTarget.checks_start_config`, CI's 0.6.0 async search, seed 20261128)."""
+    reader = types.SimpleNamespace(checks_start_config=checks, seed_value_as_read=ReferenceTarget().seed_value_as_read,
+                                   capabilities=ReferenceTarget.capabilities)
+    scenario = Scenario(seeds=seeds(1), buffer_size=1, engine="async", source=source, fresh_home=True,
+                        segments=(Segment(1, fault=Fault("raise", "checkpoint", 1)), Segment(1, "always")))
+    model = model_target(["fresh_home_fingerprint", "no_metadata_starts_over"], reader)
+    assert check_scenario(model, scenario).kinds == kinds

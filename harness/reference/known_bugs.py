@@ -29,7 +29,16 @@ from typing import Any
 
 from harness.journal import Journal
 from harness.reference import storage
-from harness.reference.engine import DATASET_NAME, Group, ReferenceEngine, Session, config_hash, model_client, plan_groups
+from harness.reference.engine import (
+    DATASET_NAME,
+    Group,
+    ReferenceEngine,
+    ResumeRefused,
+    Session,
+    config_hash,
+    model_client,
+    plan_groups,
+)
 from harness.reference.model import Convert, Row, record_stream
 from harness.scenario import ASYNC_IN_FLIGHT, Segment
 
@@ -585,6 +594,8 @@ class FreshHomeFingerprint(ReferenceEngine):
 
     #: what the first run's fingerprint is, beside the config's own
     MARK = "+no-model-defaults"
+    #: the release's `DataDesignerTarget.checks_start_config` (set by `model_target`)
+    checks_start_config: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -601,6 +612,19 @@ class FreshHomeFingerprint(ReferenceEngine):
                     continue
                 if str(stored).endswith(self.MARK):
                     self.fired(FreshHomeFingerprint)
+                    if (name != storage.METADATA and type(self).checks_start_config
+                            and self.scenario.source != "dataframe"):
+                        # no metadata.json yet (an async run stopped in its first checkpoint's
+                        # callback): 0.6 checks the config the run wrote at its start
+                        # (builder_config.json; a dataframe source's does not validate read
+                        # back: "assuming compatible"), 0.7 and later start over
+                        # (`checks_start_config`, read off the release's code)
+                        if segment.resume == "always":
+                            raise ResumeRefused(
+                                "Cannot resume: the current config does not match the config used in the "
+                                "interrupted run.")
+                        self.session = self.fresh_sibling(path, segment)
+                        return self.session
                 break
         return super().open(segment)
 
@@ -1150,6 +1174,8 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "ordered_reader_restarts": OrderedReaderRestarts,
     "shuffle_reader_restarts": ShuffleReaderRestarts,
     "manifest_offset": ManifestOffset,
+    # (before the model of a resume without metadata.json: on 0.6 its start config is checked first)
+    "fresh_home_fingerprint": FreshHomeFingerprint,
     "no_metadata_starts_over": NoMetadataStartsOver,
     "ctrl_c_goes_on": CtrlCGoesOn,
     "plan_from_two_targets": PlanFromTwoTargets,
@@ -1157,7 +1183,6 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "unified_decimal_meets_int64": UnifiedDecimalMeetsInt64,
     "fingerprint_misses_content": FingerprintMissesContent,
     "same_second_sibling": SameSecondSibling,
-    "fresh_home_fingerprint": FreshHomeFingerprint,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "rate_limited_row_hangs": RateLimitedRowHangs,
@@ -1322,6 +1347,7 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     schema = str(getattr(reader, "dataset_schema", "unified"))
     engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won, crashes_in, shared,
                       first_asker)
+    engine.checks_start_config = bool(getattr(reader, "checks_start_config", False))
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities

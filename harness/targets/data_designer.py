@@ -178,6 +178,17 @@ class DataDesignerTarget(Target):
         return has_public_callback()
 
     @property
+    def checks_start_config(self) -> bool:
+        """Whether a resume that finds no metadata.json (an async run stopped in its first
+        checkpoint's callback) checks the config the run wrote at its start
+        (builder_config.json) against its own: 0.6 does; 0.7 and later take such a dataset
+        as compatible (`_check_resume_config_compatibility`). Read off the installed code."""
+        from data_designer.engine.dataset_builders.dataset_builder import DatasetBuilder
+
+        source = inspect.getsource(DatasetBuilder._check_resume_config_compatibility)
+        return not re.search(r"if not metadata_path\.exists\(\):\s*return _ConfigCompatibility\.COMPATIBLE", source)
+
+    @property
     def dataset_schema(self) -> str:
         """How the release reads a dataset whose files' schemas differ (`read_parquet_dataset`):
         "unified" where it promotes the files' schemas to one first (0.9: an int64 file and a

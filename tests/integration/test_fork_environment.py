@@ -117,7 +117,7 @@ def test_a_fork_checkout_gets_an_environment_and_behaves_as_its_release_on_the_l
     scheduler.write_text(source.replace(ORIGINAL, PATCHED), encoding="utf-8")
     suite = subprocess.run(
         [str(python), "-m", "pytest", "--pyargs", "harness.suite", "-p", "no:cacheprovider", "-n", "2",
-         "--resume-profile", "dev", "--resume-seed", "1", "--resume-shrink-seconds", "0",
+         "--resume-profile", "dev", "--resume-examples", "30", "--resume-seed", "1", "--resume-shrink-seconds", "0",
          "--resume-artifacts", str(tmp_path / "artifacts"), "-rxXf", "-k", " or ".join(SHOWN_IN)],
         capture_output=True, text=True, env=env, timeout=1200, cwd=tmp_path)
     out = suite.stdout
