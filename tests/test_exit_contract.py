@@ -338,3 +338,32 @@ def test_a_work_directory_made_again_after_its_removal_is_removed_again(tmp_path
     assert result.returncode == 0, result.stderr
     made_again = result.stdout.strip()
     assert made_again and not Path(made_again).exists()
+
+
+def test_a_home_whose_maker_was_killed_is_removed_by_the_next_process_that_makes_one(tmp_path):
+    """A process ended by SIGKILL runs no atexit: its DataDesigner home stays. The next
+    harness process that makes a home under the same root removes it, and never a home of
+    a process still running (nor one it did not name)."""
+    code = (
+        "import os, sys\n"
+        "from harness.targets.data_designer import hermetic\n"
+        "hermetic()\n"
+        "print(os.environ['DATA_DESIGNER_HOME'], flush=True)\n"
+        "if sys.argv[1] == 'die':\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("RESUME_HARNESS_DD_HOME_OWNER", "DATA_DESIGNER_HOME")}
+    env["RESUME_HARNESS_WORKDIR"] = str(tmp_path)
+    killed = subprocess.run([sys.executable, "-c", code, "die"], capture_output=True, text=True, env=env, timeout=60)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    orphan = Path(killed.stdout.strip())
+    assert orphan.parent == tmp_path and orphan.is_dir()  # no atexit ran
+    living = tmp_path / f"resume-harness-dd-home-{os.getpid()}-kept"
+    living.mkdir()
+    foreign = tmp_path / "resume-harness-dd-home-abcdef"
+    foreign.mkdir()
+    clean = subprocess.run([sys.executable, "-c", code, "live"], capture_output=True, text=True, env=env, timeout=60)
+    assert clean.returncode == 0, clean.stderr
+    assert not orphan.exists()
+    assert living.is_dir() and foreign.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([living.name, foreign.name])

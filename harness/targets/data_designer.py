@@ -614,7 +614,8 @@ def hermetic() -> None:
     root = default_work_root()
     if root is not None:
         root.mkdir(parents=True, exist_ok=True)
-    home = tempfile.mkdtemp(prefix="resume-harness-dd-home-", dir=root)
+    remove_orphaned_homes(Path(root if root is not None else tempfile.gettempdir()))
+    home = tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-", dir=root)
     os.environ["DATA_DESIGNER_HOME"] = home
     os.environ[HOME_OWNER] = str(os.getpid())
     atexit.register(_remove_home, home, os.getpid())
@@ -625,6 +626,37 @@ def _remove_home(home: str, owner: int) -> None:
         import shutil
 
         shutil.rmtree(home, ignore_errors=True)
+
+
+#: a home's name: this prefix, the pid of the process that made it (and removes it at its
+#: exit), a random part
+HOME_PREFIX = "resume-harness-dd-home-"
+
+
+def remove_orphaned_homes(root: Path) -> list[Path]:
+    """Remove the homes under `root` whose maker is gone: a process ended by SIGKILL (a test's
+    or a user's, or a watchdog's) runs no atexit, and its home stayed (found empty in /dev/shm
+    after CI runs). Only names with a pid, of a pid no process has; the removed ones."""
+    import shutil
+
+    removed = []
+    for path in root.glob(f"{HOME_PREFIX}*-*"):
+        pid = path.name[len(HOME_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 #: the process that made `DATA_DESIGNER_HOME` (and removes it)
