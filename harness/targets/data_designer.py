@@ -424,9 +424,20 @@ def _read_through_duckdb(scenario_json: str) -> dict[int, dict[str, Any]]:
     # (pandas 3, 0.9.7's environment, for the batch the seed reader hands over, so it depends on
     # which rows share a batch): the adapter reads an int seed column back as ints
     # (`_rows_of_frame`), and so does this.
-    out: dict[int, dict[str, Any]] = {}
-    for r in table.to_pylist():
-        out[int(r["seed_id"])] = {c.name: _as_held(c.type, r[c.name]) for c in scenario.columns}
+    # A value DuckDB typed but cannot hand to Python is expected as the seed table holds it:
+    # its CSV sniffer reads a column whose only values are "inf" or "-inf" as DATEs of
+    # infinity, which neither pyarrow nor pandas converts (`date` stops at year 9999); no
+    # reading of it is declared, so what the release makes of it is judged against the value.
+    ids = [int(i) for i in table.column("seed_id").to_pylist()]
+    written = {seed.seed_id: seed.values for seed in scenario.seeds}
+    out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for k, c in enumerate(scenario.columns):
+        try:
+            values = [_as_held(c.type, v) for v in table.column(c.name).to_pylist()]
+        except (OverflowError, ValueError):
+            values = [written[i][k] for i in ids]
+        for i, value in zip(ids, values):
+            out[i][c.name] = value
     return out
 
 
