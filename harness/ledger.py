@@ -23,6 +23,7 @@ stops a known bug from hiding the next one.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from harness.reference.known_bugs import (
     MODELS,
     READ_RACE_EVENT,
     crash_segments,
+    csv_infinity_date_columns,
     fired_models,
     first_asker_options,
     mixed_sign_int_columns,
@@ -71,14 +73,26 @@ def mixed_sign_ints(scenario: Scenario) -> bool:
     return bool(mixed_sign_int_columns(scenario))
 
 
-def _with_int_values(scenario: Scenario, values: list[Any]) -> Scenario:
-    """The seed table with its first int column (one added where it has none) holding
-    `values` in its first rows (None: as drawn)."""
-    column = next((c for c in scenario.columns if c.type == "int"), None)
+def csv_infinities(scenario: Scenario) -> bool:
+    """A CSV seed file's float column whose only values are infinities (and empties)."""
+    return bool(csv_infinity_date_columns(scenario))
+
+
+def _with_int_values(scenario: Scenario, values: list[Any], column_type: str = "int",
+                     filler: Any = 1, fill: bool = False) -> Scenario:
+    """The seed table with its first `column_type` column (one added where it has none,
+    holding `filler`) holding `values` in its first rows, and `filler` in the rest where
+    `fill`."""
+    column = next((c for c in scenario.columns if c.type == column_type), None)
     if column is None:
-        scenario = replace(scenario, columns=(*scenario.columns, SeedColumn("count_9", "int")),
-                           seeds=tuple(replace(s, values=(*s.values, 1)) for s in scenario.seeds))
+        name = {"int": "count_9", "float": "score_9"}[column_type]
+        scenario = replace(scenario, columns=(*scenario.columns, SeedColumn(name, column_type)),
+                           seeds=tuple(replace(s, values=(*s.values, filler)) for s in scenario.seeds))
         column = scenario.columns[-1]
+    if fill:
+        k = scenario.columns.index(column)
+        scenario = replace(scenario, seeds=tuple(replace(s, values=(*s.values[:k], filler, *s.values[k + 1:]))
+                                                 for s in scenario.seeds))
     k = scenario.columns.index(column)
     seeds = list(scenario.seeds)
     if len(seeds) < len(values):
@@ -97,6 +111,8 @@ class SeedValues:
 
     holds: Callable[[Scenario], bool]
     given: Callable[[Scenario], Scenario]
+    #: the seed column type it is of (a search within it draws columns of this type)
+    column_type: str = "int"
 
 
 #: a large int a double cannot hold, for the `large_nullable_ints` signature
@@ -108,6 +124,9 @@ SEED_VALUE_SIGNATURES = {
                                       lambda s: _with_int_values(s, [_LARGE + s.seeds[0].seed_id, None])),
     # the first group's value has fewer digits than the second's
     "mixed_sign_ints": SeedValues(mixed_sign_ints, lambda s: _with_int_values(s, [1, -1000 - s.seeds[0].seed_id])),
+    # a CSV float column of empties and one infinity, in the second row (a first group without)
+    "csv_infinities": SeedValues(csv_infinities, lambda s: _with_int_values(s, [None, math.inf], "float", None, True),
+                                 "float"),
 }
 
 

@@ -73,8 +73,9 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
             narrowing["extension"] = True
         elif key == "fresh_home":  # drawn, asked for or not
             narrowing["opt_in"] = tuple(d for d in caps.opt_in if d != "fresh home")
-        elif key == "seed_values":  # each kind so far is of int columns
-            narrowing["column_types"] = ("int",)
+        elif key == "seed_values":  # columns of the types its kinds are of
+            narrowing["column_types"] = tuple(dict.fromkeys(SEED_VALUE_SIGNATURES[name].column_type
+                                                            for name in allowed))
     return dataclasses.replace(caps, **narrowing)
 
 

@@ -677,6 +677,28 @@ class ReadsDatasetBack(ReferenceEngine):
                                                    if p.name.startswith("resume_trial")}]
 
 
+def reader_batches(engine: ReferenceEngine, session: Session, group: Group, rows: list[Row]) -> list[list[Row]]:
+    """The seed records of each batch the release's reader hands over as a frame for the
+    group: batches of the group's size, from where the group starts; at the end of a pass
+    over the selection the reader starts over (a new permutation under SHUFFLE) with a
+    whole batch, of which the group takes what it still needs (the rest of that batch is
+    read, and its nulls make a column float, all the same)."""
+    length, size = engine.records.length, group.size
+    if not length or not size:
+        return [rows]
+    start = engine.seed_position(session, group)
+    end = (start // length + 1) * length  # where the pass the group starts in ends
+    spans = [(start, min(start + size, end))]
+    needed = size - (spans[0][1] - spans[0][0])
+    while needed > 0:
+        spans.append((end, end + min(size, length)))
+        needed -= spans[-1][1] - spans[-1][0]
+        end += length
+    record = getattr(engine, "record", None)
+    return [[record(session, i) if record is not None else engine.records.row(i, engine.pass_key(session, i))
+             for i in range(first, last)] for first, last in spans]
+
+
 class NullableIntsThroughDoubles(ReadsDatasetBack):
     """dd-int-seed-column-with-null-rounds-large-ints: in a group whose seed rows hold a null
     in an int column, that column goes through a double (pandas' float64 for an int column
@@ -704,29 +726,55 @@ class NullableIntsThroughDoubles(ReadsDatasetBack):
         return rows
 
     def reader_batches(self, session: Session, group: Group, rows: list[Row]) -> list[list[Row]]:
-        """The seed records of each batch the release's reader hands over as a frame for the
-        group: batches of the group's size, from where the group starts; at the end of a pass
-        over the selection the reader starts over (a new permutation under SHUFFLE) with a
-        whole batch, of which the group takes what it still needs (the rest of that batch is
-        read, and its nulls make a column float, all the same)."""
-        length, size = self.records.length, group.size
-        if not length or not size:
-            return [rows]
-        start = self.seed_position(session, group)
-        end = (start // length + 1) * length  # where the pass the group starts in ends
-        spans = [(start, min(start + size, end))]
-        needed = size - (spans[0][1] - spans[0][0])
-        while needed > 0:
-            spans.append((end, end + min(size, length)))
-            needed -= spans[-1][1] - spans[-1][0]
-            end += length
-        record = getattr(self, "record", None)
-        return [[record(session, i) if record is not None else self.records.row(i, self.pass_key(session, i))
-                 for i in range(first, last)] for first, last in spans]
+        return reader_batches(self, session, group, rows)
 
     @staticmethod
     def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], schema: str) -> str | None:
         return unreadable_int_column(scenario, rows, layout, schema)
+
+
+#: how DuckDB's CSV reader writes a float infinity, and what its sniffer takes for a DATE's
+INFINITIES = frozenset({"inf", "-inf"})
+
+
+def csv_infinity_date_columns(scenario: Any) -> list[str]:
+    """The float seed columns of a CSV seed file whose every value is an infinity or empty
+    (one infinity at least): DuckDB's CSV sniffer types such a column DATE (`infinity`)."""
+    if scenario.source != "csv":
+        return []
+    found = []
+    for k, column in enumerate(scenario.columns):
+        values = [seed.values[k] for seed in scenario.seeds if seed.values[k] is not None]
+        if column.type == "float" and values and all(
+                isinstance(v, float) and str(v) in INFINITIES for v in values):
+            found.append(column.name)
+    return found
+
+
+class CsvInfinitiesReadAsDates(ReadsDatasetBack):
+    """dd-csv-float-column-of-infinities-read-as-dates: DuckDB's CSV sniffer types a column
+    whose only values are "inf" or "-inf" (and empties) DATE, an infinity its date; a batch of
+    seed rows that holds one cannot be made a pandas frame (pyarrow: "year 5881580 is out of
+    range"). The sync engine fails the run at the first row group whose seed batch holds one
+    (`create()`: "Failed to process columns [...]"; the groups before it written); the async
+    engine drops that group's every row, with no warning, and goes on. Batches as
+    `NullableIntsThroughDoubles.reader_batches` (the reader's batch from where the group
+    starts, and the next pass's at the end of one)."""
+
+    def complete_group(self, session: Session, group: Group) -> None:
+        columns = csv_infinity_date_columns(self.scenario)
+        if columns:
+            start = self.seed_position(session, group)
+            records = [self.records.row(start + r, self.pass_key(session, start + r)) for r in range(group.size)]
+            if any(record.get(c) is not None for batch in reader_batches(self, session, group, records)
+                   for record in batch for c in columns):
+                self.fired(CsvInfinitiesReadAsDates)
+                if self.scenario.engine == "sync":
+                    raise ModelRunError(f"Error generating dataset: Failed to process columns {columns}: "
+                                        "year 5881580 is out of range")
+                self.checkpoint(session, group, [], {"dropped": list(range(group.size))})
+                return
+        super().complete_group(session, group)
 
 
 class DecimalPrecisionPerGroup(ReadsDatasetBack):
@@ -1185,6 +1233,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "same_second_sibling": SameSecondSibling,
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
+    "csv_infinities_read_as_dates": CsvInfinitiesReadAsDates,
     "rate_limited_row_hangs": RateLimitedRowHangs,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
