@@ -49,6 +49,16 @@ CHUNK_KEY, CHUNK_POS = "_model_chunk", "_model_pos"
 EPOCH_FILE, EPOCH_STRIDE = "_model_epoch", 10_000_000
 
 
+
+def stored_config_hash(path: Path, without: str | None = None) -> str | None:
+    """The `config_hash` a run stored in `path` (a metadata.json or builder_config.json);
+    None where the file is missing or unreadable, `without` where it holds none."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")).get("config_hash")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return without if stored is None else str(stored)
+
 class ReadRace(str):
     """Why a dataset cannot be read, where whether the read fails is the release's reader's
     threads' timing: 0.6 to 0.8 read a dataset directory with the first file's schema
@@ -148,11 +158,13 @@ class Modelled(ReferenceEngine):
         if (self.scenario.engine != "sync" or segment.resume == "never" or not config.exists()
                 or storage.scan_groups(path)):  # a batch file, even one torn since: a batch completed
             return None
+        stored = stored_config_hash(config)
         try:
-            stored = json.loads(config.read_text(encoding="utf-8"))["config_hash"]
             meta = json.loads((path / storage.METADATA).read_text(encoding="utf-8")) \
                 if (path / storage.METADATA).exists() else {}
-        except (ValueError, KeyError, OSError):
+        except (ValueError, OSError):
+            return None
+        if stored is None:
             return None
         if meta.get("completed_groups"):
             return None
@@ -168,11 +180,8 @@ class Modelled(ReferenceEngine):
         meta_path = path / storage.METADATA
         if segment.resume != "if_possible" or not meta_path.exists():
             return None
-        try:
-            stored = json.loads(meta_path.read_text(encoding="utf-8"))["config_hash"]
-        except (ValueError, KeyError, OSError):
-            return None
-        if stored == self.config_hash or self.continues_despite_mismatch(segment):
+        stored = stored_config_hash(meta_path)
+        if stored is None or stored == self.config_hash or self.continues_despite_mismatch(segment):
             return None
         return self.fresh_sibling(path, segment)
 
@@ -606,11 +615,10 @@ class FreshHomeFingerprint(ReferenceEngine):
         if self.segment_index > 0 and segment.resume != "never":
             path = self.artifact_root / DATASET_NAME
             for name in (storage.METADATA, "builder_config.json"):
-                try:
-                    stored = json.loads((path / name).read_text(encoding="utf-8")).get("config_hash", "")
-                except (OSError, ValueError):
+                stored = stored_config_hash(path / name, without="")
+                if stored is None:
                     continue
-                if str(stored).endswith(self.MARK):
+                if stored.endswith(self.MARK):
                     self.fired(FreshHomeFingerprint)
                     if (name != storage.METADATA and type(self).checks_start_config
                             and self.scenario.source != "dataframe"):
@@ -982,11 +990,8 @@ class SyncHoleRefusesResume(NoRowsNoDataset):
         (IF_POSSIBLE and another fingerprint: `Modelled.fingerprint_first`)."""
         if segment.resume != "if_possible":
             return False
-        try:
-            stored = json.loads((path / storage.METADATA).read_text(encoding="utf-8"))["config_hash"]
-        except (ValueError, KeyError, OSError):
-            return False
-        return stored != self.config_hash and not self.continues_despite_mismatch(segment)
+        stored = stored_config_hash(path / storage.METADATA)
+        return stored is not None and stored != self.config_hash and not self.continues_despite_mismatch(segment)
 
 
 def mixed_sign_int_columns(scenario: Any) -> list[str]:
