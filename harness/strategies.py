@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from harness.changes import CHANGE_KINDS, NEUTRAL, Change
 from harness.errors import ScenarioError
 from harness.fault_kinds import KINDS
+from harness.installation import fresh_homes
 from harness.model_columns import PROVIDER_FAULT_KINDS, ModelColumn, ProviderFault
 from harness.scenario import (
     ASYNC_IN_FLIGHT,
@@ -238,8 +239,6 @@ def fault_plans(draw: st.DrawFn, caps: Capabilities, num_records: int, buffer_si
 
 #: one resumed segment in CHANGE_ODDS carries changes (and shrinks to none)
 CHANGE_ODDS = 3
-#: one chain in FRESH_HOME_ODDS starts on a fresh installation (`Scenario.fresh_home`; shrinks to not)
-FRESH_HOME_ODDS = 8
 
 
 @functools.cache
@@ -386,7 +385,7 @@ def scenarios(draw: st.DrawFn, caps: Capabilities | None = None, max_rows: int =
     if engine == "async":
         order = tuple(draw(_COMPLETION_ORDERS))
     # drawn last, so that a target that does not draw it draws everything else as before
-    fresh_home = caps.draws_fresh_home and draw(_ints(0, FRESH_HOME_ODDS - 1)) == FRESH_HOME_ODDS - 1
+    fresh_home = caps.draws_fresh_home and draw(fresh_homes())
     fields = dict(seeds=seeds, columns=columns, source=source, selection=selection, sampling=sampling,
                   shuffle_seed=shuffle_seed, buffer_size=buffer_size, engine=engine, completion_order=order,
                   model_columns=model_columns, provider_faults=provider_faults, fresh_home=fresh_home)
