@@ -22,6 +22,7 @@ stops a known bug from hiding the next one.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -40,6 +41,7 @@ from harness.reference.known_bugs import (
     CHUNK_POS,
     MODELS,
     READ_RACE_EVENT,
+    _beyond_nanoseconds,
     crash_segments,
     csv_infinity_date_columns,
     fired_models,
@@ -73,6 +75,17 @@ def mixed_sign_ints(scenario: Scenario) -> bool:
     return bool(mixed_sign_int_columns(scenario))
 
 
+def timestamps_beyond_nanoseconds(scenario: Scenario) -> bool:
+    """A timestamp seed column holding a value pandas 2's nanoseconds hold (or a null) and
+    one beyond them."""
+    for k, column in enumerate(scenario.columns):
+        values = [row.values[k] for row in scenario.seeds]
+        if column.type == "timestamp" and any(_beyond_nanoseconds(v) for v in values) and any(
+                not _beyond_nanoseconds(v) for v in values):
+            return True
+    return False
+
+
 def csv_infinities(scenario: Scenario) -> bool:
     """A CSV seed file's float column whose only values are infinities (and empties)."""
     return bool(csv_infinity_date_columns(scenario))
@@ -85,7 +98,7 @@ def _with_int_values(scenario: Scenario, values: list[Any], column_type: str = "
     `fill`."""
     column = next((c for c in scenario.columns if c.type == column_type), None)
     if column is None:
-        name = {"int": "count_9", "float": "score_9"}[column_type]
+        name = {"int": "count_9", "float": "score_9", "timestamp": "created_9"}[column_type]
         scenario = replace(scenario, columns=(*scenario.columns, SeedColumn(name, column_type)),
                            seeds=tuple(replace(s, values=(*s.values, filler)) for s in scenario.seeds))
         column = scenario.columns[-1]
@@ -125,6 +138,11 @@ SEED_VALUE_SIGNATURES = {
     # the first group's value has fewer digits than the second's
     "mixed_sign_ints": SeedValues(mixed_sign_ints, lambda s: _with_int_values(s, [1, -1000 - s.seeds[0].seed_id])),
     # a CSV float column of empties and one infinity, in the second row (a first group without)
+    # a first row within nanoseconds, a second beyond them (a first file in ns, a later in us)
+    "timestamps_beyond_nanoseconds": SeedValues(
+        timestamps_beyond_nanoseconds,
+        lambda s: _with_int_values(s, [dt.datetime(2024, 1, 2, 3, 4, 5), dt.datetime(9999, 12, 31, 23, 59, 59)],
+                                   "timestamp", dt.datetime(2024, 1, 2)), "timestamp"),
     "csv_infinities": SeedValues(csv_infinities, lambda s: _with_int_values(s, [None, math.inf], "float", None, True),
                                  "float"),
 }

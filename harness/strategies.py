@@ -78,6 +78,9 @@ COLUMN_NAMES = {"int": "count", "float": "score", "bool": "flag", "timestamp": "
 MAX_COLUMNS = 3
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 _MIN_TIME, _MAX_TIME = dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1)
+#: the "end of time" and "start of time" a seed table's sentinels often hold: beyond what pandas
+#: 2's nanoseconds hold (1677 to 2262), as is much of the whole range drawn after them
+SENTINEL_TIMES = (dt.datetime(9999, 12, 31, 23, 59, 59), dt.datetime(1, 1, 1))
 
 
 @functools.cache
@@ -90,7 +93,7 @@ def column_values(column_type: str, source: str) -> st.SearchStrategy:
         "int": st.one_of(_ints(0, 3), st.integers(-(2**63), 2**63 - 1)),
         "float": st.one_of(st.sampled_from((0.5, -0.0)), st.floats(allow_nan=not finite, allow_infinity=not finite)),
         "bool": st.booleans(),
-        "timestamp": st.datetimes(_MIN_TIME, _MAX_TIME),
+        "timestamp": st.one_of(st.datetimes(_MIN_TIME, _MAX_TIME), st.sampled_from(SENTINEL_TIMES), st.datetimes()),
         "string": st.one_of(st.sampled_from(ADVERSARIAL_STRINGS), _TEXT),
     }[column_type]
     return st.one_of(values, st.none()).filter(lambda v: can_hold(source, v))

@@ -622,3 +622,29 @@ def test_a_fresh_installation_s_run_stopped_before_its_metadata_is_refused_where
                         segments=(Segment(1, fault=Fault("raise", "checkpoint", 1)), Segment(1, "always")))
     model = model_target(["fresh_home_fingerprint", "no_metadata_starts_over"], reader)
     assert check_scenario(model, scenario).kinds == kinds
+
+
+@pytest.mark.parametrize("held, sizes, fails", [
+    (["in", "beyond"], (1, 1), True),    # a first file in ns, a later one in us: unreadable
+    ([None, "beyond"], (1, 1), True),    # a file of nulls is in ns too
+    (["beyond", "in"], (1, 1), False),   # a first file in us reads the others (ns to us is safe)
+    (["in", "beyond"], (2,), False),     # one file holds the column in us
+    (["in", "in"], (1, 1), False),
+    (["in", "low"], (1, 1), True),       # 0001-01-01 is beyond the range too
+])
+def test_a_timestamp_beyond_nanoseconds_makes_a_dataset_unreadable_only_after_a_first_file_in_ns(held, sizes, fails):
+    import datetime as dt
+
+    from harness.reference.known_bugs import unreadable_timestamp_column
+
+    value = {"in": dt.datetime(2024, 1, 2), "beyond": dt.datetime(9999, 12, 31, 23, 59, 59),
+             "low": dt.datetime(1, 1, 1), None: None}
+    scenario = Scenario(seeds=tuple(SeedRow(i, f"r{i}", values=(value[h],)) for i, h in enumerate(held)),
+                        columns=(SeedColumn("created_0", "timestamp"),), source="parquet", segments=(Segment(2),))
+    rows = [{"created_0": value[h]} for h in held]
+    layout = [(g, size) for g, size in enumerate(sizes)]
+    problem = unreadable_timestamp_column(scenario, rows, layout, "first")
+    assert (problem is not None) == fails, problem
+    if fails:
+        assert problem.startswith("ArrowInvalid: Casting from timestamp[us] to timestamp[ns]")
+    assert unreadable_timestamp_column(scenario, rows, layout, "unified") is None

@@ -19,6 +19,7 @@ Each model is one table entry in `MODELS`, named by the ledger entries it stands
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import threading
@@ -759,6 +760,75 @@ def csv_infinity_date_columns(scenario: Any) -> list[str]:
     return found
 
 
+#: what pandas 2's datetime64[ns] holds (`pd.Timestamp.min`, `.max`, to the microsecond)
+NS_MIN, NS_MAX = dt.datetime(1677, 9, 21, 0, 12, 43, 145225), dt.datetime(2262, 4, 11, 23, 47, 16, 854775)
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _beyond_nanoseconds(value: Any) -> bool:
+    return isinstance(value, dt.datetime) and value.tzinfo is None and not NS_MIN <= value <= NS_MAX
+
+
+def unreadable_timestamp_column(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
+                                schema: str = "unified") -> str | None:
+    """Why a dataset whose row-group files hold a timestamp seed column as timestamp[ns] in
+    some (every value within pandas 2's nanosecond range, or null) and timestamp[us] in others
+    (a value beyond it) cannot be read as one (`TimestampsBeyondNanoseconds`), or None. Read
+    with the first file's schema ("first"), a later file's value beyond the range cannot be
+    cast to nanoseconds; a first file in microseconds takes the others' as they are."""
+    if schema != "first":
+        return None
+    files = [held for held in _files(rows, layout) if held]
+    for column in getattr(scenario, "columns", ()):
+        if column.type != "timestamp" or not files or any(_beyond_nanoseconds(r.get(column.name)) for r in files[0]):
+            continue
+        for held in files[1:]:
+            beyond = next((v for v in (r.get(column.name) for r in held) if _beyond_nanoseconds(v)), None)
+            if beyond is not None:
+                micros = (beyond - _EPOCH) // dt.timedelta(microseconds=1)
+                return ("ArrowInvalid: Casting from timestamp[us] to timestamp[ns] would result in out of bounds "
+                        f"timestamp: {micros}")
+    return None
+
+
+class TimestampsBeyondNanoseconds(ReadsDatasetBack):
+    """dd-timestamp-beyond-nanoseconds-unreadable: with pandas 2 (0.6.0 to 0.8.0's
+    environments) a row group's seed batch becomes a frame whose timestamp column is
+    datetime64[ns] where every value fits pandas' nanosecond range (1677-09-21 to
+    2262-04-11; nulls too), and Python datetimes, written as timestamp[us], where one does
+    not (a sentinel such as 9999-12-31 or 0001-01-01). The rows are right, file by file; the
+    release reads its dataset with the first file's schema, so a first file in nanoseconds and
+    a later one with such a value cannot be read as one: `create()` fails ("Failed to load
+    generated dataset", 0.6.1 on) or, on 0.6.0, the final read. Every seed source, the
+    dataframe's too. 0.9 (pandas 3, microseconds, unified schemas) reads it."""
+
+    def run_segment(self, segment: Segment) -> None:
+        super().run_segment(segment)
+        if not type(self).run_reads_dataset or self.scenario.source in READ_FROM_FILE or self.scenario.model_columns:
+            return  # (those `ReadsDatasetBack` reads back itself)
+        session = getattr(self, "session", None)
+        if session is not None:
+            rows, layout = storage.load_dataset(session.dataset_dir)
+            problem = unreadable_timestamp_column(self.scenario, rows, layout, "first")
+            if problem is not None:
+                raise ModelRunError(
+                    "Failed to load generated dataset — all records may have been dropped due to "
+                    f"generation failures. Original error: {problem}")
+
+    def generate_group(self, session: Session, group: Group) -> list[Row]:
+        rows = super().generate_group(session, group)
+        if any(_beyond_nanoseconds(row.get(c.name)) for row in rows for c in self.scenario.columns
+               if c.type == "timestamp"):
+            self.fired(TimestampsBeyondNanoseconds)  # a file in microseconds
+        return rows
+
+    @staticmethod
+    def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], _schema: str) -> str | None:
+        # reading with the first file's schema is part of the bug itself (0.9 unifies them, and
+        # its pandas 3 keeps microseconds)
+        return unreadable_timestamp_column(scenario, rows, layout, "first")
+
+
 class CsvInfinitiesReadAsDates(ReadsDatasetBack):
     """dd-csv-float-column-of-infinities-read-as-dates: DuckDB's CSV sniffer types a column
     whose only values are "inf" or "-inf" (and empties) DATE, an infinity its date; a batch of
@@ -1248,6 +1318,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "nullable_ints_through_doubles": NullableIntsThroughDoubles,
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "csv_infinities_read_as_dates": CsvInfinitiesReadAsDates,
+    "timestamps_beyond_nanoseconds": TimestampsBeyondNanoseconds,
     "rate_limited_row_hangs": RateLimitedRowHangs,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
