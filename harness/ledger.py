@@ -41,7 +41,7 @@ from harness.reference.known_bugs import (
     CHUNK_POS,
     MODELS,
     READ_RACE_EVENT,
-    _beyond_nanoseconds,
+    beyond_nanoseconds,
     crash_segments,
     csv_infinity_date_columns,
     fired_models,
@@ -80,8 +80,8 @@ def timestamps_beyond_nanoseconds(scenario: Scenario) -> bool:
     one beyond them."""
     for k, column in enumerate(scenario.columns):
         values = [row.values[k] for row in scenario.seeds]
-        if column.type == "timestamp" and any(_beyond_nanoseconds(v) for v in values) and any(
-                not _beyond_nanoseconds(v) for v in values):
+        if column.type == "timestamp" and any(beyond_nanoseconds(v) for v in values) and any(
+                not beyond_nanoseconds(v) for v in values):
             return True
     return False
 
@@ -91,7 +91,7 @@ def csv_infinities(scenario: Scenario) -> bool:
     return bool(csv_infinity_date_columns(scenario))
 
 
-def _with_int_values(scenario: Scenario, values: list[Any], column_type: str = "int",
+def _with_values(scenario: Scenario, values: list[Any], column_type: str = "int",
                      filler: Any = 1, fill: bool = False) -> Scenario:
     """The seed table with its first `column_type` column (one added where it has none,
     holding `filler`) holding `values` in its first rows, and `filler` in the rest where
@@ -134,16 +134,16 @@ _LARGE = 2**53 + 1
 #: `signature.seed_values`: what the seed values must hold for the entry to apply
 SEED_VALUE_SIGNATURES = {
     "large_nullable_ints": SeedValues(large_nullable_ints,
-                                      lambda s: _with_int_values(s, [_LARGE + s.seeds[0].seed_id, None])),
+                                      lambda s: _with_values(s, [_LARGE + s.seeds[0].seed_id, None])),
     # the first group's value has fewer digits than the second's
-    "mixed_sign_ints": SeedValues(mixed_sign_ints, lambda s: _with_int_values(s, [1, -1000 - s.seeds[0].seed_id])),
-    # a CSV float column of empties and one infinity, in the second row (a first group without)
+    "mixed_sign_ints": SeedValues(mixed_sign_ints, lambda s: _with_values(s, [1, -1000 - s.seeds[0].seed_id])),
     # a first row within nanoseconds, a second beyond them (a first file in ns, a later in us)
     "timestamps_beyond_nanoseconds": SeedValues(
         timestamps_beyond_nanoseconds,
-        lambda s: _with_int_values(s, [dt.datetime(2024, 1, 2, 3, 4, 5), dt.datetime(9999, 12, 31, 23, 59, 59)],
+        lambda s: _with_values(s, [dt.datetime(2024, 1, 2, 3, 4, 5), dt.datetime(9999, 12, 31, 23, 59, 59)],
                                    "timestamp", dt.datetime(2024, 1, 2)), "timestamp"),
-    "csv_infinities": SeedValues(csv_infinities, lambda s: _with_int_values(s, [None, math.inf], "float", None, True),
+    # a CSV float column of empties and one infinity, in the second row (a first group without)
+    "csv_infinities": SeedValues(csv_infinities, lambda s: _with_values(s, [None, math.inf], "float", None, True),
                                  "float"),
 }
 

@@ -765,7 +765,7 @@ NS_MIN, NS_MAX = dt.datetime(1677, 9, 21, 0, 12, 43, 145225), dt.datetime(2262, 
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
-def _beyond_nanoseconds(value: Any) -> bool:
+def beyond_nanoseconds(value: Any) -> bool:
     return isinstance(value, dt.datetime) and value.tzinfo is None and not NS_MIN <= value <= NS_MAX
 
 
@@ -780,10 +780,10 @@ def unreadable_timestamp_column(scenario: Any, rows: list[Row], layout: list[tup
         return None
     files = [held for held in _files(rows, layout) if held]
     for column in getattr(scenario, "columns", ()):
-        if column.type != "timestamp" or not files or any(_beyond_nanoseconds(r.get(column.name)) for r in files[0]):
+        if column.type != "timestamp" or not files or any(beyond_nanoseconds(r.get(column.name)) for r in files[0]):
             continue
         for held in files[1:]:
-            beyond = next((v for v in (r.get(column.name) for r in held) if _beyond_nanoseconds(v)), None)
+            beyond = next((v for v in (r.get(column.name) for r in held) if beyond_nanoseconds(v)), None)
             if beyond is not None:
                 micros = (beyond - _EPOCH) // dt.timedelta(microseconds=1)
                 return ("ArrowInvalid: Casting from timestamp[us] to timestamp[ns] would result in out of bounds "
@@ -817,7 +817,7 @@ class TimestampsBeyondNanoseconds(ReadsDatasetBack):
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         rows = super().generate_group(session, group)
-        if any(_beyond_nanoseconds(row.get(c.name)) for row in rows for c in self.scenario.columns
+        if any(beyond_nanoseconds(row.get(c.name)) for row in rows for c in self.scenario.columns
                if c.type == "timestamp"):
             self.fired(TimestampsBeyondNanoseconds)  # a file in microseconds
         return rows
