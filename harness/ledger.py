@@ -444,7 +444,8 @@ def _or_more(fits: Callable[[list[Scenario]], Iterator[Any]], draws: Callable[[i
 
 def _crash_options(models: tuple[str, ...], scenario: Scenario, verdict: Verdict, run: str) -> list[tuple[int, int] | None]:
     error = " ".join(a.detail for a in verdict.anomalies if a.kind == "error" and a.run == run)
-    return crash_segments(models, scenario, error)
+    hung = tuple(a.segment for a in verdict.anomalies if a.kind == "hang" and a.run == run and a.segment is not None)
+    return crash_segments(models, scenario, error, hung)
 
 
 def _races_met(outcome: Outcome) -> int:

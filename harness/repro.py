@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -173,6 +174,7 @@ TITLES = {
     "redone": "Resume generates completed row groups again",
     "mixed": "A resume after the inputs changed gives a dataset no uninterrupted run gives",
     "uninterrupted": "A run fails without any interruption",
+    "hang": "A resumed run never ends",
 }
 
 IMPACT = {
@@ -259,7 +261,7 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
     lines += ["## Why this happens", "",
               "The run is a chain of *segments*, each one call of the pipeline against the same dataset: segment 0 "
               "is interrupted, each later one resumes it. Row by row, against what an uninterrupted run gives:", ""]
-    lines += ["- " + a.line() + "." for a in verdict.anomalies]
+    lines += ["- " + _portable(a.line()) + "." for a in verdict.anomalies]
     if has_changes(scenario):
         changed = "; ".join(f"before segment {i}: " + ", ".join(c.describe() for c in seg.changes)
                             for i, seg in enumerate(scenario.segments) if seg.changes)
@@ -270,6 +272,13 @@ def render_report(scenario: Scenario, target_name: str, release: str, verdict: V
         lines += ["", explanation]
     lines += ["", "## Impact", "", impact]
     return "\n".join(lines) + "\n"
+
+
+def _portable(text: str) -> str:
+    """A hung run's stacks name files by where this machine installed them: by package
+    (`data_designer/...`) and standard library module (`threading.py`) instead."""
+    text = re.sub(r'File "[^"]*/(?:site-packages|lib/python3\.\d+)/', 'File "', text)
+    return re.sub(r'File "/[^"\s]*(?= \(set )', 'File "...', text)  # one cut short by the summary's length
 
 
 def _run_words(scenario: Scenario, script_name: str) -> str:
@@ -305,6 +314,11 @@ def _summary(scenario: Scenario, verdict: Verdict) -> str:
         # one uninterrupted run: no resume in it (a bug that a resume cannot repair)
         return (f"an uninterrupted run ends with {first.kind}: {first.detail} "
                 f"({len(verdict.actual)} rows, {len(verdict.expected)} asked for). Not a resume defect.")
+    if first.kind == "hang":  # what it hung in (the stacks, with this machine's paths) is the report's below
+        said = first.detail.split("; it was ")[0].removeprefix("hang: ")
+        where = " in the same process" if any(s.process == "same" for s in scenario.segments) else ""
+        return (f"a run interrupted ({faults}) and resumed{where} never ends ({said}), where a correct resume "
+                f"gives {len(verdict.expected)} row(s) and returns.")
     text = (f"a run interrupted ({faults}) and resumed ends with {first.kind} rows: {first.detail} "
             f"({len(verdict.actual)} rows, {len(verdict.expected)} asked for).")
     straight = _uninterrupted_too(verdict)
@@ -352,15 +366,19 @@ def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, 
           explanation: str | None = None) -> Reproducer:
     ident = checked_name(ident or finding_id(scenario, target_name), "finding id", "mutant-93757431")
     kind = verdict.anomalies[0].kind
-    summary = {"ghost": "ghost work after an interrupted run had returned",
-               "hang": "a run that never ends: a row retried without end",
-               "redone": "redone: complete row groups generated again on resume"}.get(kind, f"{kind} rows after a resume")
+    # a hang of a chain without model columns is its process's (no row is retried there): the
+    # finding is the hang, whatever else the run showed
+    stuck = "hang" in verdict.kinds and not scenario.model_columns
+    summary = ("a run that never ends: a resumed run's process hangs" if stuck else
+               {"ghost": "ghost work after an interrupted run had returned",
+                "hang": "a run that never ends: a row retried without end",
+                "redone": "redone: complete row groups generated again on resume"}.get(kind, f"{kind} rows after a resume"))
     script_name = f"repro_{ident}.py"
     if target_name.startswith("data_designer"):
         from harness.reference.known_bugs import INTERNAL_TASK_FAILURE
         from harness.targets.data_designer_repro import render_dd_script, render_dd_test
 
-        work = bool({"ghost", "redone"} & set(verdict.kinds))
+        work = bool({"ghost", "redone"} & set(verdict.kinds)) and not stuck
         crash = any(a.kind == "error" and INTERNAL_TASK_FAILURE in a.detail for a in verdict.anomalies)
         hang = "hang" in verdict.kinds
         script = render_dd_script(scenario, release, summary, ident, work, crash, hang)

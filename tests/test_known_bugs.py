@@ -61,7 +61,8 @@ def test_every_ledger_entry_has_a_model_and_every_model_an_entry():
 @pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
 def test_an_entry_s_model_alone_fails_its_scenario_as_the_entry_says(finding):
     # (a bug the release's threads' timing, or the wall clock, decides: in one of the runs it allows)
-    for crash, shared in itertools.product(crash_segments([finding.model], finding.scenario, INTERNAL_TASK_FAILURE),
+    every = tuple(range(len(finding.scenario.segments)))
+    for crash, shared in itertools.product(crash_segments([finding.model], finding.scenario, INTERNAL_TASK_FAILURE, every),
                                            shared_options([finding.model], finding.scenario)):
         verdict = check_scenario(model_target([finding.model], crashes_in=crash, shared=shared), finding.scenario)
         if not verdict.ok and set(verdict.kinds) & set(finding.anomalies):
@@ -648,3 +649,46 @@ def test_a_timestamp_beyond_nanoseconds_makes_a_dataset_unreadable_only_after_a_
     if fails:
         assert problem.startswith("ArrowInvalid: Casting from timestamp[us] to timestamp[ns]")
     assert unreadable_timestamp_column(scenario, rows, layout, "unified") is None
+
+
+def _clash_scenario(**changes) -> Scenario:
+    """Ctrl-C after the first of three row groups, and the cell run again in the same process."""
+    scenario = Scenario(seeds=seeds(3), buffer_size=1, engine="async", source="parquet",
+                        segments=(Segment(3, "never", Fault("sigint", "checkpoint", 1)),
+                                  Segment(3, "always", None, process="same")))
+    return dataclasses.replace(scenario, **changes)
+
+
+@pytest.mark.parametrize("how", ["hang", "error"])
+def test_a_run_in_the_process_of_an_interrupted_one_meets_its_seed_reads_only_where_the_target_s_did(how):
+    """0.6.0's async runs of one process share one seed reader and its DuckDB connection: a run
+    started after an interrupted one whose threads still read seeds may deadlock, or fail on a
+    query result the other thread took (`SharedSeedReaderClash`). The models offer that to the
+    segment run in the interrupted one's process, and only where the target's run ended so."""
+    from harness.reference.known_bugs import SEED_READER_ERRORS, clash_segments
+
+    entry = next(f for f in LEDGER if f.model == "shared_seed_reader_clash")
+    names = [f.model for f in LEDGER if f.open_on(entry.target, "0.6.0")]  # (fixed in 0.6.1: open on 0.6.0)
+    scenario = _clash_scenario()
+    assert clash_segments(scenario) == [1]
+    hung, error = ((1,), None) if how == "hang" else ((), f"segment 1 failed: TypeError: {SEED_READER_ERRORS[0]}")
+    options = crash_segments(names, scenario, error, hung)
+    assert options[0] is None and len(options) == 2
+    met = check_scenario(model_target(names, crashes_in=options[1]), scenario)
+    assert (how, "resumed") in {(a.kind, a.run) for a in met.anomalies}, met.summary()
+    assert next(a for a in met.anomalies if a.kind == how).segment == 1
+    release = as_release(model_target(names), entry.target, "0.6.0")
+    assert entry.id in KnownBugs(LEDGER, release)(scenario, met).split("+")
+    # the option without the run that leaves work behind changes nothing: no run to clash with
+    assert check_scenario(model_target(names, crashes_in=options[1]), _clash_scenario(
+        segments=(Segment(3, "never", None), Segment(3, "always", None, process="same")))).ok
+    # a run in a process of its own, a directory source (its reader is the run's own), the sync
+    # engine (nothing goes on after the call): no segment may meet it, and a hang there is new
+    with_lines = tuple(dataclasses.replace(s, lines=(s.name,)) for s in seeds(3))
+    for other in (_clash_scenario(segments=(scenario.segments[0], dataclasses.replace(scenario.segments[1], process="fresh"))),
+                  _clash_scenario(source="directory", seeds=with_lines), _clash_scenario(engine="sync")):
+        assert clash_segments(other) == []
+        assert crash_segments(names, other, error, hung) == [None]
+    # where the run was interrupted after its last row group, nothing of it reads seeds any more
+    done = _clash_scenario(segments=(Segment(3, "never", Fault("sigint", "checkpoint", 3)), scenario.segments[1]))
+    assert not any(a.kind == how for a in check_scenario(model_target(names, crashes_in=options[1]), done).anomalies)

@@ -332,3 +332,38 @@ def test_a_model_column_script_removes_the_datadesigner_home_it_made_and_keeps_o
     home = Path(result.stdout.strip())
     assert (home == tmp_path / "home") is given
     assert home.exists() is given
+
+
+@pytest.mark.parametrize(("child", "code"), [("hangs", 1), ("ends", 0)])
+def test_a_deadlock_reproducer_runs_each_process_with_a_deadline_and_a_hung_one_is_the_bug(child, code, tmp_path):
+    """A hang without model columns is the process's (a resume in the process of a stopped run
+    that deadlocks, 0.6.0's shared seed reader): the script runs each process of the chain with
+    a deadline, up to `DEADLOCK_TRIES` times; one that does not end in time is killed and is
+    the bug (exit 1), and when every process ends it exits 0, whatever the runs gave. The
+    rendered main runs here with a `run` that hangs or returns in place of DataDesigner's."""
+    import subprocess
+    import sys
+
+    from harness.targets.data_designer_repro import DEADLOCK_TRIES, render_dd_script, render_dd_test
+
+    scenario = Scenario(seeds=seeds(1), engine="async", buffer_size=1,
+                        segments=(Segment(4, "never", Fault("sigint", "checkpoint", 1)),
+                                  Segment(4, "always", None, process="same")))
+    script = render_dd_script(scenario, "0.6.0", "s", "ident", hang=True)
+    assert "0: every process of the chain ended" in script
+    assert ", timeout=HANG_SECONDS)" in render_dd_test(scenario, "0.6.0", "s", "ident", hang=True)
+    assert "HANG_SECONDS" not in render_dd_script(scenario, "0.6.0", "s", "ident")
+    tree = ast.parse(script)
+    kept = [n for n in tree.body if (isinstance(n, (ast.Import, ast.ImportFrom)) and "data_designer" not in ast.unparse(n)
+                                     and "pandas" not in ast.unparse(n))
+            or (isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) in ("SEGMENTS", "PROCESSES"))
+            or (isinstance(n, ast.FunctionDef) and n.name == "main")]
+    body = "def run(base, index, num_records, mode, stop):\n"
+    body += "    time.sleep(30)\n" if child == "hangs" else "    pass\n"
+    probe = tmp_path / "probe.py"
+    probe.write_text("import time\nHANG_SECONDS = 1\n" + "\n".join(ast.unparse(n) for n in kept) + "\n" + body
+                     + "sys.exit(main())\n")
+    result = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == code, result.stdout + result.stderr
+    said = "did not end within 1 s: the process hung" if code else f"{DEADLOCK_TRIES} runs of the chain: every process ended"
+    assert said in result.stdout

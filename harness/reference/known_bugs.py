@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from harness.fault_kinds import Interrupted
 from harness.journal import Journal
 from harness.reference import storage
 from harness.reference.engine import (
@@ -125,9 +126,10 @@ class Modelled(ReferenceEngine):
     #: fall back and pass before one fails (None: none passes; `harness.ledger` tries each
     #: number up to the racy reads a run met)
     read_races_won: int | None = None
-    #: where a run may crash on the release's threads' timing (`EmptiedGroupCrashes`): the
-    #: segment whose run does and how many other row groups had asked the model provider for
-    #: their rows by then (None: no crash; see `crash_segments`)
+    #: where a run may crash on the release's threads' timing: the segment whose run does and
+    #: how many other row groups had asked the model provider for their rows by then
+    #: (`EmptiedGroupCrashes`), or how it met an earlier run's seed reads (`SharedSeedReaderClash`,
+    #: a negative number); None: no crash (see `crash_segments`)
     crashes_in: tuple[int, int] | None = None
     #: which of a seed row's records meets a transient provider fault's first request
     #: (`first_asker_options`): for each model column, the k-th of those still asking in a
@@ -532,6 +534,75 @@ class CtrlCGoesOn(ReferenceEngine):
             if session.dataset_dir.is_dir():
                 raise
             return  # the trial's directory went while landing
+
+
+#: how a run meets a seed reader its process's interrupted run still uses
+#: (`SharedSeedReaderClash`), as the second number of `Modelled.crashes_in`: the process
+#: deadlocks, or a query's result is taken by the other thread's and the run raises
+SEED_READER_HANG, SEED_READER_ERROR = -1, -2
+#: what a run that met the other thread's query raises, seen on 0.6.0: the reader's `fetchone()`
+#: found no row (`SeedReader.get_seed_dataset_size`), or DuckDB found its query's result closed
+SEED_READER_ERRORS = ("'NoneType' object is not subscriptable",
+                      "Attempting to execute an unsuccessful or closed pending query result")
+
+
+class SharedSeedReaderClash(ReferenceEngine):
+    """dd-async-same-process-resume-deadlocks-on-the-seed-reader (0.6.0, async): every
+    DataDesigner of a process reads seeds through one reader object per seed type
+    (`DEFAULT_SEED_READERS`, module level), and `attach()` gives it one DuckDB connection for
+    the run. An interrupted async run's threads go on (a Ctrl-C leaves its scheduler going,
+    `CtrlCGoesOn`; any interruption leaves the seed task a worker thread is running): a run
+    started in the same process (a notebook's cell run again) attaches the same reader, and
+    the interrupted run's next seed read (`_sample_records`' reset, `create_batch_reader`)
+    takes the new run's connection. Two threads on one DuckDB connection deadlock the
+    process (one holds the connection and waits for the GIL, the other holds the GIL and
+    waits for the connection), or one query's result is taken by the other's and the run
+    raises. Which, and whether at all, is the threads' timing: `crashes_in` (segment,
+    `SEED_READER_HANG` or `SEED_READER_ERROR`) names the segment whose run meets it, at its
+    start (where in its run does not show: a hung or failed run's rows are not compared).
+    Only a segment in the process of an earlier one that was interrupted with row groups
+    left can (`clash_segments`); a directory source's reader is the adapter's own per run.
+    0.6.1 attaches a copy of the reader for each run (`SeedReaderRegistry.get_reader`)."""
+
+    def run_segment(self, segment: Segment) -> None:
+        clash = type(self).crashes_in
+        if (clash is not None and clash[0] == self.segment_index and clash[1] < 0
+                and self.segment_index in clash_segments(self.scenario)
+                and self.segment_index in self._left_work()):
+            self.fired(SharedSeedReaderClash)
+            if clash[1] == SEED_READER_HANG:
+                from harness.chain import SegmentHung
+
+                raise SegmentHung
+            raise ModelRunError(f"Error generating dataset: {SEED_READER_ERRORS[0]}")
+        try:
+            super().run_segment(segment)
+        except (KeyboardInterrupt, Interrupted):
+            session = getattr(self, "session", None)
+            if session is not None and any(g.id not in session.completed for g in session.plan):
+                self.journal.append({"event": SEED_WORK_LEFT, "segment": self.segment_index})
+            raise
+
+    def _left_work(self) -> set[int]:
+        """The segments after one that was interrupted with row groups left, in its process."""
+        left = {e["segment"] for e in self.journal.events() if e.get("event") == SEED_WORK_LEFT}
+        return {s + 1 for s in left}
+
+
+#: a model's journal event: its segment was interrupted in its process with row groups left
+SEED_WORK_LEFT = "model_seed_work_left"
+
+
+def clash_segments(scenario: Any) -> list[int]:
+    """The segments whose run may meet an earlier run's seed reads (`SharedSeedReaderClash`):
+    on the async engine, from a file or dataframe seed source, a segment run in the process of
+    the one before it, which an interruption that leaves its process (raise, tear, Ctrl-C)
+    stopped."""
+    if scenario.engine != "async" or scenario.source == "directory":
+        return []
+    return [i for i, s in enumerate(scenario.segments)
+            if i > 0 and s.process == "same" and scenario.segments[i - 1].fault is not None
+            and scenario.segments[i - 1].fault.action in ("raise", "tear", "sigint")]
 
 
 class PlanFromTwoTargets(ReferenceEngine):
@@ -1022,7 +1093,7 @@ class EmptiedGroupCrashes(ReferenceEngine):
         crash = type(self).crashes_in
         if (self.scenario.engine == "async" and self.scenario.model_columns and not rows and notes
                 and notes.get("dropped") and not notes.get("lost") and crash is not None
-                and crash[0] == self.segment_index):
+                and crash[0] == self.segment_index and crash[1] >= 0):
             self.fired(EmptiedGroupCrashes)
             fault = self.scenario.segments[self.segment_index].fault
             if fault is None or fault.at == "checkpoint":  # (no row fault point is passed on the way)
@@ -1309,6 +1380,8 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     # (before the model of a resume without metadata.json: on 0.6 its start config is checked first)
     "fresh_home_fingerprint": FreshHomeFingerprint,
     "no_metadata_starts_over": NoMetadataStartsOver,
+    # (before the model of Ctrl-C: its run_segment sees the interruption that one re-raises)
+    "shared_seed_reader_clash": SharedSeedReaderClash,
     "ctrl_c_goes_on": CtrlCGoesOn,
     "plan_from_two_targets": PlanFromTwoTargets,
     # (before the model it builds on: a subclass comes first in a composition's bases)
@@ -1345,15 +1418,23 @@ def variants(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | No
 
 
 def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
-                   error: str | None) -> list[tuple[int, int] | None]:
+                   error: str | None, hung: tuple[int, ...] = ()) -> list[tuple[int, int] | None]:
     """The runs a composition allows on `scenario` where the release's threads' timing may
-    crash one (`EmptiedGroupCrashes`, `Modelled.crashes_in`): None (no crash), first; then a
-    crash in each segment, with each number of other row groups in flight that had asked for
-    their rows, offered only where the target's run did end so (`error`, its error's text):
-    the crash is the run's only trace of that timing."""
-    if "emptied_group_crashes" not in names or not error or INTERNAL_TASK_FAILURE not in error:
-        return [None]
-    return [None, *((s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT))]
+    crash one (`Modelled.crashes_in`): None (no crash), first; then, offered only where the
+    target's run did end so (the crash is the run's only trace of that timing): a crash in
+    each segment, with each number of other row groups in flight that had asked for their
+    rows (`EmptiedGroupCrashes`, `error` its error's text); a clash on the seed reader in
+    each segment that may meet one (`SharedSeedReaderClash`), a hang where the target's run
+    hung in that segment (`hung`), an error where it failed with the clash's error."""
+    found: list[tuple[int, int] | None] = [None]
+    if "emptied_group_crashes" in names and error and INTERNAL_TASK_FAILURE in error:
+        found += [(s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT)]
+    if "shared_seed_reader_clash" in names:
+        clashing = clash_segments(scenario)
+        found += [(s, SEED_READER_HANG) for s in hung if s in clashing]
+        if error and any(e in error for e in SEED_READER_ERRORS):
+            found += [(s, SEED_READER_ERROR) for s in clashing]
+    return found
 
 
 #: per engine, the models whose release gives a row up at its first failed request: where one

@@ -358,6 +358,9 @@ class Target(abc.ABC):
             end = ended.get(index)
             if end is not None and end["how"] == "error":
                 return end["detail"], index
+            if end is not None and end["how"] == "hang":  # a model's hang (`SegmentHung` raised in the child)
+                reached = sum(1 for e in events if e["event"] == "checkpoint" and e["segment"] == index)
+                return hang_message(index, self.segment_timeout, reached, f"it was stopped in {end['detail']}"), index
         if current not in ended:  # the process ended inside this segment
             fired = any(e["event"] == "fault" and e["segment"] == current for e in events)
             fault = scenario.segments[current].fault

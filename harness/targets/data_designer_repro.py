@@ -448,6 +448,8 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         lines.append(f"EXPECTED = {_rows_literal(_typed_rows(expected_rows(scenario, _dd_convert), column, compared))}")
     else:
         lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
+    if _deadlock(scenario, hang):
+        lines.append(f"HANG_SECONDS = {DEADLOCK_SECONDS}  # a process of the chain that runs longer has hung")
     designer = f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})"
     lines += [
         "",
@@ -644,6 +646,41 @@ _SETTLE = [
 
 #: tries of a reproducer whose bug is a crash the engine's threads' timing decides
 CRASH_TRIES = 40
+#: tries of a reproducer whose bug is a process that hangs on its threads' timing (a deadlock),
+#: and how long one process of the chain may take before it counts as hung and is killed
+DEADLOCK_TRIES = 6
+DEADLOCK_SECONDS = 60
+
+
+def _deadlock(scenario: Scenario, hang: bool) -> bool:
+    """Whether a hang finding is a process that never ends (its threads deadlocked), not a row
+    retried without end (a model column's: the provider counts its requests)."""
+    return (hang and not provider.has_model_columns(scenario) and _separate(scenario) is not None
+            and not _cross_release(scenario))
+
+
+def _deadlock_main(scenario: Scenario) -> list[str]:
+    """A deadlock reproducer's main: the chain, each process of it with a deadline, up to
+    `DEADLOCK_TRIES` times; a process that does not end in time is the bug (nothing else is:
+    what its runs give is not this script's question)."""
+    return [
+        f"    for attempt in range({DEADLOCK_TRIES}):  # the threads' timing decides: on some runs only",
+        "        with tempfile.TemporaryDirectory() as tmp:",
+        '            resumed = Path(tmp, "resumed")',
+        f"            for group in {_groups_expr(scenario)}:",
+        *_if_separate(scenario, "                ", "    "),
+        "                    try:",
+        "                        subprocess.run([sys.executable, __file__, \"--segments\", \",\".join(map(str, group)),",
+        "                                        str(resumed)], timeout=HANG_SECONDS)",
+        "                    except subprocess.TimeoutExpired:  # subprocess.run killed it",
+        '                        print(f"run {attempt + 1}: segments {group}, run in one process, did not end within "',
+        '                              f"{HANG_SECONDS} s: the process hung")',
+        "                        return 1",
+        "                else:",
+        "                    run(resumed, group[0], *SEGMENTS[group[0]])",
+        f'    print("{DEADLOCK_TRIES} runs of the chain: every process ended")',
+        "    return 0",
+    ]
 
 
 def _over_asked(hang: bool, indent: str) -> list[str]:
@@ -696,7 +733,9 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         "row = next(i for i in range(len(EXPECTED) + 1) if got[i:i + 1] != EXPECTED[i:i + 1])",
         'print(f"first divergence at row {row}: {which} {got[row:row + 1]}, expected {EXPECTED[row:row + 1]}")',
     ]
-    if scenario.sampling == "ordered" and work:
+    if _deadlock(scenario, hang):
+        main += _deadlock_main(scenario)
+    elif scenario.sampling == "ordered" and work:
         main += [
             *(["    for _ in range(3):  # the engine's thread holds after Ctrl-C until the call has returned"]
               if _actions(scenario) <= {"sigint", "kill", "sigterm"} and _ctrl_c_on_engine_thread(scenario) else
@@ -754,9 +793,10 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "            return 1",
             "    return 0",
         ]
+    exit_codes = (EXIT_CODES.replace("0: the rows agree", "0: every process of the chain ended")
+                  if _deadlock(scenario, hang) else EXIT_CODES)
     lines = [
-        *_header(f"data-designer {release}", summary, deps,
-                 exit_codes=EXIT_CODES + "; 3: the script itself failed"),
+        *_header(f"data-designer {release}", summary, deps, exit_codes=exit_codes + "; 3: the script itself failed"),
         *sorted({*_stdlib(scenario, work=work)[:-1], "import traceback"}, key=str.lower),
         _stdlib(scenario, work=work)[-1],
         "",
@@ -827,7 +867,8 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
             '            code += f"import {Path(__file__).stem} as t; "',
             "            code += f\"[t.run({str(tmp_path / 'resumed')!r}, i, *t.SEGMENTS[i]) for i in {group!r}]\"",
             '            code += "; import os; os._exit(0)"  # at once, as a crash ends it',
-            f'            subprocess.run([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code])',
+            f'            subprocess.run([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code]'
+            + (", timeout=HANG_SECONDS)  # a process that hangs fails the test" if _deadlock(scenario, hang) else ")"),
             "        else:",
             '            run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])',
             *(['    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
