@@ -210,8 +210,9 @@ class ShrinkModel:
         from harness.reference.known_bugs import crash_segments, first_asker_options, model_target, shared_options, variants
 
         error = " ".join(a.detail for a in like.anomalies if a.kind == "error")
+        hung = tuple(a.segment for a in like.anomalies if a.kind == "hang" and a.segment is not None)
         timings = [dict(variant=v) for v in variants(self.names, scenario) if v is not None]
-        timings += [dict(crashes_in=c) for c in crash_segments(self.names, scenario, error) if c is not None]
+        timings += [dict(crashes_in=c) for c in crash_segments(self.names, scenario, error, hung) if c is not None]
         timings += [dict(shared=s) for s in shared_options(self.names, scenario) if s is not None]
         timings += [dict(first_asker=a) for a in first_asker_options(self.names, scenario) if a is not None]
         for timing in timings:

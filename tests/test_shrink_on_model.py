@@ -191,6 +191,22 @@ def test_a_model_shows_a_failure_the_release_s_timing_decides_only_with_that_tim
     assert model.attempts(entry.scenario) >= entry.tries
 
 
+def test_a_hang_the_release_s_threads_decide_shows_on_the_model_only_with_that_timing():
+    """The same for a hang: 0.6.0's resume in the process of a run stopped by Ctrl-C deadlocks
+    on its threads' timing (`SharedSeedReaderClash`); `judge` offers the model the hang in the
+    segment the release's run hung in, and the failure shows with it, not without."""
+    from harness.reference.known_bugs import SEED_READER_HANG
+
+    entry = next(f for f in load_ledger(packaged_ledger()) if f.model == "shared_seed_reader_clash")
+    names = (entry.model,)
+    like = check_scenario(model_target(names, crashes_in=(1, SEED_READER_HANG)), entry.scenario)
+    assert "hang" in like.kinds, like.summary()
+    model = ShrinkModel(model_target(names), names=names, tries=entry.tries)
+    assert "hang" not in model.judge(entry.scenario, like=like, timings=False).kinds
+    timed = model.judge(entry.scenario, like=like)
+    assert "hang" in timed.kinds, timed.summary()
+
+
 def test_a_failure_of_a_model_the_known_ones_only_build_on_is_not_explained_by_them():
     """Shrinking the every-row-dropped failure of 0.6.1 sync with the rest of the ledger as
     known: the known composition fails the same way only through the model the sync hole's
