@@ -474,6 +474,32 @@ def test_the_ctrl_c_model_s_late_work_lands_nowhere_once_its_trial_is_gone(tmp_p
     assert not (tmp_path / "trial").exists()
 
 
+def test_the_ctrl_c_model_s_late_group_whose_partial_file_a_same_process_resume_cleared_does_not_land(
+        tmp_path, monkeypatch):
+    """A resume in the same process clears the partial files the Ctrl-C model's thread writes a
+    group through (as the release's resume does under its ghost; a search of 0.7.0 met it 232
+    times, each a traceback from the thread): that group does not land, nor any after it, and
+    the thread ends quietly."""
+    from harness.reference import storage as reference_storage
+    from harness.reference.engine import Group
+
+    def cleared(directory, group, rows):
+        raise FileNotFoundError(2, "No such file or directory", str(directory / "tmp-partial-parquet-files"))
+
+    monkeypatch.setattr(reference_storage, "write_group", cleared)
+    cls = composed(["ctrl_c_goes_on"])
+    engine = cls.__new__(cls)
+    engine.segment_index, engine.journal = 0, types.SimpleNamespace(append=lambda event: None)
+    engine.scenario = Scenario(seeds=seeds(2), engine="async", segments=(Segment(2),))
+    engine.record = lambda session, position: {"seed_id": 0, "name": "alpha"}
+    engine.seed_position = lambda session, group: 0
+    here = tmp_path / "resume_trial"
+    here.mkdir()
+    session = types.SimpleNamespace(dataset_dir=here, completed={})
+    engine._go_on(session, [Group(1, 1, 1), Group(2, 2, 1)])
+    assert session.completed == {} and not (here / "metadata.json").exists()
+
+
 def test_a_transient_fault_meets_the_record_the_release_dispatches_first_not_the_one_it_completes_first():
     """0.6.1 async, seed row 0's first request of each segment reset (the release drops it at
     once): its async engine admits row groups in plan order, so group 0's `alpha` asks first

@@ -530,6 +530,11 @@ class CtrlCGoesOn(ReferenceEngine):
                 return
             self.land(session, todo if variant is None else todo[:variant])
             storage.write_json_atomic(session.dataset_dir / storage.METADATA, self.metadata(session))
+        except FileNotFoundError:
+            # the trial's directory went while landing, or a resume in the same process cleared
+            # the partial files a group was being written through (as the release's resume
+            # does under its ghost): that group does not land, and nothing after it
+            return
         except OSError:
             if session.dataset_dir.is_dir():
                 raise
