@@ -718,3 +718,34 @@ def test_a_run_in_the_process_of_an_interrupted_one_meets_its_seed_reads_only_wh
     # where the run was interrupted after its last row group, nothing of it reads seeds any more
     done = _clash_scenario(segments=(Segment(3, "never", Fault("sigint", "checkpoint", 3)), scenario.segments[1]))
     assert not any(a.kind == how for a in check_scenario(model_target(names, crashes_in=options[1]), done).anomalies)
+
+
+def test_a_resume_that_races_a_ctrl_c_ghost_s_files_is_known_only_where_the_release_s_failed_so():
+    """0.6.0 to 0.7.0: the resume in the process of a run Ctrl-C left going clears the
+    partial-results directory the ghost writes into ("Directory not empty") or moves a batch
+    file the ghost listed: `create()` raises at its start. The models offer that failure to a
+    segment run in the process of one Ctrl-C stopped with row groups left, and only where the
+    release's run failed with such an error; another error there is new."""
+    from harness.reference.known_bugs import GHOST_RACE, ghost_race_segments
+
+    entry = next(f for f in LEDGER if f.model == "ctrl_c_goes_on")
+    names = [f.model for f in LEDGER if f.open_on(entry.target, "0.7.0")]
+    scenario = _clash_scenario()
+    assert ghost_race_segments(scenario) == [1]
+    error = "segment 1 failed: DataDesignerGenerationError: Error generating dataset: [Errno 39] Directory not empty"
+    options = crash_segments(names, scenario, error)
+    assert options == [None, (1, GHOST_RACE)]
+    met = check_scenario(model_target(names, crashes_in=(1, GHOST_RACE)), scenario)
+    assert ("error", "resumed") in {(a.kind, a.run) for a in met.anomalies}, met.summary()
+    release = as_release(model_target(names), entry.target, "0.7.0")
+    assert entry.id in KnownBugs(LEDGER, release)(scenario, met).split("+")
+    # another error in the same place is no race with the ghost's files: new
+    other = dataclasses.replace(met, anomalies=tuple(
+        dataclasses.replace(a, detail="segment 1 failed: RuntimeError: something else") if a.kind == "error" else a
+        for a in met.anomalies))
+    assert KnownBugs(LEDGER, release)(scenario, other) is None
+    # a crash (not Ctrl-C) leaves no ghost writing files; nor does a run Ctrl-C stopped after its last group
+    crashed = _clash_scenario(segments=(Segment(3, "never", Fault("raise", "checkpoint", 1)), scenario.segments[1]))
+    assert crash_segments(names, crashed, error) == [None]
+    done = _clash_scenario(segments=(Segment(3, "never", Fault("sigint", "checkpoint", 3)), scenario.segments[1]))
+    assert "error" not in check_scenario(model_target(names, crashes_in=(1, GHOST_RACE)), done).kinds

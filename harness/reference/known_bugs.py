@@ -206,6 +206,12 @@ class Modelled(ReferenceEngine):
             done.add(model)
             self.journal.append({"event": "model", "segment": self.segment_index, "model": NAMES[model]})
 
+    def after_left_work(self) -> bool:
+        """Whether the segment before this one, in this process, was interrupted with row
+        groups left (`WORK_LEFT`, journaled by the models whose releases go on with them)."""
+        return any(e.get("event") == WORK_LEFT and e.get("segment") == self.segment_index - 1
+                   for e in self.journal.events())
+
     def observed_first(self, groups: list[Group]) -> list[Group]:
         """`groups` in the order the target checkpointed them in this segment (those it did
         not, after them in plan order); as given where no order was observed."""
@@ -503,6 +509,13 @@ class CtrlCGoesOn(ReferenceEngine):
         return list(range(-1, max(s.num_records for s in scenario.segments) // scenario.buffer_size + 2))
 
     def run_segment(self, segment: Segment) -> None:
+        race = type(self).crashes_in
+        if (race is not None and race == (self.segment_index, GHOST_RACE)
+                and self.segment_index in ghost_race_segments(self.scenario) and self.after_left_work()):
+            # the resume in the ghost's process clears the partial results the ghost writes
+            # into, or moves a batch file the ghost listed: `create()` raises at its start
+            self.fired(CtrlCGoesOn)
+            raise ModelRunError(f"Error generating dataset: {GHOST_RACE_ERRORS[0]}")
         try:
             super().run_segment(segment)
         except KeyboardInterrupt:
@@ -513,6 +526,7 @@ class CtrlCGoesOn(ReferenceEngine):
             todo = self.observed_first([g for g in session.plan if g.id not in session.completed])
             if todo:
                 self.fired(CtrlCGoesOn)
+                self.journal.append({"event": WORK_LEFT, "segment": self.segment_index})
             threading.Thread(target=self._go_on, args=(session, todo), name="model-ctrl-c").start()
             raise
 
@@ -539,6 +553,32 @@ class CtrlCGoesOn(ReferenceEngine):
             if session.dataset_dir.is_dir():
                 raise
             return  # the trial's directory went while landing
+
+
+#: a model's journal event: its segment was interrupted in its process with row groups left,
+#: which the release's threads go on with (`Modelled.after_left_work`)
+WORK_LEFT = "model_work_left"
+#: a resume in the process of a run Ctrl-C left going meets its files (`CtrlCGoesOn`), as the
+#: second number of `Modelled.crashes_in`, and what the release then raises: 0.6.1 and 0.7.0
+#: clear the partial-results directory the ghost writes into, 0.6.0 moves a batch file the
+#: ghost listed first (both seen in CI and in searches)
+GHOST_RACE = -3
+GHOST_RACE_ERRORS = ("[Errno 39] Directory not empty", "No such file or directory")
+
+
+def ghost_race_error(text: str) -> bool:
+    """Whether a run's error is a resume's race with the ghost's files (`GHOST_RACE_ERRORS`)."""
+    return GHOST_RACE_ERRORS[0] in text or (GHOST_RACE_ERRORS[1] in text and "batch_" in text)
+
+
+def ghost_race_segments(scenario: Any) -> list[int]:
+    """The segments whose run may meet a Ctrl-C ghost's files: on the async engine, a segment
+    run in the process of the one before it, which a Ctrl-C stopped."""
+    if scenario.engine != "async":
+        return []
+    return [i for i, s in enumerate(scenario.segments)
+            if i > 0 and s.process == "same" and scenario.segments[i - 1].fault is not None
+            and scenario.segments[i - 1].fault.action == "sigint"]
 
 
 #: how a run meets a seed reader its process's interrupted run still uses
@@ -571,9 +611,8 @@ class SharedSeedReaderClash(ReferenceEngine):
 
     def run_segment(self, segment: Segment) -> None:
         clash = type(self).crashes_in
-        if (clash is not None and clash[0] == self.segment_index and clash[1] < 0
-                and self.segment_index in clash_segments(self.scenario)
-                and self.segment_index in self._left_work()):
+        if (clash is not None and clash[0] == self.segment_index and clash[1] in (SEED_READER_HANG, SEED_READER_ERROR)
+                and self.segment_index in clash_segments(self.scenario) and self.after_left_work()):
             self.fired(SharedSeedReaderClash)
             if clash[1] == SEED_READER_HANG:
                 from harness.chain import SegmentHung
@@ -585,17 +624,8 @@ class SharedSeedReaderClash(ReferenceEngine):
         except (KeyboardInterrupt, Interrupted):
             session = getattr(self, "session", None)
             if session is not None and any(g.id not in session.completed for g in session.plan):
-                self.journal.append({"event": SEED_WORK_LEFT, "segment": self.segment_index})
+                self.journal.append({"event": WORK_LEFT, "segment": self.segment_index})
             raise
-
-    def _left_work(self) -> set[int]:
-        """The segments after one that was interrupted with row groups left, in its process."""
-        left = {e["segment"] for e in self.journal.events() if e.get("event") == SEED_WORK_LEFT}
-        return {s + 1 for s in left}
-
-
-#: a model's journal event: its segment was interrupted in its process with row groups left
-SEED_WORK_LEFT = "model_seed_work_left"
 
 
 def clash_segments(scenario: Any) -> list[int]:
@@ -1428,12 +1458,15 @@ def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
     crash one (`Modelled.crashes_in`): None (no crash), first; then, offered only where the
     target's run did end so (the crash is the run's only trace of that timing): a crash in
     each segment, with each number of other row groups in flight that had asked for their
-    rows (`EmptiedGroupCrashes`, `error` its error's text); a clash on the seed reader in
-    each segment that may meet one (`SharedSeedReaderClash`), a hang where the target's run
-    hung in that segment (`hung`), an error where it failed with the clash's error."""
+    rows (`EmptiedGroupCrashes`, `error` its error's text); a resume's race with a Ctrl-C
+    ghost's files in each segment that may meet one (`CtrlCGoesOn`); a clash on the seed
+    reader in each segment that may meet one (`SharedSeedReaderClash`), a hang where the
+    target's run hung in that segment (`hung`), an error where it failed with the clash's error."""
     found: list[tuple[int, int] | None] = [None]
     if "emptied_group_crashes" in names and error and INTERNAL_TASK_FAILURE in error:
         found += [(s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT)]
+    if "ctrl_c_goes_on" in names and error and ghost_race_error(error):
+        found += [(s, GHOST_RACE) for s in ghost_race_segments(scenario)]
     if "shared_seed_reader_clash" in names:
         clashing = clash_segments(scenario)
         found += [(s, SEED_READER_HANG) for s in hung if s in clashing]
