@@ -409,6 +409,13 @@ def test_fresh_runs_of_one_second_share_a_directory_only_where_the_target_s_did(
     assert shared_directories(events) == ((2, 1), (3, 0))
 
 
+def _with_another_error(verdict):
+    """`verdict` with its run's error replaced by one no known bug raises."""
+    return dataclasses.replace(verdict, anomalies=tuple(
+        dataclasses.replace(a, detail="segment 1 failed: RuntimeError: something else") if a.kind == "error" else a
+        for a in verdict.anomalies))
+
+
 def test_a_crash_the_release_s_threads_decide_is_known_only_where_its_run_ended_so():
     """0.6.1 to 0.8.0's async engine may crash at a row group that lost every row at once
     (`EmptiedGroupCrashes`), with the next groups having asked for their rows by then (paid,
@@ -424,10 +431,7 @@ def test_a_crash_the_release_s_threads_decide_is_known_only_where_its_run_ended_
     release = as_release(model_target(names), entry.target, "0.6.1")
     assert entry.id in KnownBugs(LEDGER, release)(scenario, crashed).split("+")
     # the same run ending in another error is no crash of this kind: new
-    other = dataclasses.replace(crashed, anomalies=tuple(
-        dataclasses.replace(a, detail="segment 1 failed: RuntimeError: something else") if a.kind == "error" else a
-        for a in crashed.anomalies))
-    assert KnownBugs(LEDGER, release)(scenario, other) is None
+    assert KnownBugs(LEDGER, release)(scenario, _with_another_error(crashed)) is None
 
 
 @pytest.mark.parametrize("name", ["model:shuffle_reader_restarts", "mutant:shuffle_restart", "reference"])
@@ -740,10 +744,7 @@ def test_a_resume_that_races_a_ctrl_c_ghost_s_files_is_known_only_where_the_rele
     release = as_release(model_target(names), entry.target, "0.7.0")
     assert entry.id in KnownBugs(LEDGER, release)(scenario, met).split("+")
     # another error in the same place is no race with the ghost's files: new
-    other = dataclasses.replace(met, anomalies=tuple(
-        dataclasses.replace(a, detail="segment 1 failed: RuntimeError: something else") if a.kind == "error" else a
-        for a in met.anomalies))
-    assert KnownBugs(LEDGER, release)(scenario, other) is None
+    assert KnownBugs(LEDGER, release)(scenario, _with_another_error(met)) is None
     # a crash (not Ctrl-C) leaves no ghost writing files; nor does a run Ctrl-C stopped after its last group
     crashed = _clash_scenario(segments=(Segment(3, "never", Fault("raise", "checkpoint", 1)), scenario.segments[1]))
     assert crash_segments(names, crashed, error) == [None]
