@@ -376,11 +376,12 @@ def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, 
     script_name = f"repro_{ident}.py"
     if target_name.startswith("data_designer"):
         from harness.reference.known_bugs import INTERNAL_TASK_FAILURE
-        from harness.targets.data_designer_repro import render_dd_script, render_dd_test
+        from harness.targets.data_designer_repro import deadlock, render_dd_script, render_dd_test
 
-        work = bool({"ghost", "redone"} & set(verdict.kinds)) and not stuck
-        crash = any(a.kind == "error" and INTERNAL_TASK_FAILURE in a.detail for a in verdict.anomalies)
         hang = "hang" in verdict.kinds
+        # a deadlock's script asks only whether each process ends (work done late is not its question)
+        work = bool({"ghost", "redone"} & set(verdict.kinds)) and not deadlock(scenario, hang)
+        crash = any(a.kind == "error" and INTERNAL_TASK_FAILURE in a.detail for a in verdict.anomalies)
         script = render_dd_script(scenario, release, summary, ident, work, crash, hang)
         test = render_dd_test(scenario, release, summary, ident, work, crash, hang)
     else:

@@ -126,10 +126,11 @@ class Modelled(ReferenceEngine):
     #: fall back and pass before one fails (None: none passes; `harness.ledger` tries each
     #: number up to the racy reads a run met)
     read_races_won: int | None = None
-    #: where a run may crash on the release's threads' timing: the segment whose run does and
-    #: how many other row groups had asked the model provider for their rows by then
-    #: (`EmptiedGroupCrashes`), or how it met an earlier run's seed reads (`SharedSeedReaderClash`,
-    #: a negative number); None: no crash (see `crash_segments`)
+    #: where a run may crash on the release's threads' timing (`crash_segments`): the segment
+    #: whose run does, and a number: 0 or more, how many other row groups had asked the model
+    #: provider for their rows by then (`EmptiedGroupCrashes`); `SEED_READER_HANG` or
+    #: `SEED_READER_ERROR`, how it met an earlier run's seed reads (`SharedSeedReaderClash`);
+    #: `GHOST_RACE`, a resume meeting a Ctrl-C ghost's files (`CtrlCGoesOn`). None: no crash
     crashes_in: tuple[int, int] | None = None
     #: which of a seed row's records meets a transient provider fault's first request
     #: (`first_asker_options`): for each model column, the k-th of those still asking in a
@@ -206,9 +207,20 @@ class Modelled(ReferenceEngine):
             done.add(model)
             self.journal.append({"event": "model", "segment": self.segment_index, "model": NAMES[model]})
 
+    def run_segment(self, segment: Segment) -> None:
+        """The reference's, journaling an interruption that leaves the process with row groups
+        left (`WORK_LEFT`): what a release's threads may go on with in that process."""
+        try:
+            super().run_segment(segment)
+        except (KeyboardInterrupt, Interrupted):
+            session = getattr(self, "session", None)
+            if session is not None and any(g.id not in session.completed for g in session.plan):
+                self.journal.append({"event": WORK_LEFT, "segment": self.segment_index})
+            raise
+
     def after_left_work(self) -> bool:
         """Whether the segment before this one, in this process, was interrupted with row
-        groups left (`WORK_LEFT`, journaled by the models whose releases go on with them)."""
+        groups left (`WORK_LEFT`)."""
         return any(e.get("event") == WORK_LEFT and e.get("segment") == self.segment_index - 1
                    for e in self.journal.events())
 
@@ -526,7 +538,6 @@ class CtrlCGoesOn(ReferenceEngine):
             todo = self.observed_first([g for g in session.plan if g.id not in session.completed])
             if todo:
                 self.fired(CtrlCGoesOn)
-                self.journal.append({"event": WORK_LEFT, "segment": self.segment_index})
             threading.Thread(target=self._go_on, args=(session, todo), name="model-ctrl-c").start()
             raise
 
@@ -571,14 +582,20 @@ def ghost_race_error(text: str) -> bool:
     return GHOST_RACE_ERRORS[0] in text or (GHOST_RACE_ERRORS[1] in text and "batch_" in text)
 
 
-def ghost_race_segments(scenario: Any) -> list[int]:
-    """The segments whose run may meet a Ctrl-C ghost's files: on the async engine, a segment
-    run in the process of the one before it, which a Ctrl-C stopped."""
+def after_interruption(scenario: Any, actions: tuple[str, ...]) -> list[int]:
+    """The async engine's segments run in the process of the one before it, which an
+    interruption of one of `actions` stopped (one the process survives): where what that run's
+    threads go on doing meets this run."""
     if scenario.engine != "async":
         return []
     return [i for i, s in enumerate(scenario.segments)
             if i > 0 and s.process == "same" and scenario.segments[i - 1].fault is not None
-            and scenario.segments[i - 1].fault.action == "sigint"]
+            and scenario.segments[i - 1].fault.action in actions]
+
+
+def ghost_race_segments(scenario: Any) -> list[int]:
+    """The segments whose run may meet a Ctrl-C ghost's files (`CtrlCGoesOn`)."""
+    return after_interruption(scenario, ("sigint",))
 
 
 #: how a run meets a seed reader its process's interrupted run still uses
@@ -619,25 +636,14 @@ class SharedSeedReaderClash(ReferenceEngine):
 
                 raise SegmentHung
             raise ModelRunError(f"Error generating dataset: {SEED_READER_ERRORS[0]}")
-        try:
-            super().run_segment(segment)
-        except (KeyboardInterrupt, Interrupted):
-            session = getattr(self, "session", None)
-            if session is not None and any(g.id not in session.completed for g in session.plan):
-                self.journal.append({"event": WORK_LEFT, "segment": self.segment_index})
-            raise
+        super().run_segment(segment)
 
 
 def clash_segments(scenario: Any) -> list[int]:
     """The segments whose run may meet an earlier run's seed reads (`SharedSeedReaderClash`):
-    on the async engine, from a file or dataframe seed source, a segment run in the process of
-    the one before it, which an interruption that leaves its process (raise, tear, Ctrl-C)
-    stopped."""
-    if scenario.engine != "async" or scenario.source == "directory":
-        return []
-    return [i for i, s in enumerate(scenario.segments)
-            if i > 0 and s.process == "same" and scenario.segments[i - 1].fault is not None
-            and scenario.segments[i - 1].fault.action in ("raise", "tear", "sigint")]
+    after a raise, a tear or a Ctrl-C, from a file or dataframe seed source (a directory
+    source's reader is the adapter's own per run)."""
+    return [] if scenario.source == "directory" else after_interruption(scenario, ("raise", "tear", "sigint"))
 
 
 class PlanFromTwoTargets(ReferenceEngine):

@@ -448,7 +448,7 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
         lines.append(f"EXPECTED = {_rows_literal(_typed_rows(expected_rows(scenario, _dd_convert), column, compared))}")
     else:
         lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
-    if _deadlock(scenario, hang):
+    if deadlock(scenario, hang):
         lines.append(f"HANG_SECONDS = {DEADLOCK_SECONDS}  # a process of the chain that runs longer has hung")
     designer = f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})"
     lines += [
@@ -652,7 +652,7 @@ DEADLOCK_TRIES = 6
 DEADLOCK_SECONDS = 60
 
 
-def _deadlock(scenario: Scenario, hang: bool) -> bool:
+def deadlock(scenario: Scenario, hang: bool) -> bool:
     """Whether a hang finding is a process that never ends (its threads deadlocked), not a row
     retried without end (a model column's: the provider counts its requests)."""
     return (hang and not provider.has_model_columns(scenario) and _separate(scenario) is not None
@@ -733,7 +733,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         "row = next(i for i in range(len(EXPECTED) + 1) if got[i:i + 1] != EXPECTED[i:i + 1])",
         'print(f"first divergence at row {row}: {which} {got[row:row + 1]}, expected {EXPECTED[row:row + 1]}")',
     ]
-    if _deadlock(scenario, hang):
+    if deadlock(scenario, hang):
         main += _deadlock_main(scenario)
     elif scenario.sampling == "ordered" and work:
         main += [
@@ -794,7 +794,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "    return 0",
         ]
     exit_codes = (EXIT_CODES.replace("0: the rows agree", "0: every process of the chain ended")
-                  if _deadlock(scenario, hang) else EXIT_CODES)
+                  if deadlock(scenario, hang) else EXIT_CODES)
     lines = [
         *_header(f"data-designer {release}", summary, deps, exit_codes=exit_codes + "; 3: the script itself failed"),
         *sorted({*_stdlib(scenario, work=work)[:-1], "import traceback"}, key=str.lower),
@@ -868,7 +868,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
             "            code += f\"[t.run({str(tmp_path / 'resumed')!r}, i, *t.SEGMENTS[i]) for i in {group!r}]\"",
             '            code += "; import os; os._exit(0)"  # at once, as a crash ends it',
             f'            subprocess.run([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code]'
-            + (", timeout=HANG_SECONDS)  # a process that hangs fails the test" if _deadlock(scenario, hang) else ")"),
+            + (", timeout=HANG_SECONDS)  # a process that hangs fails the test" if deadlock(scenario, hang) else ")"),
             "        else:",
             '            run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])',
             *(['    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
