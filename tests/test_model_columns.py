@@ -135,15 +135,19 @@ def test_provider_fault_plans_fault_selected_rows_only():
     """A fault on a row the selection never reads changes nothing: plans name selected rows
     only (drawn from the whole table, most of a large table's faults fell outside a small
     selection). A small selection may so lose every row to permanent faults: no dataset."""
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, given, seed, settings
     from hypothesis import strategies as st
 
+    from harness.property import _no_local_constants
     from harness.strategies import scenarios
 
     caps = get_target("reference").capabilities
     every_row_lost = []
 
+    # a seed of its own and no constants from the loaded modules: unseeded, a worker's draws
+    # depend on what it ran before, and one unit-suite run drew no plan that lost every row
     @settings(max_examples=400, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @seed(1)
     @given(st.data())
     def check(data):
         scenario = data.draw(scenarios(caps))
@@ -157,5 +161,6 @@ def test_provider_fault_plans_fault_selected_rows_only():
         if faulted == selected and all(f.permanent for f in scenario.provider_faults):
             every_row_lost.append(scenario)
 
-    check()
+    with _no_local_constants():
+        check()
     assert every_row_lost, "no plan lost every selected row"
