@@ -8,11 +8,13 @@ stopped by SIGINT / SIGTERM. Nothing but a finding exits 1.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import harness
 from harness import environments, exits, repro
 from harness.errors import HarnessUsageError
 from harness.fault_kinds import KINDS
-from harness.ledger import KnownBugs, load_ledger, shrink_model
+from harness.ledger import KnownBugs, hang_seconds, load_ledger, shrink_model
 from harness.limits import MAX_FILE_BYTES, Limits
 from harness.names import checked_name
 from harness.property import (
@@ -397,7 +399,8 @@ def replay(
             results.append({"file": str(file), "exit": None, "skipped": skipped})
             continue
         out.print(f"replaying {file} on [bold]{chosen.describe()}[/]{replay_notice(loaded, target, chosen)}")
-        verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts, wanted=loaded.anomalies)
+        with hang_deadline(chosen, loaded):
+            verdict = check_repeatedly(chosen, scenario, workdir, attempts=attempts, wanted=loaded.anomalies)
         render_verdict(out, verdict, scenario)
         entries = None
         if ledger is not None and not verdict.ok:
@@ -407,7 +410,7 @@ def replay(
                       f"{known_dir} reproduces it", markup=False)
         if not verdict.ok and out_dir is not None:
             written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, ident=loaded.ident,
-                                      explanation=loaded.explanation)
+                                      explanation=loaded.explanation, hang_seconds=loaded.hang_seconds)
             out.print(f"reproducer: {written[0]}; issue text: {written[2]}; regression test: {written[1]}",
                       markup=False)
         results.append({"file": str(file), "target": chosen.name, "release": chosen.version,
@@ -583,6 +586,8 @@ class InputFile:
     explanation: str | None = None
     #: the anomaly kinds the finding records (a replay tries until one of them shows)
     anomalies: tuple[str, ...] = ()
+    #: a ledger entry's deadline for a run that never ends (`Finding.hang_seconds`)
+    hang_seconds: float | None = None
 
 
 def read_input(file: Path, limits: Limits | None = None) -> InputFile:
@@ -627,6 +632,10 @@ def read_input(file: Path, limits: Limits | None = None) -> InputFile:
         ident = record.get("id")
         if ident is not None:
             ident = checked_name(ident, "finding id", "dd-ordered-resume-replays-seed-rows-sync")
+        try:
+            deadline = hang_seconds(record)
+        except ValueError as exc:
+            raise HarnessUsageError(f"field 'hang_seconds': {exc}") from None
     except RecursionError:
         raise HarnessUsageError(f"{file}: nested too deeply to be a scenario") from None
     except HarnessUsageError as exc:
@@ -634,7 +643,24 @@ def read_input(file: Path, limits: Limits | None = None) -> InputFile:
     explanation = record.get("explanation") if isinstance(record.get("explanation"), str) else None
     kinds = record.get("anomalies")
     kinds = tuple(k for k in kinds if isinstance(k, str)) if isinstance(kinds, list) else ()
-    return InputFile(scenario, target, tuple(releases), ident, explanation, kinds)
+    return InputFile(scenario, target, tuple(releases), ident, explanation, kinds, deadline)
+
+
+@contextlib.contextmanager
+def hang_deadline(target: Any, loaded: InputFile) -> Iterator[None]:
+    """`target`'s watchdog at the file's `hang_seconds` while it runs the file's scenario,
+    unless the environment sets one (`RESUME_HARNESS_SEGMENT_TIMEOUT` wins)."""
+    from harness.faults import TIMEOUT_VARIABLE
+
+    if loaded.hang_seconds is None or TIMEOUT_VARIABLE in os.environ:
+        yield
+        return
+    before = target.segment_timeout
+    target.segment_timeout = loaded.hang_seconds
+    try:
+        yield
+    finally:
+        target.segment_timeout = before
 
 
 def read_scenario(file: Path, limits: Limits | None = None) -> Scenario:
@@ -680,12 +706,13 @@ def repro_command(
                   "records)", markup=False)
         raise typer.Exit(environments.run_in_env(release_env, [*_arguments_without_dd_version(), "--target", name]))
     chosen = get_target(name)
-    verdict = check_repeatedly(chosen, loaded.scenario, attempts=12, wanted=loaded.anomalies)
+    with hang_deadline(chosen, loaded):
+        verdict = check_repeatedly(chosen, loaded.scenario, attempts=12, wanted=loaded.anomalies)
     if verdict.ok:
         out.print(f"{file} passes on {chosen.describe()}: nothing to reproduce there")
         raise typer.Exit(exits.OK)
     written = repro.write_for(out_dir, loaded.scenario, chosen, verdict, say=err.print, ident=loaded.ident,
-                              explanation=loaded.explanation)
+                              explanation=loaded.explanation, hang_seconds=loaded.hang_seconds)
     out.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
     raise typer.Exit(exits.FINDING)
 

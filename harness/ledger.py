@@ -171,6 +171,10 @@ class Finding:
     #: tries of its scenario a replay gives it, where the bug shows on the release's threads'
     #: timing on some runs only (a crash: `harness.reference.known_bugs.EmptiedGroupCrashes`)
     tries: int = 1
+    #: where its bug is a run that never ends: seconds after which its scenario's run counts as
+    #: hung, a replay's watchdog and its reproducer's deadline (the runs that end take a second
+    #: or two; the default, `harness.faults.DEFAULT_SEGMENT_TIMEOUT`, is for runs nobody knows)
+    hang_seconds: float | None = None
 
     @property
     def fixed_upstream(self) -> bool:
@@ -575,10 +579,20 @@ def load_finding(path: Path) -> Finding:
             fails_on=tuple(data["fails_on"]), passes_on=tuple(data.get("passes_on", ())),
             anomalies=tuple(data["anomalies"]), signature=signature, explanation=data["explanation"],
             scenario=Scenario.from_dict(data["scenario"]), path=path, model=_model_name(data),
-            tries=int(data.get("tries", 1)),
+            tries=int(data.get("tries", 1)), hang_seconds=hang_seconds(data),
         )
     except (OSError, ValueError, KeyError, TypeError, RecursionError, HarnessUsageError) as exc:
         raise HarnessUsageError(f"ledger entry {path} is unusable: {exc}") from None
+
+
+def hang_seconds(data: dict[str, Any]) -> float | None:
+    """A ledger entry's `hang_seconds`: a positive number, or None where it gives none."""
+    value = data.get("hang_seconds")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 3600:
+        raise ValueError(f"hang_seconds must be a number of seconds above 0 and at most 3600, got {value!r}")
+    return float(value)
 
 
 def _model_name(data: dict[str, Any]) -> str:

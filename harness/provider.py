@@ -287,6 +287,10 @@ def ask_limit(scenario: Any) -> int:
     return RUNAWAY_BASE + RUNAWAY_PER_RECORD * -(-records // selected)
 
 
+#: what a hang's message says where the run retried a row without end (`runaway`)
+RETRIED_WITHOUT_END = "a row retried without end"
+
+
 def runaway(requests: list[Request]) -> tuple[int, str] | None:
     """Where a trial's run retried a row without end (the first request refused past the
     limit): its segment and a hang's message; None where it did not."""
@@ -295,7 +299,7 @@ def runaway(requests: list[Request]) -> tuple[int, str] | None:
         return None
     asked = sum(1 for r in requests if r.segment == first.segment and r.prompt == first.prompt)
     return first.segment, (f"hang: segment {first.segment} was still asking the model provider for {first.prompt!r} after "
-            f"{asked} requests: a row retried without end (the provider refused it past its limit, HTTP 400, "
+            f"{asked} requests: {RETRIED_WITHOUT_END} (the provider refused it past its limit, HTTP 400, "
             "which ended the run)")
 
 

@@ -27,6 +27,7 @@ import harness
 from harness.changes import changes_inputs, has_changes
 from harness.checker import Verdict
 from harness.names import checked_name, identifier
+from harness.provider import RETRIED_WITHOUT_END
 from harness.scenario import Scenario
 
 SCRIPT_TIMEOUT = 600
@@ -363,12 +364,16 @@ def versions_text(results: list[tuple[str, int]], engine: str) -> str:
 
 
 def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, ident: str | None = None,
-          explanation: str | None = None) -> Reproducer:
+          explanation: str | None = None, hang_seconds: float | None = None) -> Reproducer:
+    """`hang_seconds`: where the finding is a run that never ends, after how long a process of
+    its script counts as hung (a ledger entry's `hang_seconds`; default `DEADLOCK_SECONDS`)."""
     ident = checked_name(ident or finding_id(scenario, target_name), "finding id", "mutant-93757431")
     kind = verdict.anomalies[0].kind
-    # a hang of a chain without model columns is its process's (no row is retried there): the
+    # a hang is a row retried without end where the provider said so (it refused the row past
+    # its limit); any other is the process's (its threads wait for ever, nothing is asked): the
     # finding is the hang, whatever else the run showed
-    stuck = "hang" in verdict.kinds and not scenario.model_columns
+    stuck = "hang" in verdict.kinds and not any(
+        a.kind == "hang" and RETRIED_WITHOUT_END in a.detail for a in verdict.anomalies)
     summary = ("a run that never ends: a resumed run's process hangs" if stuck else
                {"ghost": "ghost work after an interrupted run had returned",
                 "hang": "a run that never ends: a row retried without end",
@@ -378,12 +383,12 @@ def build(scenario: Scenario, target_name: str, release: str, verdict: Verdict, 
         from harness.reference.known_bugs import INTERNAL_TASK_FAILURE
         from harness.targets.data_designer_repro import deadlock, render_dd_script, render_dd_test
 
-        hang = "hang" in verdict.kinds
+        hang = "process" if stuck else "row" if "hang" in verdict.kinds else ""
         # a deadlock's script asks only whether each process ends (work done late is not its question)
         work = bool({"ghost", "redone"} & set(verdict.kinds)) and not deadlock(scenario, hang)
         crash = any(a.kind == "error" and INTERNAL_TASK_FAILURE in a.detail for a in verdict.anomalies)
-        script = render_dd_script(scenario, release, summary, ident, work, crash, hang)
-        test = render_dd_test(scenario, release, summary, ident, work, crash, hang)
+        script = render_dd_script(scenario, release, summary, ident, work, crash, hang, hang_seconds)
+        test = render_dd_test(scenario, release, summary, ident, work, crash, hang, hang_seconds)
     else:
         script = render_harness_script(scenario, target_name, summary, ident)
         test = render_harness_test(scenario, target_name, summary, ident)
@@ -405,13 +410,14 @@ def write(out_dir: Path, reproducer: Reproducer, versions: list[tuple[str, int]]
 
 def write_for(out_dir: Path, scenario: Scenario, target: Any, verdict: Verdict, ident: str | None = None,
               explanation: str | None = None, say: Callable[[str], Any] = print,
-              all_environments: bool = True) -> list[Path]:
+              all_environments: bool = True, hang_seconds: float | None = None) -> list[Path]:
     """Render the reproducer for `target`, run it in every release environment present
     (for DataDesigner, unless `all_environments` is off; else in this interpreter), and
     write script, test and report."""
     from harness import environments
 
-    reproducer = build(scenario, target.name, target.version, verdict, ident=ident, explanation=explanation)
+    reproducer = build(scenario, target.name, target.version, verdict, ident=ident, explanation=explanation,
+                       hang_seconds=hang_seconds)
     out_dir.mkdir(parents=True, exist_ok=True)
     script = out_dir / f"repro_{reproducer.id}.py"
     script.write_text(reproducer.script, encoding="utf-8")

@@ -66,3 +66,43 @@ def test_models_draw_the_first_n_of_what_a_larger_run_draws():
     finding = next(f for f in load_ledger(packaged_ledger()) if f.id == "dd-shuffle-resume-restarts-permutation-async")
     caps = get_target("reference").capabilities
     assert drawn(finding, caps, 10, 0) == drawn(finding, caps, 30, 0)[:10]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(15, 15.0), (2.5, 2.5), (None, None), (0, "error"), (-1, "error"),
+                                                 ("15", "error"), (True, "error"), (4000, "error")])
+def test_an_entry_s_hang_deadline_is_a_number_of_seconds_or_the_entry_is_unusable(value, expected, tmp_path):
+    import json
+
+    data = json.loads(next(f for f in LEDGER if f.hang_seconds is not None).path.read_text())
+    if value is None:
+        data.pop("hang_seconds")
+    else:
+        data["hang_seconds"] = value
+    entry = tmp_path / f"{data['id']}.json"
+    entry.write_text(json.dumps(data))
+    if expected == "error":
+        with pytest.raises(HarnessUsageError, match="hang_seconds must be a number of seconds"):
+            load_finding(entry)
+    else:
+        assert load_finding(entry).hang_seconds == expected
+
+
+def test_a_replay_of_an_entry_with_a_hang_deadline_runs_its_scenario_under_it(monkeypatch):
+    """`replay` and `repro` give an entry's scenario its `hang_seconds` as the watchdog, and
+    put the target's own back after it (one replay runs a ledger's entries in turn); a
+    RESUME_HARNESS_SEGMENT_TIMEOUT set in the environment wins."""
+    from harness.cli import hang_deadline, read_input
+    from harness.faults import DEFAULT_SEGMENT_TIMEOUT, TIMEOUT_VARIABLE
+
+    monkeypatch.delenv(TIMEOUT_VARIABLE, raising=False)
+    entry = next(f for f in LEDGER if f.hang_seconds is not None)
+    loaded = read_input(entry.path)
+    assert loaded.hang_seconds == entry.hang_seconds
+    target = get_target("reference")
+    assert target.segment_timeout == DEFAULT_SEGMENT_TIMEOUT != entry.hang_seconds
+    with hang_deadline(target, loaded):
+        assert target.segment_timeout == entry.hang_seconds
+    assert target.segment_timeout == DEFAULT_SEGMENT_TIMEOUT
+    monkeypatch.setenv(TIMEOUT_VARIABLE, "7")
+    with hang_deadline(target, loaded):
+        assert target.segment_timeout == DEFAULT_SEGMENT_TIMEOUT

@@ -279,9 +279,9 @@ def test_a_hang_reproducer_s_provider_refuses_a_row_retried_without_end_and_the_
     scenario = Scenario(seeds=seeds(2), engine="async", buffer_size=1, segments=(Segment(2),),
                         model_columns=(ModelColumn("llm_0", "describe"),),
                         provider_faults=(ProviderFault(1, "http429", permanent=True),))
-    script = render_dd_script(scenario, "0.9.7", "s", "ident", hang=True)
+    script = render_dd_script(scenario, "0.9.7", "s", "ident", hang="row")
     assert 'for prompt, asked in Provider.state["over_asked"][:1]:' in script
-    assert 'assert not Provider.state["over_asked"]' in render_dd_test(scenario, "0.9.7", "s", "ident", hang=True)
+    assert 'assert not Provider.state["over_asked"]' in render_dd_test(scenario, "0.9.7", "s", "ident", hang="row")
     assert "over_asked" not in render_dd_script(scenario, "0.9.7", "s", "ident")
     tree = ast.parse(script)
     kept = [n for n in tree.body if (isinstance(n, (ast.Import, ast.ImportFrom)) and "data_designer" not in ast.unparse(n)
@@ -344,14 +344,15 @@ def test_a_deadlock_reproducer_runs_each_process_with_a_deadline_and_a_hung_one_
     import subprocess
     import sys
 
-    from harness.targets.data_designer_repro import DEADLOCK_TRIES, render_dd_script, render_dd_test
+    from harness.targets.data_designer_repro import DEADLOCK_SECONDS, DEADLOCK_TRIES, render_dd_script, render_dd_test
 
     scenario = Scenario(seeds=seeds(1), engine="async", buffer_size=1,
                         segments=(Segment(4, "never", Fault("sigint", "checkpoint", 1)),
                                   Segment(4, "always", None, process="same")))
-    script = render_dd_script(scenario, "0.6.0", "s", "ident", hang=True)
+    script = render_dd_script(scenario, "0.6.0", "s", "ident", hang="process")
     assert "0: every process of the chain ended" in script
-    assert ", timeout=HANG_SECONDS)" in render_dd_test(scenario, "0.6.0", "s", "ident", hang=True)
+    assert f"HANG_SECONDS = {DEADLOCK_SECONDS}  #" in script
+    assert ", timeout=HANG_SECONDS)" in render_dd_test(scenario, "0.6.0", "s", "ident", hang="process")
     assert "HANG_SECONDS" not in render_dd_script(scenario, "0.6.0", "s", "ident")
     tree = ast.parse(script)
     kept = [n for n in tree.body if (isinstance(n, (ast.Import, ast.ImportFrom)) and "data_designer" not in ast.unparse(n)
@@ -367,3 +368,31 @@ def test_a_deadlock_reproducer_runs_each_process_with_a_deadline_and_a_hung_one_
     assert result.returncode == code, result.stdout + result.stderr
     said = "did not end within 1 s: the process hung" if code else f"{DEADLOCK_TRIES} runs of the chain: every process ended"
     assert said in result.stdout
+
+
+def test_a_hang_with_model_columns_is_the_process_s_unless_the_provider_saw_a_row_retried_without_end():
+    """A run with model columns that hangs asking nothing (0.7.0 and 0.8.0's orphaned retry of
+    a freed row group: the scheduler waits for ever) is a process that never ends: its script
+    gives each process of the chain a deadline, the finding's own (`hang_seconds`) where it has
+    one; a hang the provider ended by refusing a row asked past its limit is a row retried
+    without end, which the script's provider counts instead."""
+    from harness.checker import Anomaly, Verdict
+    from harness.provider import RETRIED_WITHOUT_END
+
+    scenario = Scenario(seeds=seeds(2), engine="async", buffer_size=1,
+                        segments=(Segment(4, "never", Fault("raise", "checkpoint", 2)),
+                                  Segment(4, "always", Fault("outage", "checkpoint", 1), process="same"),
+                                  Segment(4, "always")),
+                        model_columns=(ModelColumn("llm_0", "describe"), ModelColumn("llm_1", "describe")),
+                        provider_faults=(ProviderFault(0, "malformed", permanent=True),))
+
+    def verdict(detail: str) -> Verdict:
+        return Verdict("hang", (Anomaly("hang", "resumed", detail, segment=1),))
+
+    stuck = repro.build(scenario, "data_designer:async", "0.8.0",
+                        verdict("hang: segment 1 did not finish within 20s (after checkpoint 1)"), hang_seconds=20)
+    assert "0: every process of the chain ended" in stuck.script and "HANG_SECONDS = 20  #" in stuck.script
+    assert "over_asked" not in stuck.script and ", timeout=HANG_SECONDS)" in stuck.test
+    retried = repro.build(scenario, "data_designer:async", "0.8.0",
+                          verdict(f"hang: segment 1 was still asking ...: {RETRIED_WITHOUT_END} (...)"), hang_seconds=20)
+    assert "HANG_SECONDS" not in retried.script and 'Provider.state["over_asked"]' in retried.script

@@ -398,7 +398,7 @@ WASTED = [
 BUFFER_SIZE_INPUT = 'inputs["buffer_size"]'
 
 
-def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
+def dd_core(scenario: Scenario, work: bool, hang: str = "", hang_seconds: float | None = None) -> list[str]:
     """What the script and the regression test share: the segments, what a correct run
     gives, one segment's run (config included), the rows read back and, with `work`, the
     checkpoint log that shows work done twice or after a segment had returned."""
@@ -449,14 +449,15 @@ def dd_core(scenario: Scenario, work: bool, hang: bool = False) -> list[str]:
     else:
         lines.append(f"EXPECTED = {[row[column] for row in expected_rows(scenario)]!r}")
     if deadlock(scenario, hang):
-        lines.append(f"HANG_SECONDS = {DEADLOCK_SECONDS}  # a process of the chain that runs longer has hung")
+        lines.append(f"HANG_SECONDS = {hang_seconds or DEADLOCK_SECONDS:g}  "
+                     "# a process of the chain that runs longer has hung")
     designer = f"    designer = DataDesigner(artifact_path=Path(base, \"artifacts\"){readers}{models})"
     lines += [
         "",
         "",
         "class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception",
         "    pass",
-        *(["", "", *provider.provider_lines(scenario, hang)] if provider.has_model_columns(scenario) else []),
+        *(["", "", *provider.provider_lines(scenario, hang == "row")] if provider.has_model_columns(scenario) else []),
         *(WORK_LINES if work else []),
         "",
         "",
@@ -652,11 +653,12 @@ DEADLOCK_TRIES = 6
 DEADLOCK_SECONDS = 60
 
 
-def deadlock(scenario: Scenario, hang: bool) -> bool:
-    """Whether a hang finding is a process that never ends (its threads deadlocked), not a row
-    retried without end (a model column's: the provider counts its requests)."""
-    return (hang and not provider.has_model_columns(scenario) and _separate(scenario) is not None
-            and not _cross_release(scenario))
+def deadlock(scenario: Scenario, hang: str) -> bool:
+    """Whether a hang finding (`hang`: "row", a row retried without end, which the provider
+    counts; "process", anything else; "" none) is a process that never ends (its threads
+    deadlocked, or wait for ever with nothing asked) in a chain whose processes the script
+    can give a deadline each."""
+    return hang == "process" and _separate(scenario) is not None and not _cross_release(scenario)
 
 
 def _deadlock_main(scenario: Scenario) -> list[str]:
@@ -683,9 +685,9 @@ def _deadlock_main(scenario: Scenario) -> list[str]:
     ]
 
 
-def _over_asked(hang: bool, indent: str) -> list[str]:
+def _over_asked(hang: str, indent: str) -> list[str]:
     """After a trial of a hang reproducer: a prompt asked past the provider's limit is the bug."""
-    if not hang:
+    if hang != "row":
         return []
     return [indent + line for line in (
         'for prompt, asked in Provider.state["over_asked"][:1]:',
@@ -695,12 +697,14 @@ def _over_asked(hang: bool, indent: str) -> list[str]:
 
 
 def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False,
-                     crash: bool = False, hang: bool = False) -> str:
+                     crash: bool = False, hang: str = "", hang_seconds: float | None = None) -> str:
     """The standalone script; with `work`, it also fails on work done twice or late; with
     `crash`, the bug is a run that fails on its threads' timing: it is tried up to
-    `CRASH_TRIES` times, and a run that raises inside DataDesigner is the bug; with `hang`, a
-    run that never ends (it retries a row without end: the provider counts the requests and,
-    past its limit, refuses the row so that the run returns) is the bug.
+    `CRASH_TRIES` times, and a run that raises inside DataDesigner is the bug; with `hang`
+    "row", a run that never ends (it retries a row without end: the provider counts the
+    requests and, past its limit, refuses the row so that the run returns) is the bug; with
+    "process" (`deadlock`), a process of the chain that does not end within `hang_seconds`
+    (default `DEADLOCK_SECONDS`).
 
     Exit 1 is the release failing the run and nothing else: an exception raised inside
     DataDesigner's code (`raised_by_data_designer`: its traceback passes through the
@@ -809,7 +813,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         '    print(f"cannot run here: {exc}", file=sys.stderr)',
         "    sys.exit(2)",
         "",
-        *dd_core(scenario, work, hang),
+        *dd_core(scenario, work, hang, hang_seconds),
         "",
         "",
         "def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's",
@@ -830,7 +834,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
 
 
 def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, work: bool = False,
-                   crash: bool = False, hang: bool = False) -> str:
+                   crash: bool = False, hang: str = "", hang_seconds: float | None = None) -> str:
     separate = _separate(scenario)
     cross = _cross_release(scenario)
     waste = " and not waste" if work else ""
@@ -851,7 +855,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
         _env_line(scenario),
         *provider.hermetic_lines(scenario),
         "",
-        *dd_core(scenario, work, hang),
+        *dd_core(scenario, work, hang, hang_seconds),
         *(["", "", "# where each other release is installed: DD_PYTHONS=0.6.0=/path/to/python,0.6.1=/path/to/python",
            'PYTHONS.update(p.split("=", 1) for p in os.environ.get("DD_PYTHONS", "").split(",") if "=" in p)']
           if cross else []),
@@ -887,7 +891,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
         return _marked_long_lines("\n".join(lines) + "\n")
     else:
         lines += _trial(scenario, "    ", "tmp_path", work)
-    if hang:  # a run that retried a row without end (the provider refused it past its limit)
+    if hang == "row":  # a run that retried a row without end (the provider refused it past its limit)
         lines.append('    assert not Provider.state["over_asked"], Provider.state["over_asked"]')
     lines.append(check)
     return _marked_long_lines("\n".join(lines) + "\n")

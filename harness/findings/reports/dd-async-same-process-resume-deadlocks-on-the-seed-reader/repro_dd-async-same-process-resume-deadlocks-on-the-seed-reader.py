@@ -31,7 +31,7 @@ SEGMENTS = [(12, 'NEVER', (1, 'sigint')), (12, 'ALWAYS', None)]
 PROCESSES = [[0, 1]]  # segments that run in one process
 RETURNED = threading.Event()  # the call that Ctrl-C interrupted has returned
 EXPECTED = ['alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha']
-HANG_SECONDS = 60  # a process of the chain that runs longer has hung
+HANG_SECONDS = 15  # a process of the chain that runs longer has hung
 
 
 class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception

