@@ -750,3 +750,41 @@ def test_a_resume_that_races_a_ctrl_c_ghost_s_files_is_known_only_where_the_rele
     assert crash_segments(names, crashed, error) == [None]
     done = _clash_scenario(segments=(Segment(3, "never", Fault("sigint", "checkpoint", 3)), scenario.segments[1]))
     assert "error" not in check_scenario(model_target(names, crashes_in=(1, GHOST_RACE)), done).kinds
+
+
+def test_a_run_an_outage_leaves_waiting_on_a_freed_group_s_retry_is_known_only_where_the_target_s_hung():
+    """0.7.0 and 0.8.0's async engine frees a row group whose every row was dropped while
+    another model column's request for one of its rows is out; in an outage that request's
+    retry is put among the deferred tasks after its group is gone, and the run never returns
+    (`EmptiedGroupOrphansRetry`). The models offer that hang to a segment an outage interrupts
+    in a config of two model columns or more, and only where the target's run hung there."""
+    from harness.reference.known_bugs import EMPTIED_GROUP_HANG, emptied_hang_segments
+
+    entry = next(f for f in LEDGER if f.model == "emptied_group_orphans_retry")
+    assert entry.hang_seconds is not None and entry.hang_seconds < 60
+    names = [f.model for f in LEDGER if f.open_on(entry.target, "0.8.0")]  # (fixed in 0.9: open on 0.8.0)
+    scenario = entry.scenario
+    assert emptied_hang_segments(scenario) == [1]
+    assert (1, EMPTIED_GROUP_HANG) in crash_segments(names, scenario, None, (1,))
+    met = check_scenario(model_target(names, crashes_in=(1, EMPTIED_GROUP_HANG)), scenario)
+    hang = next(a for a in met.anomalies if a.kind == "hang")
+    assert (hang.run, hang.segment) == ("resumed", 1), met.summary()
+    release = as_release(model_target(names), entry.target, "0.8.0")
+    assert entry.id in KnownBugs(LEDGER, release)(scenario, met).split("+")
+    # where the target's run did not hang there, the hang is not offered: a run of the
+    # composition that hangs is no run the release gave
+    assert (1, EMPTIED_GROUP_HANG) not in crash_segments(names, scenario, None, (2,))
+    assert (1, EMPTIED_GROUP_HANG) not in crash_segments(names, scenario, None, ())
+    # one model column (the row's only request failed: nothing of it is left out), the sync
+    # engine, no outage (a row's own faults are one kind, never tried again): no segment may meet it
+    no_outage = tuple(dataclasses.replace(s, fault=Fault("raise", "checkpoint", 2)) if s.fault is not None and
+                      s.fault.action == "outage" else s for s in scenario.segments)
+    for other in (dataclasses.replace(scenario, model_columns=scenario.model_columns[:1]),
+                  dataclasses.replace(scenario, engine="sync"), dataclasses.replace(scenario, segments=no_outage)):
+        assert emptied_hang_segments(other) == []
+        assert (1, EMPTIED_GROUP_HANG) not in crash_segments(names, other, None, (1,))
+    # a segment that empties no group: the outcome changes nothing
+    healthy = dataclasses.replace(scenario, provider_faults=())
+    assert "hang" not in check_scenario(model_target(names, crashes_in=(1, EMPTIED_GROUP_HANG)), healthy).kinds
+    # 0.9 frees a group only once none of its tasks is in flight: not composed there
+    assert entry.model not in [f.model for f in LEDGER if f.open_on(entry.target, "0.9.7")]

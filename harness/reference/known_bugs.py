@@ -130,7 +130,8 @@ class Modelled(ReferenceEngine):
     #: whose run does, and a number: 0 or more, how many other row groups had asked the model
     #: provider for their rows by then (`EmptiedGroupCrashes`); `SEED_READER_HANG` or
     #: `SEED_READER_ERROR`, how it met an earlier run's seed reads (`SharedSeedReaderClash`);
-    #: `GHOST_RACE`, a resume meeting a Ctrl-C ghost's files (`CtrlCGoesOn`). None: no crash
+    #: `GHOST_RACE`, a resume meeting a Ctrl-C ghost's files (`CtrlCGoesOn`);
+    #: `EMPTIED_GROUP_HANG`, an emptied group's orphaned retry (`EmptiedGroupOrphansRetry`). None: no crash
     crashes_in: tuple[int, int] | None = None
     #: which of a seed row's records meets a transient provider fault's first request
     #: (`first_asker_options`): for each model column, the k-th of those still asking in a
@@ -1146,6 +1147,42 @@ class EmptiedGroupCrashes(ReferenceEngine):
         super().checkpoint(session, group, rows, notes)
 
 
+class EmptiedGroupOrphansRetry(ReferenceEngine):
+    """dd-async-outage-after-emptied-group-hangs-the-run (0.7.0 and 0.8.0, async; 0.6.1 has
+    the same code): the early free of `EmptiedGroupCrashes` with a model column's task of the
+    group still out (two model columns: the row was dropped by the other's failure) and the
+    provider's outage begun: the late task fails with an error the engine tries again (HTTP
+    503) and is put among the deferred tasks after its group is gone
+    (`AsyncTaskScheduler._deferred`); the salvage looks only at live groups, and the dispatch
+    loop waits and looks again for ever (`if self._deferred and not self._in_flight`): every
+    other group is written, nothing more is asked, and `create()` never returns. Whether the
+    task is still out when the outage begins is the threads' timing: `crashes_in` (segment,
+    `EMPTIED_GROUP_HANG`) names the segment whose run hangs once its groups are written,
+    offered only where the target's run hung there (`emptied_hang_segments`). 0.9 frees a
+    group only once no task of it is in flight."""
+
+    def run_segment(self, segment: Segment) -> None:
+        super().run_segment(segment)
+        if self.__dict__.pop("_orphaned_retry", False):
+            from harness.chain import SegmentHung
+
+            raise SegmentHung
+
+    def ask_model(self, session: Session, group: Group, rows: list[Row]) -> tuple[list[Row], dict[str, Any]]:
+        from harness.model_columns import dropped_rows
+
+        out, notes = super().ask_model(session, group, rows)
+        # a group the segment asked for whose every row has a permanent fault (so the release
+        # dropped them all at once, before the outage began at another group's checkpoint:
+        # the model asks group by group, where the release has them in flight side by side)
+        if (type(self).crashes_in == (self.segment_index, EMPTIED_GROUP_HANG) and rows and not out
+                and {row["seed_id"] for row in rows} <= dropped_rows(self.scenario.provider_faults)
+                and self.segment_index in emptied_hang_segments(self.scenario)):
+            self.fired(EmptiedGroupOrphansRetry)
+            self._orphaned_retry = True
+        return out, notes
+
+
 class SyncHoleRefusesResume(NoRowsNoDataset):
     """dd-sync-dropped-batch-blocks-resume: the sync engine writes no file for a batch none of
     whose rows survived (every row's model column failed: `NoRowsNoDataset`) and goes on with
@@ -1437,6 +1474,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
     "emptied_group_crashes": EmptiedGroupCrashes,
+    "emptied_group_orphans_retry": EmptiedGroupOrphansRetry,
     "sync_hole_refuses_resume": SyncHoleRefusesResume,
     "no_rows_no_dataset": NoRowsNoDataset,
     "sync_drops_failed_status": SyncDropsFailedStatus,
@@ -1458,6 +1496,22 @@ def variants(names: list[str] | tuple[str, ...], scenario: Any) -> list[int | No
     return list(dict.fromkeys(found))
 
 
+#: a run whose emptied row group's late model-column task failed during an outage and was
+#: orphaned (`EmptiedGroupOrphansRetry`), as the second number of `Modelled.crashes_in`: it hangs
+EMPTIED_GROUP_HANG = -4
+
+
+def emptied_hang_segments(scenario: Any) -> list[int]:
+    """The segments whose run may orphan an emptied group's late task (`EmptiedGroupOrphansRetry`):
+    on the async engine, with two model columns or more (one column's failure drops the row
+    while another's task is out), in a segment the provider's outage interrupts (its 503 is
+    an error the engine tries again; a row's own faults are all one kind, so a row dropped by
+    one of them never has another column's request tried again)."""
+    if scenario.engine != "async" or len(scenario.model_columns) < 2:
+        return []
+    return [i for i, s in enumerate(scenario.segments) if s.fault is not None and s.fault.action == "outage"]
+
+
 def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
                    error: str | None, hung: tuple[int, ...] = ()) -> list[tuple[int, int] | None]:
     """The runs a composition allows on `scenario` where the release's threads' timing may
@@ -1467,10 +1521,14 @@ def crash_segments(names: list[str] | tuple[str, ...], scenario: Any,
     rows (`EmptiedGroupCrashes`, `error` its error's text); a resume's race with a Ctrl-C
     ghost's files in each segment that may meet one (`CtrlCGoesOn`); a clash on the seed
     reader in each segment that may meet one (`SharedSeedReaderClash`), a hang where the
-    target's run hung in that segment (`hung`), an error where it failed with the clash's error."""
+    target's run hung in that segment (`hung`), an error where it failed with the clash's error;
+    a hang where the target's run hung in a segment that may orphan an emptied group's retry
+    (`EmptiedGroupOrphansRetry`)."""
     found: list[tuple[int, int] | None] = [None]
     if "emptied_group_crashes" in names and error and INTERNAL_TASK_FAILURE in error:
         found += [(s, k) for s in range(len(scenario.segments)) for k in range(ASYNC_IN_FLIGHT)]
+    if "emptied_group_orphans_retry" in names:
+        found += [(s, EMPTIED_GROUP_HANG) for s in hung if s in emptied_hang_segments(scenario)]
     if "ctrl_c_goes_on" in names and error and ghost_race_error(error):
         found += [(s, GHOST_RACE) for s in ghost_race_segments(scenario)]
     if "shared_seed_reader_clash" in names:
