@@ -16,9 +16,10 @@ would:
   explain is counted, not stopped at, as `hunt --known` does;
 - the time is the process's wall time from its start (imports and the fork server
   included) to the shrunk finding, and the finding counts only when the whole ledger's
-  models reproduce it (`KnownBugs`): the rest of the ledger does not, so the entry's bug
-  takes part in it (alone, or with another: a row the provider's fault dropped that then
-  leaves a hole no resume gets past).
+  models reproduce it (`KnownBugs`) and name the entry among those it needs: the rest of the
+  ledger does not, so the entry's bug takes part in it (alone, or with another: a row the
+  provider's fault dropped that then leaves a hole no resume gets past). A finding the
+  ledger does not explain, or names after other entries only, is another bug: "-".
 
 The table gives, per entry, the median over the seeds (a seed that found nothing, or found
 another bug, counts as missing: "-"), the examples to the first failure and the shrink
@@ -57,7 +58,7 @@ def inside(entry_id: str, seed: int, shrink_on: str = "model") -> dict:
                   shrink_model=model)
     named = whole(result.finding, result.verdict) if result.finding is not None else None
     return {"entry": entry_id, "seed": seed, "found": result.finding is not None,
-            "attributed": named, "of_entry": named is not None,
+            "attributed": named, "of_entry": named is not None and entry_id in named.split("+"),
             "examples_to_first": result.examples_to_first_failure, "runs": result.examples,
             "model_runs": result.model_runs, "confirm_runs": result.confirm_runs,
             "hunt_seconds": result.elapsed, "first_failure_seconds": result.first_failure_seconds, "note": result.note,
