@@ -36,6 +36,13 @@ __all__ = ["ChildResult", "FaultInjector", "Interrupted", "run_in_child"]
 #: (RESUME_HARNESS_SEGMENT_TIMEOUT, in seconds, changes it).
 TIMEOUT_VARIABLE = "RESUME_HARNESS_SEGMENT_TIMEOUT"
 DEFAULT_SEGMENT_TIMEOUT = float(os.environ.get(TIMEOUT_VARIABLE, "60"))
+#: How long a child-run segment may go without working (no CPU time to speak of, no journal
+#: event, no model request) before it is reported as a hang, well before the timeout: a
+#: deadlock, or a loop that waits for ever (RESUME_HARNESS_STALL_SECONDS; 0 turns it off)
+STALL_VARIABLE = "RESUME_HARNESS_STALL_SECONDS"
+DEFAULT_STALL_SECONDS = float(os.environ.get(STALL_VARIABLE, "10"))
+#: how often a parent looks whether its child still works
+STALL_POLL = 0.5
 
 
 class FaultInjector:
@@ -145,6 +152,7 @@ def _context() -> Any:
 def run_in_child(
     func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float = DEFAULT_SEGMENT_TIMEOUT,
     deadline: Callable[[], float] | None = None, before_kill: Callable[[int], None] | None = None,
+    stalled: Callable[[int], bool] | None = None,
 ) -> ChildResult:
     """Run `func(*args)` in a child process and reap it under a hard timeout.
 
@@ -152,13 +160,15 @@ def run_in_child(
     A child still running after `timeout` seconds is killed and reported as timed out;
     `deadline()`, asked when that time is up, may move the end later (a chain of segments
     in one child gets the timeout per segment), and `before_kill(pid)` runs just before
-    the kill (a stack dump).
+    the kill (a stack dump). `stalled(pid)`, asked every `STALL_POLL` seconds, ends the wait
+    at once when it says the child has stopped working (`harness.targets.base.Stall`): the
+    child is killed and reported as timed out.
     """
     if start_method() == "server":
         from harness.zygote import run_in_server
 
         exitcode, timed_out = run_in_server(func, args, error_path, timeout, [*_PRELOAD, _READY],
-                                            deadline=deadline, before_kill=before_kill)
+                                            deadline=deadline, before_kill=before_kill, stalled=stalled)
         error = None if timed_out or not error_path.exists() else error_path.read_text()
         return ChildResult(exitcode=exitcode, timed_out=timed_out, error=error)
     proc = _context().Process(target=_child_main, args=(func, args, str(error_path)))
@@ -167,8 +177,13 @@ def run_in_child(
     try:
         end = time.monotonic() + timeout
         while True:
-            proc.join(max(0.0, end - time.monotonic()))
-            if not proc.is_alive() or deadline is None or (end := max(end, deadline())) <= time.monotonic():
+            wait = max(0.0, end - time.monotonic())
+            proc.join(wait if stalled is None else min(wait, STALL_POLL))
+            if not proc.is_alive() or (stalled is not None and proc.pid is not None and stalled(proc.pid)):
+                break
+            if time.monotonic() < end:
+                continue
+            if deadline is None or (end := max(end, deadline())) <= time.monotonic():
                 break
     except BaseException:  # a signal stopped the parent: the child goes with it
         proc.kill()

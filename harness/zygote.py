@@ -240,9 +240,12 @@ class Server:
 
     def run(self, func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float,
             deadline: Callable[[], float] | None = None,
-            before_kill: Callable[[int], None] | None = None) -> tuple[int | None, bool]:
+            before_kill: Callable[[int], None] | None = None,
+            stalled: Callable[[int], bool] | None = None) -> tuple[int | None, bool]:
         """Run `func(*args)` in a fresh child; (exit code, timed out). See
-        `harness.faults.run_in_child` for `deadline` and `before_kill`."""
+        `harness.faults.run_in_child` for `deadline`, `before_kill` and `stalled`."""
+        from harness.faults import STALL_POLL
+
         payload = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
         pid: int | None = None
         try:
@@ -255,9 +258,14 @@ class Server:
                 pid = self._expect("pid", timeout=None)
             end = time.monotonic() + timeout
             while True:
+                wait = max(0.0, end - time.monotonic())
                 try:
-                    return self._expect("exit", timeout=max(0.0, end - time.monotonic())), False
+                    return self._expect("exit", timeout=wait if stalled is None else min(wait, STALL_POLL)), False
                 except TimeoutError:
+                    if stalled is not None and stalled(pid):
+                        break
+                    if time.monotonic() < end:
+                        continue
                     if deadline is None or (end := max(end, deadline())) <= time.monotonic():
                         break
             if before_kill is not None:
@@ -325,7 +333,8 @@ _LOCK = threading.Lock()
 
 def run_in_server(func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float,
                   modules: list[str], deadline: Callable[[], float] | None = None,
-                  before_kill: Callable[[int], None] | None = None) -> tuple[int | None, bool]:
+                  before_kill: Callable[[int], None] | None = None,
+                  stalled: Callable[[int], bool] | None = None) -> tuple[int | None, bool]:
     """Run `func(*args)` in a child of the fork server (started, or restarted, as needed)."""
     global _SERVER
     with _LOCK:
@@ -335,7 +344,8 @@ def run_in_server(func: Callable[..., None], args: tuple[Any, ...], error_path: 
         if _SERVER is None:
             _SERVER = Server(modules)
         try:
-            return _SERVER.run(func, args, error_path, timeout, deadline=deadline, before_kill=before_kill)
+            return _SERVER.run(func, args, error_path, timeout, deadline=deadline, before_kill=before_kill,
+                               stalled=stalled)
         except ServerDied:
             _SERVER.close()
             _SERVER = None

@@ -150,6 +150,39 @@ def test_a_segment_that_never_returns_is_a_hang_within_the_timeout_and_leaves_no
             assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
+class StopsWorking(ReferenceTarget):
+    """A target whose resumed segment, in a child, waits for ever (`busy`: works for ever)."""
+
+    isolate = True
+    stall_seconds = 1.0
+
+    def __init__(self, busy: bool, segment_timeout: float) -> None:
+        super().__init__()
+        self.busy, self.segment_timeout = busy, segment_timeout
+
+    def run_segment(self, scenario, index, workdir, injector, journal):
+        if index == 0:
+            return super().run_segment(scenario, index, workdir, injector, journal)
+        while self.busy:
+            pass
+        threading.Event().wait()
+
+
+def test_a_child_that_stops_working_is_a_hang_long_before_the_timeout_and_one_that_works_is_not(tmp_path):
+    """A deadlocked segment, or one that waits for ever, takes no CPU time, writes no journal
+    event and asks nothing: its child is killed once it has done nothing for `stall_seconds`
+    (`Stall`), not after the segment timeout; a segment that keeps working runs to the timeout."""
+    scenario = chain(Segment(2, fault=Fault("raise", "checkpoint", 1)), Segment(2, "always"))
+    started = time.monotonic()
+    idle = StopsWorking(busy=False, segment_timeout=60.0).run(scenario, tmp_path / "idle")
+    assert time.monotonic() - started < 20
+    assert idle.hang and idle.error.startswith("hang: segment 1 stopped working (after checkpoint 0): no CPU time"), idle.error
+    started = time.monotonic()
+    busy = StopsWorking(busy=True, segment_timeout=3.0).run(scenario, tmp_path / "busy")
+    assert time.monotonic() - started >= 3.0
+    assert busy.hang and busy.error.startswith("hang: segment 1 did not finish within 3s"), busy.error
+
+
 def test_a_load_that_never_returns_is_a_hang_too(tmp_path):
     class LoadNeverReturns(ReferenceTarget):
         segment_timeout = 1.0

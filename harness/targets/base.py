@@ -43,7 +43,14 @@ from harness.chain import (
     watchdog,
 )
 from harness.fault_kinds import KINDS
-from harness.faults import DEFAULT_SEGMENT_TIMEOUT, TIMEOUT_VARIABLE, FaultInjector, run_in_child
+from harness.faults import (
+    DEFAULT_SEGMENT_TIMEOUT,
+    DEFAULT_STALL_SECONDS,
+    STALL_VARIABLE,
+    TIMEOUT_VARIABLE,
+    FaultInjector,
+    run_in_child,
+)
 from harness.journal import Journal
 from harness.scenario import FAULT_ACTIONS, FAULT_POINTS, PROCESSES, SAMPLINGS, SOURCES, Scenario, selection_kind
 
@@ -203,6 +210,8 @@ class Target(abc.ABC):
     #: engine), only the end of a process stops it, as a crash would
     interrupt_in_child: bool = False
     segment_timeout: float = DEFAULT_SEGMENT_TIMEOUT
+    #: seconds a child-run segment may go without working before it is a hang (`Stall`); 0: never
+    stall_seconds: float = DEFAULT_STALL_SECONDS
     #: seconds spent inside this target's own code over every `run` so far
     spent: float = 0.0
     #: how long its model client waits for an answer (a `slow` provider fault outwaits it)
@@ -339,9 +348,11 @@ class Target(abc.ABC):
             starts = [e["t"] for e in journal.events() if e["event"] == "segment_start" and e["segment"] in group]
             return (max(starts) if starts else time.monotonic()) + self.segment_timeout
 
+        stall = Stall(self.stall_seconds, journal, workdir if scenario.model_columns else None)
         result = run_in_child(run_group_in_child, (self, scenario.to_json(), group, str(workdir)),
                               workdir / f"segment-{group[0]}.error", timeout=self.segment_timeout,
-                              deadline=deadline, before_kill=lambda pid: dump_stacks(pid, stacks))
+                              deadline=deadline, before_kill=lambda pid: dump_stacks(pid, stacks),
+                              stalled=stall if stall.seconds > 0 else None)
         events = journal.events()
         if any(e["event"] == "snapshot" and e["segment"] == group[-1] for e in events):
             record_snapshot(journal, self.dataset_root(workdir), group[-1], "reaped")
@@ -351,6 +362,10 @@ class Target(abc.ABC):
         if result.timed_out:
             reached = sum(1 for e in events if e["event"] == "checkpoint" and e["segment"] == current)
             where = f"it was killed; its stacks: {_stack_summary(stacks)}"
+            if stall.fired:
+                return (f"hang: segment {current} stopped working (after checkpoint {reached}): no CPU time, "
+                        f"no journal event and no model request for {stall.seconds:g}s; {where} (set "
+                        f"{STALL_VARIABLE} to wait longer, 0 to wait for {TIMEOUT_VARIABLE} alone)"), current
             return hang_message(current, self.segment_timeout, reached, where), current
         if result.error:
             return result.error.strip().splitlines()[-1], current
@@ -369,6 +384,66 @@ class Target(abc.ABC):
                 return None
             return f"segment {current} child died unexpectedly (exit code {result.exitcode})", current
         return None
+
+
+class Stall:
+    """Whether a child running segments has stopped working, asked with its pid every
+    `harness.faults.STALL_POLL` seconds: `seconds` have passed with its CPU time up by less
+    than `CPU_PER_WINDOW`, no journal event (a segment's start or end, a checkpoint) and, with
+    model columns (`workdir`: the trial's provider endpoint is there), no request to the
+    model provider. A run that deadlocks takes no CPU time; one that waits and looks again for
+    ever takes little (0.8.0's orphaned retry: about 0.1 s in 10); a run that waits for a slow
+    answer asks again each client timeout. Where the process's CPU time cannot be read (no
+    /proc) it never fires: the segment timeout alone decides."""
+
+    #: CPU seconds in a window that count as working (a process's wake-ups every 50 ms cost
+    #: about a hundredth of that)
+    CPU_PER_WINDOW = 0.25
+
+    def __init__(self, seconds: float, journal: Journal, workdir: Path | None) -> None:
+        self.seconds = seconds
+        self.journal = journal
+        self.workdir = workdir
+        self.fired = False
+        self._mark: tuple[float, tuple[int, int]] | None = None
+        self._since = 0.0
+        self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __call__(self, pid: int) -> bool:
+        cpu = self._cpu(pid)
+        if cpu is None:
+            return False
+        now = time.monotonic()
+        activity = (self._size(self.journal.path), self._requests())
+        if self._mark is None or activity != self._mark[1] or cpu - self._mark[0] >= self.CPU_PER_WINDOW:
+            self._mark, self._since = (cpu, activity), now
+            return False
+        self.fired = now - self._since >= self.seconds
+        return self.fired
+
+    def _cpu(self, pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / self._ticks  # utime, stime (fields 14 and 15)
+
+    @staticmethod
+    def _size(path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except OSError:
+            return -1
+
+    def _requests(self) -> int:
+        if self.workdir is None:
+            return 0
+        from harness import provider
+
+        try:
+            return len(provider.running().requests(provider.read_endpoint(self.workdir)))
+        except (OSError, KeyError):
+            return 0
 
 
 def dump_stacks(pid: int, path: Path, wait: float = 1.0) -> None:
