@@ -389,11 +389,13 @@ class Target(abc.ABC):
 class Stall:
     """Whether a child running segments has stopped working, asked with its pid every
     `harness.faults.STALL_POLL` seconds: `seconds` have passed with its CPU time up by less
-    than `CPU_PER_WINDOW`, no journal event (a segment's start or end, a checkpoint) and, with
-    model columns (`workdir`: the trial's provider endpoint is there), no request to the
-    model provider. A run that deadlocks takes no CPU time; one that waits and looks again for
-    ever takes little (0.8.0's orphaned retry: about 0.1 s in 10); a run that waits for a slow
-    answer asks again each client timeout. Where the process's CPU time cannot be read (no
+    than `CPU_PER_WINDOW`, no journal event (a segment's start or end, a checkpoint), with
+    model columns (`workdir`: the trial's provider endpoint is there) no request to the model
+    provider, and the process found sleeping at every look (never running, runnable or in a
+    disk wait: a starved or disk-bound child has not stopped). A run that deadlocks takes no
+    CPU time; one that waits and looks again for ever takes little (0.8.0's orphaned retry:
+    about 0.1 s in 10, seldom caught awake); a run that waits for a slow answer asks again each
+    client timeout. Where the process's CPU time cannot be read (no
     /proc) it never fires: the segment timeout alone decides."""
 
     #: CPU seconds in a window that count as working (a process's wake-ups every 50 ms cost
@@ -410,23 +412,29 @@ class Stall:
         self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
     def __call__(self, pid: int) -> bool:
-        cpu = self._cpu(pid)
-        if cpu is None:
+        found = self._cpu(pid)
+        if found is None:
             return False
+        cpu, state = found
         now = time.monotonic()
         activity = (self._size(self.journal.path), self._requests())
-        if self._mark is None or activity != self._mark[1] or cpu - self._mark[0] >= self.CPU_PER_WINDOW:
+        # running, or waiting to run, or on the disk: working, whatever its CPU time says (a
+        # loaded machine's child can be starved of both; a stopped one sleeps)
+        if (self._mark is None or activity != self._mark[1] or cpu - self._mark[0] >= self.CPU_PER_WINDOW
+                or state in "RD"):
             self._mark, self._since = (cpu, activity), now
             return False
         self.fired = now - self._since >= self.seconds
         return self.fired
 
-    def _cpu(self, pid: int) -> float | None:
+    def _cpu(self, pid: int) -> tuple[float, str] | None:
+        """The process's CPU seconds (utime and stime, fields 14 and 15 of /proc/PID/stat) and
+        its state (field 3: R running, D on the disk, S sleeping, ...)."""
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             return None
-        return (int(fields[11]) + int(fields[12])) / self._ticks  # utime, stime (fields 14 and 15)
+        return (int(fields[11]) + int(fields[12])) / self._ticks, fields[0]
 
     @staticmethod
     def _size(path: Path) -> int:
