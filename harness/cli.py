@@ -754,8 +754,9 @@ def models_command(
     for agreement in results:
         out.print(f"{agreement.entry}: the model agreed on {agreement.agreed} of {agreement.drawn} "
                   f"({agreement.failed} failed on the release)", markup=False)
-        for scenario in agreement.disagreements[:1]:
+        for scenario, gave in list(zip(agreement.disagreements, agreement.release_gave))[:1]:
             out.print(f"  first disagreement: {' '.join(scenario.split())}", markup=False)
+            out.print(f"  the release gave: {gave}", markup=False)
     if json_path is not None:
         json_path.write_text(json.dumps({"target": chosen.name, "release": chosen.version, "examples": examples,
                                          "seed": seed, "entries": [a.to_dict() for a in results]}, indent=2) + "\n",

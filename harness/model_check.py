@@ -40,6 +40,8 @@ class Agreement:
     agreed: int = 0
     #: scenarios on which the model and the release disagreed (first few), as JSON
     disagreements: list[str] = field(default_factory=list)
+    #: what the release's run gave on each of those (its verdict's first line)
+    release_gave: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -47,7 +49,7 @@ class Agreement:
 
     def to_dict(self) -> dict[str, Any]:
         return {"entry": self.entry, "drawn": self.drawn, "failed_on_release": self.failed, "agreed": self.agreed,
-                "disagreements": self.disagreements}
+                "disagreements": self.disagreements, "release_gave": self.release_gave}
 
 
 def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities:
@@ -141,6 +143,7 @@ def check_models(ledger: list[Finding], target: Target, examples: int = 50, seed
                 agreement.agreed += 1
             elif len(agreement.disagreements) < 3:
                 agreement.disagreements.append(scenario.to_json())
+                agreement.release_gave.append(" ".join(verdict.summary().split())[:600])
             if on_scenario is not None:
                 on_scenario(finding.id, agreement)
         results.append(agreement)

@@ -235,6 +235,10 @@ def test_models_are_held_to_a_release_on_distinct_drawn_scenarios_and_a_fork_dis
     fork = as_release(model_target(["ordered_reader_restarts", *open_models(*LATEST_ASYNC)]), *LATEST_ASYNC)
     disagreed = [a for a in check_models(LEDGER, fork, examples=6, seed=2) if a.agreed < a.drawn]
     assert disagreed and all(a.disagreements for a in disagreed)
+    # with what the release gave on each (a disagreement under load is otherwise a scenario alone)
+    assert all(len(a.release_gave) == len(a.disagreements) for a in disagreed)
+    assert any(gave.startswith(("duplicated", "lost", "skipped")) for a in disagreed for gave in a.release_gave), [
+        a.release_gave for a in disagreed]
 
 
 @pytest.mark.parametrize("in_call", [1, 3], ids=["landed-after-the-call", "landed-before-the-call-raised"])
