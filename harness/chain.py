@@ -129,6 +129,15 @@ def hang_message(segment: int, seconds: float, checkpoints: int, where: str) -> 
             f"{where} (set {TIMEOUT_VARIABLE} to allow longer)")
 
 
+def stall_message(segment: int, seconds: float, checkpoints: int, where: str) -> str:
+    """A hang the stall watchdog saw (`harness.targets.base.Stall`): the child stopped working."""
+    from harness.faults import STALL_VARIABLE, TIMEOUT_VARIABLE
+
+    return (f"hang: segment {segment} stopped working (after checkpoint {checkpoints}): no CPU time, no journal "
+            f"event and no model request for {seconds:g}s; {where} (set {STALL_VARIABLE} to wait longer, 0 to "
+            f"wait for {TIMEOUT_VARIABLE} alone)")
+
+
 def innermost(exc: BaseException, frames: int = 3) -> str:
     """The innermost frames of `exc`'s traceback, on one line: where the segment was."""
     summary = traceback.extract_tb(exc.__traceback__)[-frames:]

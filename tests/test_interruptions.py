@@ -183,6 +183,40 @@ def test_a_child_that_stops_working_is_a_hang_long_before_the_timeout_and_one_th
     assert busy.hang and busy.error.startswith("hang: segment 1 did not finish within 3s"), busy.error
 
 
+@pytest.mark.parametrize(("cpu_step", "state", "journal_grows", "fires"), [
+    (0.0, "S", False, True),     # asleep, no CPU time, nothing written: stopped
+    (0.01, "S", False, True),    # waking now and then (a wait-and-look-again loop): stopped
+    (0.5, "S", False, False),    # using CPU time: working
+    (0.0, "R", False, False),    # runnable but starved of CPU on a loaded machine: not stopped
+    (0.0, "D", False, False),    # waiting on the disk: not stopped
+    (0.0, "S", True, False),     # writing journal events: working
+])
+def test_the_stall_watchdog_fires_only_on_a_sleeping_child_that_does_nothing(cpu_step, state, journal_grows, fires,
+                                                                            tmp_path):
+    """`Stall`'s rule, with the process's CPU time and state given: it fires once `seconds`
+    pass with the child asleep at every look, its CPU time up by less than
+    `CPU_PER_WINDOW`, and no journal event."""
+    from harness.journal import Journal
+    from harness.targets.base import Stall
+
+    journal = Journal(tmp_path / "journal.jsonl")
+    stall = Stall(0.3, journal, None)
+    cpu = [0.0]
+
+    def read(_pid):
+        cpu[0] += cpu_step
+        return cpu[0], state
+
+    stall._cpu = read
+    said = []
+    for i in range(10):
+        if journal_grows:
+            journal.append({"event": "checkpoint", "i": i})
+        said.append(stall(1))
+        time.sleep(0.05)
+    assert any(said) is fires and stall.fired is fires
+
+
 def test_a_load_that_never_returns_is_a_hang_too(tmp_path):
     class LoadNeverReturns(ReferenceTarget):
         segment_timeout = 1.0

@@ -40,13 +40,13 @@ from harness.chain import (
     run_group_in_child,
     run_segment,
     settle,
+    stall_message,
     watchdog,
 )
 from harness.fault_kinds import KINDS
 from harness.faults import (
     DEFAULT_SEGMENT_TIMEOUT,
     DEFAULT_STALL_SECONDS,
-    STALL_VARIABLE,
     TIMEOUT_VARIABLE,
     FaultInjector,
     run_in_child,
@@ -363,9 +363,7 @@ class Target(abc.ABC):
             reached = sum(1 for e in events if e["event"] == "checkpoint" and e["segment"] == current)
             where = f"it was killed; its stacks: {_stack_summary(stacks)}"
             if stall.fired:
-                return (f"hang: segment {current} stopped working (after checkpoint {reached}): no CPU time, "
-                        f"no journal event and no model request for {stall.seconds:g}s; {where} (set "
-                        f"{STALL_VARIABLE} to wait longer, 0 to wait for {TIMEOUT_VARIABLE} alone)"), current
+                return stall_message(current, stall.seconds, reached, where), current
             return hang_message(current, self.segment_timeout, reached, where), current
         if result.error:
             return result.error.strip().splitlines()[-1], current
