@@ -142,14 +142,15 @@ def compare(scenario: Scenario, expected: list[Row], straight: Outcome, resumed:
         wrote = sum(1 for c in resumed.checkpoints if c.segment == failed)
         if resumed.error is not None and not resumed.hang and failed is not None and failed >= first and not wrote:
             refusal = f"segment {failed}: {resumed.error}"
-    anomalies = [] if refusal else _check_run("resumed", scenario, expected, resumed, columns, convert)
+    anomalies = [] if refusal else _check_run("resumed", scenario, expected, resumed, columns, convert,
+                                                          repeatable_shuffle)
     if has_changes(scenario) and not refusal and resumed.error is not None and not resumed.hang:
         anomalies = [replace(a, detail=f"{a.detail} (it had checkpointed {_groups(wrote)} first: not a refusal, "
                                        "which leaves the dataset as it was)") if a.kind == "error" and wrote else a
                      for a in anomalies]
     if has_changes(scenario) and anomalies and resumed.error is None and resumed.load_error is None:
         anomalies = mixed_findings(scenario, resumed, columns, convert) + anomalies
-    straight_found = _check_run("straight", scenario, expected, straight, columns, convert)
+    straight_found = _check_run("straight", scenario, expected, straight, columns, convert, repeatable_shuffle)
     if tier == "exact-shuffle" and not anomalies and not straight_found:
         anomalies = _same_as_straight(scenario, resumed, straight, columns)
     anomalies += straight_found
@@ -231,7 +232,7 @@ def _groups(count: int) -> str:
 
 
 def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outcome, columns: tuple[str, ...],
-               convert: Convert | None = None) -> list[Anomaly]:
+               convert: Convert | None = None, repeatable_shuffle: bool = True) -> list[Anomaly]:
     if outcome.hang:
         return [Anomaly("hang", run, outcome.error or "a segment did not finish", segment=outcome.error_segment)]
     if outcome.error is not None:
@@ -244,11 +245,16 @@ def _check_run(run: str, scenario: Scenario, expected: list[Row], outcome: Outco
     final = final_inputs(scenario)
     # a record the model provider never answers is no row of any run (`dropped_rows`)
     dropped = dropped_rows(final.provider_faults) if final.model_columns else set()
-    valid = {_key(output_row(r, final), columns) for r in record_stream(final, convert) if r["seed_id"] not in dropped}
+    records = record_stream(final, convert)
+    valid = {_key(output_row(r, final), columns) for r in records if r["seed_id"] not in dropped}
     if scenario.sampling == "ordered":
         found = _exact(actual, wanted, valid)
     else:
-        found = _exactly_once(actual, wanted, valid, max(1, len(valid)))
+        counts = (len(wanted), len(wanted))
+        if not repeatable_shuffle:
+            counts = shuffle_counts(scenario.num_records, len(records),
+                                    sum(1 for r in records if r["seed_id"] in dropped))
+        found = _exactly_once(actual, wanted, valid, max(1, len(valid)), counts)
     layout = _Layout(outcome)
     ordered = scenario.sampling == "ordered"
     return [_with_provenance(run, a, actual, wanted, layout, columns, ordered) for a in found]
@@ -295,14 +301,32 @@ def _exact(actual: list[Key], wanted: list[Key], valid: set[Key]) -> list[_Found
 
 
 # ----- the exactly-once tier --------------------------------------------------------------------
-def _exactly_once(actual: list[Key], wanted: list[Key], valid: set[Key], pass_length: int) -> list[_Found]:
+def shuffle_counts(num_records: int, length: int, dropped: int) -> tuple[int, int]:
+    """The fewest and the most rows a SHUFFLE run of `num_records` records over a selection
+    of `length` records, `dropped` of which no run keeps (`dropped_rows`), can give whatever
+    its permutations: each whole pass keeps `length - dropped`, and the last, partial pass
+    of `r` records keeps between `r - dropped` and `length - dropped` of them, as its
+    permutation puts the dropped records in it or not. Where the target's shuffle is its own
+    (unseeded), the reference's count is one of these, not the only one."""
+    if length <= 0:
+        return 0, 0
+    whole, rest = divmod(num_records, length)
+    kept = whole * (length - dropped)
+    return kept + max(0, rest - dropped), kept + min(rest, length - dropped)
+
+
+def _exactly_once(actual: list[Key], wanted: list[Key], valid: set[Key], pass_length: int,
+                  counts: tuple[int, int] | None = None) -> list[_Found]:
     """Each pass of `pass_length` rows a permutation of `valid`. Where rows are missing (fewer
     than asked: records the reader handed out whose rows were not written, such as a row a
     model column's failure dropped), an output row's place among the reader's records is
     known only within that many: a repeated row is a duplicate where every such placing puts
-    both in one pass (with none missing: where both are in one block of `pass_length` rows)."""
+    both in one pass (with none missing: where both are in one block of `pass_length` rows).
+    `counts`: the fewest and the most rows the run may give (`shuffle_counts` where the
+    permutation is the target's own; by default the reference's, `len(wanted)`)."""
+    fewest, most = counts or (len(wanted), len(wanted))
     found: list[_Found] = []
-    slack = max(0, len(wanted) - len(actual))
+    slack = 0 if len(actual) >= fewest else most - len(actual)
     last: dict[Key, int] = {}
     for position, row in enumerate(actual):
         if row not in valid:
@@ -320,11 +344,13 @@ def _exactly_once(actual: list[Key], wanted: list[Key], valid: set[Key], pass_le
                                     f"{start // pass_length}", None, missing))
             return found
         last[row] = position
-    if len(actual) < len(wanted):
-        found.append(_Found("short", f"{len(actual)} rows, {len(wanted)} asked for", len(actual), len(wanted) - len(actual)))
-    elif len(actual) > len(wanted):
-        found.append(_Found("unexpected", f"{len(actual)} rows, only {len(wanted)} asked for", len(wanted),
-                            len(actual) - len(wanted)))
+    some = "" if fewest == most else " whatever the permutation"
+    if len(actual) < fewest:
+        found.append(_Found("short", f"{len(actual)} rows, {'at least ' if some else ''}{fewest} asked for{some}",
+                            len(actual), fewest - len(actual)))
+    elif len(actual) > most:
+        found.append(_Found("unexpected", f"{len(actual)} rows, only {'up to ' if some else ''}{most} asked for{some}",
+                            most, len(actual) - most))
     return found
 
 

@@ -127,3 +127,38 @@ def test_exactly_once_marks_a_duplicate_only_where_every_placing_of_the_missing_
     assert [f.kind for f in found] == ["duplicated"] and found[0].position == 1
     # one missing: a at rows 2 and 3 may be rows 2 and 4 of the reader's: two passes of two
     assert [f.kind for f in _exactly_once([a, b, a, a], [a] * 5, {a, b}, 2)] == ["short"]
+
+
+def test_unseeded_shuffle_with_dropped_rows_accepts_the_count_any_permutation_gives():
+    """A seed row no run keeps (a permanent provider fault) is in or out of the last, partial
+    pass as the permutation puts it: where the shuffle is the target's own, 3 or 4 rows of
+    `alpha` out of 7 records over [alpha, beta] are both right, whichever the reference's
+    permutation gives; 5 (a pass with alpha twice: the only sign left when one row survives)
+    and 2 are not. Where the target declares its shuffle repeatable, the reference's count
+    is the only one (the exact-shuffle tier)."""
+    from harness.checker import shuffle_counts
+    from harness.model_columns import ModelColumn, ProviderFault
+
+    assert shuffle_counts(7, 2, 1) == (3, 4)
+    assert shuffle_counts(6, 2, 1) == (3, 3)
+    assert shuffle_counts(7, 3, 0) == (7, 7)
+    assert shuffle_counts(2, 3, 2) == (0, 1)
+    scenario = Scenario(seeds=seeds(2), sampling="shuffle", buffer_size=1, segments=(Segment(7),),
+                        model_columns=(ModelColumn("llm_0", "summarize in one line"),),
+                        provider_faults=(ProviderFault(1, "http400", permanent=True),))
+    expected = expected_rows(scenario)
+    wanted = len(expected)
+    assert wanted in (3, 4)
+
+    def alphas(count: int) -> Outcome:
+        return Outcome(rows=[dict(expected[0]) for _ in range(count)], layout=[(g, 1) for g in range(count)])
+
+    for count in (3, 4):
+        run = alphas(count)
+        assert compare(scenario, expected, run, run, repeatable_shuffle=False).ok, count
+    other = alphas(7 - wanted)
+    assert not compare(scenario, expected, other, other, repeatable_shuffle=True).ok
+    for count, kind in ((5, "unexpected"), (2, "short")):
+        verdict = compare(scenario, expected, alphas(wanted), alphas(count), repeatable_shuffle=False)
+        assert verdict.kinds == (kind,), (count, verdict.summary())
+        assert "whatever the permutation" in verdict.summary()
