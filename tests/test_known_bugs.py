@@ -154,6 +154,31 @@ def test_an_unseeded_shuffle_fits_a_model_by_its_permutations_not_its_rows():
         pytest.fail("no seed made the restarted permutation show")
 
 
+def test_a_fresh_start_of_an_unseeded_shuffle_draws_permutations_of_its_own(tmp_path):
+    """A resume of an async run with no metadata.json starts over in the same directory
+    (`no_metadata_starts_over`) and a group whose rows the provider all refuses writes no file
+    (`no_rows_no_dataset`): where the release's second run draws a permutation of its own,
+    the first run's file of a group the second emptied stays, one row too many (0.8.0 gave 5
+    rows of 7 records over [alpha, beta], beta refused: found by a search, called new because
+    every draw of the models' repeated the first run's permutation in the second, which then
+    always wrote that file over). With the release's shuffle the model's fresh starts draw
+    anew, and the 5 rows are among its outcomes; with a repeatable one they never are."""
+    from harness.model_columns import ModelColumn, ProviderFault
+
+    scenario = Scenario(seeds=seeds(2), sampling="shuffle", buffer_size=1, engine="async",
+                        segments=(Segment(7, fault=Fault("raise", "checkpoint", 1)), Segment(7, "always")),
+                        model_columns=(ModelColumn("llm_0", "summarize in one line"),),
+                        provider_faults=(ProviderFault(1, "http400", permanent=True),))
+    names = ["no_metadata_starts_over", "no_rows_no_dataset"]
+    counts = {}
+    for repeatable in (True, False):
+        reader = as_release(ReferenceTarget(), "data_designer:async", "0.8.0", repeatable_shuffle=repeatable)
+        counts[repeatable] = {len(model_target(names, reader=reader).run(
+            dataclasses.replace(scenario, shuffle_seed=k), tmp_path / f"{repeatable}-{k}").rows) for k in range(16)}
+    assert counts[True] == {3, 4}
+    assert 5 in counts[False] and counts[False] <= {3, 4, 5}
+
+
 def test_fitting_permutations():
     model = [{CHUNK_KEY: 0, CHUNK_POS: 0}, {CHUNK_KEY: 0, CHUNK_POS: 1}, {CHUNK_KEY: 9, CHUNK_POS: 0}]
     a, b = ("a",), ("b",)

@@ -133,6 +133,13 @@ class Modelled(ReferenceEngine):
     #: `GHOST_RACE`, a resume meeting a Ctrl-C ghost's files (`CtrlCGoesOn`);
     #: `EMPTIED_GROUP_HANG`, an emptied group's orphaned retry (`EmptiedGroupOrphansRetry`). None: no crash
     crashes_in: tuple[int, int] | None = None
+    #: whether a run that starts over draws permutations of its own (a target whose shuffle
+    #: is unseeded: `Capabilities.repeatable_shuffle` False): which seed rows a later fresh
+    #: start's groups hold is then not the first run's. It matters where that decides what a
+    #: group becomes: a group whose rows a model column drops writes no file, so a file of the
+    #: first run at that place stays under the second (`NoMetadataStartsOver`); with the first
+    #: run's permutations again, the second run always wrote it over
+    fresh_permutations: bool = False
     #: which of a seed row's records meets a transient provider fault's first request
     #: (`first_asker_options`): for each model column, the k-th of those still asking in a
     #: batch (sync) or planned in the segment (async; None: the earliest, as the model asks)
@@ -367,6 +374,14 @@ class Modelled(ReferenceEngine):
             row[CHUNK_KEY] = EPOCH_STRIDE * self.epoch(session) + i // self.records.length if key is None else key
             row[CHUNK_POS] = i % self.records.length
         return row
+
+    def pass_key(self, session: Session, record: int) -> int | None:
+        key = super().pass_key(session, record)
+        if key is None and self.fresh_permutations and self.records.shuffle:
+            epoch = self.epoch(session)
+            if epoch:
+                return EPOCH_STRIDE * epoch + record // self.records.length
+        return key
 
     def fresh(self, path: Path, segment: Segment, keep_groups: bool = False) -> Session:
         session = super().fresh(path, segment, keep_groups)
@@ -1665,6 +1680,7 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
     engine = composed(names, convert, variant, order, reads_back, schema, in_call, read_races_won, crashes_in, shared,
                       first_asker)
     engine.checks_start_config = bool(getattr(reader, "checks_start_config", False))
+    engine.fresh_permutations = reader is not None and not reader.capabilities.repeatable_shuffle
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
