@@ -57,7 +57,7 @@ from harness.targets.base import Outcome, Target
 from harness.workdirs import work_directory
 
 SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values", "faults",
-                    "provider_faults", "fresh_home")
+                    "provider_faults", "fresh_home", "resume_modes", "min_fresh_starts")
 
 
 def large_nullable_ints(scenario: Scenario) -> bool:
@@ -197,12 +197,29 @@ class Finding:
             elif key == "provider_faults":  # the model provider answers some row with one of these
                 if not {f.kind for f in scenario.provider_faults} & set(allowed):
                     return False
+            elif key == "min_fresh_starts":
+                if len(self.fresh_starts(scenario)) < int(allowed[0]):
+                    return False
+            elif key == "resume_modes":  # some resume (a segment after the first) of one of these modes
+                if not {seg.resume for seg in scenario.segments[1:]} & set(allowed):
+                    return False
             elif key == "changes":  # a change of one of these kinds before some resume
                 if not {c.kind for seg in scenario.segments for c in seg.changes} & set(allowed):
                     return False
             elif getattr(scenario, key) not in allowed:
                 return False
         return True
+
+    def fresh_starts(self, scenario: Scenario) -> list[int]:
+        """The resumes that start fresh beside the dataset as the entry's bug needs them
+        (`min_fresh_starts`): NEVER, or IF_POSSIBLE at or after the first change of a kind the
+        signature's `changes` name (any change where it names none): a release compares the
+        config with the original dataset's, so each such call starts fresh again."""
+        kinds = set(self.signature.get("changes", ()))
+        first = next((i for i, seg in enumerate(scenario.segments)
+                      if any(not kinds or c.kind in kinds for c in seg.changes)), len(scenario.segments))
+        return [i for i, seg in enumerate(scenario.segments)
+                if i > 0 and (seg.resume == "never" or (seg.resume == "if_possible" and i >= first))]
 
     def open_on(self, target_name: str, target_version: str) -> bool:
         """Whether the entry says this target and release have the bug."""

@@ -71,6 +71,9 @@ def signature_capabilities(finding: Finding, caps: Capabilities) -> Capabilities
         elif key == "provider_faults":  # drawn with model columns, and only these kinds
             narrowing["provider_faults"] = tuple(k for k in caps.provider_faults if k in allowed)
             narrowing["opt_in"] = tuple(d for d in caps.opt_in if d != "model columns")
+        elif key == "resume_modes":  # every resume of these modes: a bug of a mode's repeated
+            # fresh starts needs two of them in a row (dd-fresh-runs-of-one-second-share-a-directory)
+            narrowing["resume_modes"] = tuple(m for m in caps.resume_modes if m in allowed)
         elif key == "min_extensions":
             narrowing["extension"] = True
         elif key == "fresh_home":  # drawn, asked for or not

@@ -42,6 +42,34 @@ def test_extension_count_drives_the_min_extensions_signature():
     assert extensions(finding.scenario) >= 2
 
 
+def test_the_same_second_entry_needs_two_fresh_starts_of_its_resume_modes():
+    """Two runs share a directory only where two resumes in a row start fresh beside the
+    dataset (IF_POSSIBLE after a config change, or NEVER): its signature says so, and a search
+    narrowed by it draws IF_POSSIBLE resumes alone (`resume_modes`), keeping the chains with
+    two such fresh starts (`min_fresh_starts`)."""
+    import dataclasses
+
+    from harness.model_check import signature_capabilities
+    from harness.targets.base import Capabilities
+
+    finding = next(f for f in LEDGER if f.id == "dd-fresh-runs-of-one-second-share-a-directory-sync")
+    scenario = finding.scenario
+    assert finding.fresh_starts(scenario) == [1, 2] and finding.in_signature(scenario)
+    # the config change at the last resume: one fresh start, which shares nothing
+    moved = tuple(dataclasses.replace(seg, changes=()) if i == 1 else seg for i, seg in enumerate(scenario.segments))
+    moved = moved[:2] + (dataclasses.replace(moved[2], changes=scenario.segments[1].changes + moved[2].changes),)
+    late = dataclasses.replace(scenario, segments=moved)
+    assert finding.fresh_starts(late) == [2] and not finding.in_signature(late)
+    # ALWAYS resumes start no fresh run
+    always = dataclasses.replace(scenario, segments=(scenario.segments[0], *(
+        dataclasses.replace(seg, resume="always") for seg in scenario.segments[1:])))
+    assert not finding.in_signature(always)
+    assert not finding.in_signature(dataclasses.replace(
+        scenario, segments=(scenario.segments[0], dataclasses.replace(scenario.segments[1], fault=None))))
+    caps = signature_capabilities(finding, Capabilities(resume_modes=("always", "if_possible")))
+    assert caps.resume_modes == ("if_possible",)
+
+
 def test_unusable_ledger_entry_is_a_usage_error(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"id": "bad"}')
