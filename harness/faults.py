@@ -174,17 +174,12 @@ def run_in_child(
     proc = _context().Process(target=_child_main, args=(func, args, str(error_path)))
     with _main_script_hidden(), stop_signals_held():  # a stop waits until the child can be killed
         proc.start()
+    def ended(seconds: float) -> bool:
+        proc.join(seconds)
+        return not proc.is_alive()
+
     try:
-        end = time.monotonic() + timeout
-        while True:
-            wait = max(0.0, end - time.monotonic())
-            proc.join(wait if stalled is None else min(wait, STALL_POLL))
-            if not proc.is_alive() or (stalled is not None and proc.pid is not None and stalled(proc.pid)):
-                break
-            if time.monotonic() < end:
-                continue
-            if deadline is None or (end := max(end, deadline())) <= time.monotonic():
-                break
+        wait_for_child(ended, proc.pid, timeout, deadline, stalled)
     except BaseException:  # a signal stopped the parent: the child goes with it
         proc.kill()
         proc.join()
@@ -197,6 +192,26 @@ def run_in_child(
         return ChildResult(exitcode=proc.exitcode, timed_out=True, error=None)
     error = error_path.read_text() if error_path.exists() else None
     return ChildResult(exitcode=proc.exitcode, timed_out=False, error=error)
+
+
+def wait_for_child(ended: Callable[[float], bool], pid: int | None, timeout: float,
+                   deadline: Callable[[], float] | None = None,
+                   stalled: Callable[[int], bool] | None = None) -> bool:
+    """Wait for a child (`ended(seconds)`: whether it ended within that wait) under
+    `run_in_child`'s rules: `timeout` seconds, which `deadline()` may move later when they
+    are up, the wait ending at once where `stalled(pid)`, asked every `STALL_POLL` seconds,
+    says it has stopped working. Whether it is to be killed (still running)."""
+    end = time.monotonic() + timeout
+    while True:
+        wait = max(0.0, end - time.monotonic())
+        if ended(wait if stalled is None else min(wait, STALL_POLL)):
+            return False
+        if stalled is not None and pid is not None and stalled(pid):
+            return True
+        if time.monotonic() < end:
+            continue
+        if deadline is None or (end := max(end, deadline())) <= time.monotonic():
+            return True
 
 
 @contextlib.contextmanager

@@ -47,7 +47,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -244,7 +243,7 @@ class Server:
             stalled: Callable[[int], bool] | None = None) -> tuple[int | None, bool]:
         """Run `func(*args)` in a fresh child; (exit code, timed out). See
         `harness.faults.run_in_child` for `deadline`, `before_kill` and `stalled`."""
-        from harness.faults import STALL_POLL
+        from harness.faults import wait_for_child
 
         payload = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
         pid: int | None = None
@@ -256,18 +255,17 @@ class Server:
                 except BrokenPipeError:
                     raise ServerDied(f"the harness's fork server exited (code {self.process.wait()})") from None
                 pid = self._expect("pid", timeout=None)
-            end = time.monotonic() + timeout
-            while True:
-                wait = max(0.0, end - time.monotonic())
+            exited: list[int | None] = []
+
+            def ended(seconds: float) -> bool:
                 try:
-                    return self._expect("exit", timeout=wait if stalled is None else min(wait, STALL_POLL)), False
+                    exited.append(self._expect("exit", timeout=seconds))
                 except TimeoutError:
-                    if stalled is not None and stalled(pid):
-                        break
-                    if time.monotonic() < end:
-                        continue
-                    if deadline is None or (end := max(end, deadline())) <= time.monotonic():
-                        break
+                    return False
+                return True
+
+            if not wait_for_child(ended, pid, timeout, deadline, stalled):
+                return exited[0], False
             if before_kill is not None:
                 before_kill(pid)
             _kill(pid)
