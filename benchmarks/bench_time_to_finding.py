@@ -44,7 +44,7 @@ def inside(entry_id: str, seed: int, shrink_on: str = "model") -> dict:
     """In the release's environment: one search for `entry_id`, from scratch."""
     from harness.ledger import KnownBugs, load_ledger, packaged_ledger, shrink_model
     from harness.model_check import signature_capabilities, within_signature
-    from harness.property import hunt
+    from harness.property import DEFAULT_SHRINK_SECONDS, hunt
     from harness.targets.registry import get_target
 
     ledger = load_ledger(packaged_ledger())
@@ -55,7 +55,7 @@ def inside(entry_id: str, seed: int, shrink_on: str = "model") -> dict:
     whole = KnownBugs(ledger, target)
     model = shrink_model(target, others) if shrink_on == "model" else None
     result = hunt(target, seed=seed, capabilities=caps, known=others, strategy=within_signature(entry, caps),
-                  shrink_model=model)
+                  shrink_model=model, shrink_seconds=DEFAULT_SHRINK_SECONDS)
     named = whole(result.finding, result.verdict) if result.finding is not None else None
     return {"entry": entry_id, "seed": seed, "found": result.finding is not None,
             "attributed": named, "of_entry": named is not None and entry_id in named.split("+"),
