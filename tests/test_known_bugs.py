@@ -817,3 +817,35 @@ def test_a_run_an_outage_leaves_waiting_on_a_freed_group_s_retry_is_known_only_w
     assert "hang" not in check_scenario(model_target(names, crashes_in=(1, EMPTIED_GROUP_HANG)), healthy).kinds
     # 0.9 frees a group only once none of its tasks is in flight: not composed there
     assert entry.model not in [f.model for f in LEDGER if f.open_on(entry.target, "0.9.7")]
+
+
+def test_an_outage_fails_the_retries_of_held_rows_not_the_rows_answered_in_time(tmp_path):
+    """dd-provider-outage-short-group-counts-complete on the async engine: the engine had sent
+    the first request of every row of its groups in flight before the outage began; what meets
+    it is the retry of a row whose first answer was slow. 0.7.0 to 0.9.7 wrote group 0 as
+    [beta] where alpha, its first row, had a slow first answer and group 1 completed first
+    (the outage began at that checkpoint): the model, asking alpha first, gave no rows,
+    [alpha] or [alpha, beta], and the failure was called new (a search's triage, replayed 8
+    of 8 times new). Asking the rows with no transient fault first, it gives [beta]. And each
+    outage has its own requests in flight: the variants give a grace, or a number of groups in
+    flight, per segment an outage interrupts."""
+    from harness.model_columns import ModelColumn, ProviderFault
+    from harness.reference.known_bugs import IN_FLIGHT_GROUPS, PER_SEGMENT_GRACE, variants
+
+    scenario = Scenario(seeds=seeds(2), buffer_size=2, engine="async",
+                        segments=(Segment(4, fault=Fault("outage", "checkpoint", 1)), Segment(4, "always")),
+                        model_columns=(ModelColumn("llm_0", "describe"),),
+                        provider_faults=(ProviderFault(0, "slow"),))
+    model = model_target(["lost_rows_complete"], order={0: (1, 0)})
+    outcome = model.run(scenario, tmp_path / "resumed")
+    assert [r["seed_id"] for r in outcome.rows] == [1, 0, 1]
+    group_0 = [c.seed_ids for c in outcome.checkpoints if c.segment == 0 and c.group == 0]
+    assert group_0 == [(1,)]
+    assert not [v for v in variants(["lost_rows_complete"], scenario) if v is not None and v >= PER_SEGMENT_GRACE
+                and v < IN_FLIGHT_GROUPS]  # one outage: one grace for it
+    assert IN_FLIGHT_GROUPS + 1 in variants(["lost_rows_complete"], scenario)
+    two = dataclasses.replace(scenario, segments=(scenario.segments[0], dataclasses.replace(
+        scenario.segments[1], fault=Fault("outage", "checkpoint", 1)), Segment(4, "always")))
+    found = variants(["lost_rows_complete"], two)
+    assert PER_SEGMENT_GRACE + 1 in found and PER_SEGMENT_GRACE + 10 in found  # (1, 0) and (0, 1)
+    assert IN_FLIGHT_GROUPS + 12 in found and IN_FLIGHT_GROUPS + 22 in found and IN_FLIGHT_GROUPS + 3 not in found

@@ -216,10 +216,11 @@ class ReferenceEngine:
         never asked for again."""
         kept, dropped = self.settled_rows(session, group)
         client = model_client(self.injector.provider_endpoint)
-        out, lost = [], []
-        for position, row in enumerate(rows):
+        answered, lost = {}, []
+        for position in self.ask_order(group, rows):
+            row = rows[position]
             if position in kept:
-                out.append(kept[position])
+                answered[position] = kept[position]
                 continue
             if position in dropped:
                 continue
@@ -232,9 +233,14 @@ class ReferenceEngine:
                     break
                 row[column.name] = completion.text
             else:
-                out.append(row)
+                answered[position] = row
         notes = {k: sorted(v) for k, v in (("dropped", dropped), ("lost", lost)) if v}
-        return out, notes
+        return [answered[p] for p in sorted(answered)], notes
+
+    def ask_order(self, group: Group, rows: list[Row]) -> list[int]:
+        """The order a group's rows ask the provider in (their rows are written in their
+        own order whatever it is): one after another, as planned."""
+        return list(range(len(rows)))
 
     def settled_rows(self, session: Session, group: Group) -> tuple[dict[int, Row], list[int]]:
         """Of a group on disk with rows the provider did not answer (`session.partial`): its

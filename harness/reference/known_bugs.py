@@ -1321,6 +1321,12 @@ def unreadable_int_column(scenario: Any, rows: list[Row], layout: list[tuple[int
 
 #: the most requests after an outage began that `LostRowsComplete` tries as answered
 MAX_GRACE = 6
+#: `LostRowsComplete`'s variants from here on give each segment an outage interrupts a grace
+#: of its own: digit k (base 10) of the excess is the k-th such segment's
+PER_SEGMENT_GRACE = 1000
+#: and from here on the number of row groups in flight when each outage began (digit k: the
+#: k-th segment an outage interrupts), whose rows had asked before it (`LostRowsComplete.ask_model`)
+IN_FLIGHT_GROUPS = 2000
 
 
 class LostRowsComplete(ReferenceEngine):
@@ -1341,22 +1347,88 @@ class LostRowsComplete(ReferenceEngine):
             return []
         in_flight = ASYNC_IN_FLIGHT * scenario.buffer_size * len(scenario.model_columns)
         # (each is a run of the model for every permutation tried: a few, not every one)
-        return list(range(0, min(in_flight, max(s.num_records for s in scenario.segments), MAX_GRACE) + 1))
+        most = min(in_flight, max(s.num_records for s in scenario.segments), MAX_GRACE)
+        found = list(range(0, most + 1))
+        # each outage has requests in flight of its own: a grace per segment, a few of them
+        # (0.7.0 answered one request after the first outage and none after the second)
+        outages = sum(1 for s in scenario.segments if provider_down(s.fault))
+        if outages >= 2:
+            each = range(min(most, 2 if outages == 2 else 1) + 1)
+            found += [PER_SEGMENT_GRACE + sum(g * 10**k for k, g in enumerate(graces))
+                      for graces in itertools.product(each, repeat=outages) if len(set(graces)) > 1]
+        # and the groups in flight when each outage began, whose rows had asked already
+        each = range(ASYNC_IN_FLIGHT + 1) if outages == 1 else range(3) if outages == 2 else range(2)
+        found += [IN_FLIGHT_GROUPS + sum(g * 10**k for k, g in enumerate(groups))
+                  for groups in itertools.product(each, repeat=min(outages, 3)) if any(groups)]
+        return found
+
+    def _digit(self, base: int) -> int:
+        """This segment's digit of a per-segment variant (the k-th segment an outage interrupts)."""
+        ordinal = sum(1 for s in self.scenario.segments[:self.segment_index] if provider_down(s.fault))
+        return (int(type(self).variant) - base) // 10**ordinal % 10
+
+    def grace(self) -> int:
+        """The requests after this segment's outage began that are answered (`variants`)."""
+        variant = type(self).variant
+        if variant is None:
+            return 1  # by default the one request in flight is answered
+        if variant >= IN_FLIGHT_GROUPS:
+            return 0  # the groups in flight are answered instead (`ask_model`)
+        return variant if variant < PER_SEGMENT_GRACE else self._digit(PER_SEGMENT_GRACE)
 
     def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
-        fault, variant = self.injector.fault, type(self).variant
-        variant = 1 if variant is None else variant  # by default the one request in flight is answered
+        fault = self.injector.fault
         if (provider_down(fault) and fault.at == "checkpoint" and self.scenario.engine == "async"
-                and variant > 0 and fault.index == self.injector.checkpoints + 1 and not self.injector.fired):
-            from harness.provider import tell
+                and fault.index == self.injector.checkpoints + 1 and not self.injector.fired):
+            variant = type(self).variant
+            self._in_flight = self._digit(IN_FLIGHT_GROUPS) if variant is not None and variant >= IN_FLIGHT_GROUPS else 0
+            if self.grace() > 0:
+                from harness.provider import tell
 
-            tell(self.injector.provider_endpoint, "grace", rows=variant)
+                tell(self.injector.provider_endpoint, "grace", rows=self.grace())
         if notes and notes.get("lost"):
             self.fired(LostRowsComplete)
             if not rows:
                 return
             notes = {k: v for k, v in notes.items() if k != "lost"}
         super().checkpoint(session, group, rows, notes)
+
+    def ask_model(self, session: Session, group: Group, rows: list[Row]) -> tuple[list[Row], dict[str, Any]]:
+        """Where the variant says how many row groups were in flight when the outage began
+        (`IN_FLIGHT_GROUPS`): the next that many groups the model makes had sent their rows'
+        requests before it, and are answered, but for the retries of the rows whose first
+        request met a transient fault, which come after it and fail."""
+        left = self.__dict__.get("_in_flight", 0)
+        if left > 0 and self.injector.fired and provider_down(self.injector.fault):
+            from harness.provider import tell
+
+            self._in_flight = left - 1
+            kept, dropped = self.settled_rows(session, group)
+            faults = {f.seed_id: f for f in self.scenario.provider_faults}
+            asks = [rows[p].get("seed_id") for p in range(len(rows)) if p not in kept and p not in dropped]
+            requests = sum(1 if s in faults else len(self.scenario.model_columns)
+                           for s in asks if s not in faults or faults[s].permanent)
+            tell(self.injector.provider_endpoint, "grace", rows=requests)
+            try:
+                return super().ask_model(session, group, rows)
+            finally:
+                tell(self.injector.provider_endpoint, "grace", rows=0)
+        return super().ask_model(session, group, rows)
+
+    def ask_order(self, group: Group, rows: list[Row]) -> list[int]:
+        """Once the provider is down on the async engine, a group's rows that met no transient
+        fault ask first: the engine had sent every row's first request of the groups in flight
+        before the outage began, and what comes after it is the retries of the rows whose
+        first request failed or was slow. The variant's grace then goes to the rows answered in
+        time, and a row held back by a slow answer is lost wherever it stands in its group
+        (0.7.0 to 0.9.7 wrote a group of [beta] where its first row, alpha, had a slow first
+        answer: the model, asking alpha first, gave no rows, [alpha] or [alpha, beta])."""
+        order = super().ask_order(group, rows)
+        fault = self.injector.fault
+        if self.scenario.engine != "async" or not provider_down(fault) or not self.injector.fired:
+            return order
+        transient = {f.seed_id for f in self.scenario.provider_faults if not f.permanent}
+        return sorted(order, key=lambda p: rows[p].get("seed_id") in transient)
 
     def completed_groups(self, session: Session) -> dict[int, int]:
         if not self.scenario.model_columns:
