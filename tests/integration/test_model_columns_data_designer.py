@@ -81,3 +81,16 @@ def test_a_revoked_key_stops_the_run_early_and_a_resume_with_a_valid_key_finishe
     assert "runs the target stopped itself (its provider failed them): segment 0" in result.stdout, text
     if result.returncode == 1:
         assert re.search(r"^known: ", result.stdout, re.M), text
+
+
+def test_an_outage_loses_the_row_held_back_by_a_slow_answer_wherever_it_stands_in_its_group(tmp_path):
+    """Two seed rows, groups of two, alpha's first answer slower than the client's timeout, an
+    outage from the first checkpoint on: the engine had asked for every row of its groups in
+    flight before, and only alpha's retry meets the outage, so group 0 is written as [beta]
+    and a resume counts it complete (`dd-provider-outage-short-group-counts-complete-async`,
+    whose model gives those rows: `fixtures/model-scenarios/async-slow-first-row-held-at-outage.json`)."""
+    path = FINDINGS.parent / "model-scenarios" / "async-slow-first-row-held-at-outage.json"
+    result = harness_in(LATEST, "replay", str(path), "--target", "data_designer:async", "--known", str(FINDINGS))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "lost (resumed run): rows 0..0 were never written" in result.stdout, result.stdout
+    assert re.search(r"^known: .*dd-provider-outage-short-group-counts-complete-async", result.stdout, re.M), result.stdout
