@@ -104,6 +104,10 @@ class Verdict:
     def summary(self) -> str:
         if self.ok and self.refusal:
             return f"ok ({self.tier}): the resume was refused: {self.refusal}"
+        if self.ok and self.tier == "exactly-once":  # each run its own permutation, and count where rows drop
+            counts = f"{len(self.actual)} rows" + ("" if len(self.actual) == len(self.straight)
+                                                   else f" and {len(self.straight)}")
+            return f"ok ({self.tier}): each pass of the resumed and the straight run is a permutation of the selection, {counts}"
         if self.ok:
             return f"ok ({self.tier}): resumed run == straight run == reference, {len(self.expected)} rows"
         return self.anomalies[0].line()

@@ -156,6 +156,8 @@ def test_unseeded_shuffle_with_dropped_rows_accepts_the_count_any_permutation_gi
     for count in (3, 4):
         run = alphas(count)
         assert compare(scenario, expected, run, run, repeatable_shuffle=False).ok, count
+    mixed = compare(scenario, expected, alphas(4), alphas(3), repeatable_shuffle=False)
+    assert mixed.ok and "permutation of the selection, 3 rows and 4" in mixed.summary(), mixed.summary()
     other = alphas(7 - wanted)
     assert not compare(scenario, expected, other, other, repeatable_shuffle=True).ok
     for count, kind in ((5, "unexpected"), (2, "short")):
