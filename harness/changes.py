@@ -213,13 +213,21 @@ def has_changes(scenario: Scenario) -> bool:
     return any(segment.changes for segment in scenario.segments)
 
 
-def fresh_starts(scenario: Scenario) -> list[int]:
+def fresh_starts(scenario: Scenario, kinds: tuple[str, ...] | None = None) -> list[int]:
     """The segments after the first whose run may start fresh beside the dataset: NEVER, or
     IF_POSSIBLE where the inputs have changed (a release compares with the original dataset's
-    config, so it starts fresh at every such call)."""
-    changed = has_changes(scenario)
+    config, so it starts fresh at every such call). With `kinds`, only IF_POSSIBLE at or after
+    the first change of one of those kinds (a ledger signature's `min_fresh_starts`: what a bug
+    of those changes needs); without, any IF_POSSIBLE of a chain with changes (what a model
+    offers: a release may start fresh for reasons of its own, such as a fresh installation)."""
+    if kinds is None:
+        changed = has_changes(scenario)
+        return [i for i, s in enumerate(scenario.segments)
+                if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and changed))]
+    first = next((i for i, seg in enumerate(scenario.segments) if any(c.kind in kinds for c in seg.changes)),
+                 len(scenario.segments))
     return [i for i, s in enumerate(scenario.segments)
-            if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and changed))]
+            if i > 0 and (s.resume == "never" or (s.resume == "if_possible" and i >= first))]
 
 
 def first_change(scenario: Scenario) -> int:

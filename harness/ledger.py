@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.changes import inputs_at
+from harness.changes import fresh_starts, inputs_at
 from harness.checker import Verdict, _key, compare
 from harness.errors import HarnessUsageError
 from harness.names import checked_name
@@ -198,7 +198,11 @@ class Finding:
                 if not {f.kind for f in scenario.provider_faults} & set(allowed):
                     return False
             elif key == "min_fresh_starts":
-                if len(self.fresh_starts(scenario)) < int(allowed[0]):
+                # resumes that start fresh beside the dataset, at or after a change of the
+                # signature's `changes` kinds (any kind where it names none)
+                kinds = self.signature.get("changes") or tuple({c.kind for seg in scenario.segments
+                                                               for c in seg.changes})
+                if len(fresh_starts(scenario, tuple(kinds))) < int(allowed[0]):
                     return False
             elif key == "resume_modes":  # some resume (a segment after the first) of one of these modes
                 if not {seg.resume for seg in scenario.segments[1:]} & set(allowed):
@@ -209,17 +213,6 @@ class Finding:
             elif getattr(scenario, key) not in allowed:
                 return False
         return True
-
-    def fresh_starts(self, scenario: Scenario) -> list[int]:
-        """The resumes that start fresh beside the dataset as the entry's bug needs them
-        (`min_fresh_starts`): NEVER, or IF_POSSIBLE at or after the first change of a kind the
-        signature's `changes` name (any change where it names none): a release compares the
-        config with the original dataset's, so each such call starts fresh again."""
-        kinds = set(self.signature.get("changes", ()))
-        first = next((i for i, seg in enumerate(scenario.segments)
-                      if any(not kinds or c.kind in kinds for c in seg.changes)), len(scenario.segments))
-        return [i for i, seg in enumerate(scenario.segments)
-                if i > 0 and (seg.resume == "never" or (seg.resume == "if_possible" and i >= first))]
 
     def open_on(self, target_name: str, target_version: str) -> bool:
         """Whether the entry says this target and release have the bug."""

@@ -49,17 +49,19 @@ def test_the_same_second_entry_needs_two_fresh_starts_of_its_resume_modes():
     two such fresh starts (`min_fresh_starts`)."""
     import dataclasses
 
+    from harness.changes import fresh_starts
     from harness.model_check import signature_capabilities
     from harness.targets.base import Capabilities
 
     finding = next(f for f in LEDGER if f.id == "dd-fresh-runs-of-one-second-share-a-directory-sync")
     scenario = finding.scenario
-    assert finding.fresh_starts(scenario) == [1, 2] and finding.in_signature(scenario)
+    kinds = finding.signature["changes"]
+    assert fresh_starts(scenario, kinds) == [1, 2] and finding.in_signature(scenario)
     # the config change at the last resume: one fresh start, which shares nothing
     moved = tuple(dataclasses.replace(seg, changes=()) if i == 1 else seg for i, seg in enumerate(scenario.segments))
     moved = moved[:2] + (dataclasses.replace(moved[2], changes=scenario.segments[1].changes + moved[2].changes),)
     late = dataclasses.replace(scenario, segments=moved)
-    assert finding.fresh_starts(late) == [2] and not finding.in_signature(late)
+    assert fresh_starts(late, kinds) == [2] and not finding.in_signature(late)
     # ALWAYS resumes start no fresh run
     always = dataclasses.replace(scenario, segments=(scenario.segments[0], *(
         dataclasses.replace(seg, resume="always") for seg in scenario.segments[1:])))
