@@ -841,6 +841,14 @@ def test_an_outage_fails_the_retries_of_held_rows_not_the_rows_answered_in_time(
     assert [r["seed_id"] for r in outcome.rows] == [1, 0, 1]
     group_0 = [c.seed_ids for c in outcome.checkpoints if c.segment == 0 and c.group == 0]
     assert group_0 == [(1,)]
+    # no request let through after the outage: group 0 loses both rows, writes no file, and the
+    # resume makes it whole; one group in flight at the outage: beta had its answer, alpha's
+    # retry meets the outage, and group 0 is [beta] again
+    none = model_target(["lost_rows_complete"], variant=0, order={0: (1, 0)}).run(scenario, tmp_path / "none")
+    assert [r["seed_id"] for r in none.rows] == [0, 1, 0, 1]
+    flight = model_target(["lost_rows_complete"], variant=IN_FLIGHT_GROUPS + 1, order={0: (1, 0)}).run(
+        scenario, tmp_path / "flight")
+    assert [r["seed_id"] for r in flight.rows] == [1, 0, 1]
     assert not [v for v in variants(["lost_rows_complete"], scenario) if v is not None and v >= PER_SEGMENT_GRACE
                 and v < IN_FLIGHT_GROUPS]  # one outage: one grace for it
     assert IN_FLIGHT_GROUPS + 1 in variants(["lost_rows_complete"], scenario)
