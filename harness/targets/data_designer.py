@@ -45,6 +45,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -753,8 +754,8 @@ def _quiet():  # type: ignore[no-untyped-def]
     logging.root.handlers[:] = captures
     own = _data_designer_loggers()
     saved = {logger: (logger.handlers[:], logger.propagate) for logger in own}
+    _set_levels(own, logging.WARNING if captures else logging.CRITICAL + 1)
     for logger in own:  # its records reach the root's (capture) handlers only
-        logger.setLevel(logging.WARNING if captures else logging.CRITICAL + 1)
         logger.handlers[:] = []
         logger.propagate = True
     try:
@@ -765,8 +766,8 @@ def _quiet():  # type: ignore[no-untyped-def]
     finally:
         # quiet from the first statement on: an engine thread of the call may log at any moment
         # (`_silence_data_designer_loggers` leaves every one of these loggers silenced anyway)
+        _set_levels(saved, logging.CRITICAL + 1)
         for logger, (kept, propagate) in saved.items():
-            logger.setLevel(logging.CRITICAL + 1)
             logger.handlers[:] = kept
             logger.propagate = propagate
         logging.root.handlers[:] = handlers  # the root's own again (what DataDesigner added meanwhile goes)
@@ -785,11 +786,23 @@ def _silence_data_designer_loggers() -> None:
     `DataDesigner()` reconfigures logging (root handlers, and levels of its own named
     loggers), so this runs after every call. Disabling the `data_designer` logger alone is
     not enough: records of its child loggers still reach the root handlers."""
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if (name == "data_designer" or name.startswith("data_designer.")) and isinstance(logger, logging.Logger):
-            if name == "data_designer" or logger.level != logging.NOTSET:
-                logger.setLevel(logging.CRITICAL + 1)
+    _set_levels([logger for logger in _data_designer_loggers()
+                 if logger.name == "data_designer" or logger.level != logging.NOTSET], logging.CRITICAL + 1)
     _no_last_resort()
+
+
+def _set_levels(loggers: Iterable[logging.Logger], level: int) -> None:
+    """`logger.setLevel(level)` for each, with logging's cache of levels cleared once, not
+    once a logger: `setLevel` clears the cache of every logger of the process (`_clear_cache`,
+    hundreds with DataDesigner's dependencies), and a segment set about a hundred levels, twice
+    (a fifth of a straight 0.9.7 run's time, measured)."""
+    changed = False
+    for logger in loggers:
+        if logger.level != level:
+            logger.level = level
+            changed = True
+    if changed:
+        logging.root.manager._clear_cache()  # what each setLevel would have done
 
 
 def _no_last_resort() -> None:
