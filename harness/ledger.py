@@ -57,7 +57,7 @@ from harness.targets.base import Outcome, Target
 from harness.workdirs import work_directory
 
 SIGNATURE_FIELDS = ("source", "sampling", "engine", "min_extensions", "changes", "seed_values", "faults",
-                    "provider_faults", "fresh_home", "resume_modes", "min_fresh_starts")
+                    "provider_faults", "fresh_home", "resume_modes", "min_fresh_starts", "fresh_start_asks_fewer")
 
 
 def large_nullable_ints(scenario: Scenario) -> bool:
@@ -198,11 +198,14 @@ class Finding:
                 if not {f.kind for f in scenario.provider_faults} & set(allowed):
                     return False
             elif key == "min_fresh_starts":
-                # resumes that start fresh beside the dataset, at or after a change of the
-                # signature's `changes` kinds (any kind where it names none)
-                kinds = self.signature.get("changes") or tuple({c.kind for seg in scenario.segments
-                                                               for c in seg.changes})
-                if len(fresh_starts(scenario, tuple(kinds))) < int(allowed[0]):
+                if len(self._fresh_starts(scenario)) < int(allowed[0]):
+                    return False
+            elif key == "fresh_start_asks_fewer":
+                # a fresh start asking for fewer records than the fresh start before it:
+                # without model columns, the one way its run makes fewer row-group files than
+                # the run whose directory it may share
+                asks = [scenario.segments[i].num_records for i in self._fresh_starts(scenario)]
+                if not any(later < earlier for earlier, later in zip(asks, asks[1:])):
                     return False
             elif key == "resume_modes":  # some resume (a segment after the first) of one of these modes
                 if not {seg.resume for seg in scenario.segments[1:]} & set(allowed):
@@ -213,6 +216,12 @@ class Finding:
             elif getattr(scenario, key) not in allowed:
                 return False
         return True
+
+    def _fresh_starts(self, scenario: Scenario) -> list[int]:
+        """The resumes that start fresh beside the dataset, at or after a change of the
+        signature's `changes` kinds (any kind where it names none)."""
+        kinds = self.signature.get("changes") or tuple({c.kind for seg in scenario.segments for c in seg.changes})
+        return fresh_starts(scenario, tuple(kinds))
 
     def open_on(self, target_name: str, target_version: str) -> bool:
         """Whether the entry says this target and release have the bug."""

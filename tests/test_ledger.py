@@ -72,6 +72,28 @@ def test_the_same_second_entry_needs_two_fresh_starts_of_its_resume_modes():
     assert caps.resume_modes == ("if_possible",)
 
 
+def test_the_same_second_entry_needs_a_fresh_start_that_asks_for_fewer_records():
+    """Without model columns a fresh run leaves another's row-group file in the directory
+    they share only where it makes fewer files, which it does only by asking for fewer
+    records than the fresh start before it (`fresh_start_asks_fewer`)."""
+    import dataclasses
+
+    finding = next(f for f in LEDGER if f.id == "dd-fresh-runs-of-one-second-share-a-directory-sync")
+    scenario = finding.scenario
+    assert finding.in_signature(scenario)
+    segments = scenario.segments
+    as_many = dataclasses.replace(scenario, segments=(*segments[:2], dataclasses.replace(
+        segments[2], num_records=segments[1].num_records, changes=tuple(
+            c for c in segments[2].changes if c.kind != "fewer_records"))))
+    assert not finding.in_signature(as_many)
+    # fewer than the first run, not fewer than the fresh start before it: no
+    first_fewer = dataclasses.replace(scenario, segments=(
+        dataclasses.replace(segments[0], num_records=8),
+        dataclasses.replace(segments[1], num_records=2, changes=(*segments[1].changes, *segments[2].changes)),
+        dataclasses.replace(segments[2], num_records=3, changes=segments[1].changes)))
+    assert not finding.in_signature(first_fewer)
+
+
 def test_unusable_ledger_entry_is_a_usage_error(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"id": "bad"}')
