@@ -525,8 +525,10 @@ def hunt(
                 steps: list[tuple[Scenario, Verdict]] = []
                 if not note:
                     # the last steps too, on the model (judged as its smallest failure was)
-                    smallest, judged = drop_idle_segments(on_model[0].target, *chain[-1], root,
-                                                          None, on_model[0].explained(root))
+                    like, timed = chain[0][1], chain[0][0].to_json() in on_model[0].timed
+                    smallest, judged = drop_idle_segments(
+                        on_model[0].target, *chain[-1], root, None, on_model[0].explained(root),
+                        judge=lambda candidate: on_model[0].judge(candidate, root, like, timings=timed))
                     steps = [(smallest, judged)] if smallest != chain[-1][0] else []
                 confirmed = _confirm(target, [*chain, *steps], root, straight_runs, known, on_model[0].attempts)
             except tuple(STOPS) as exc:
@@ -577,10 +579,9 @@ def _still_the_failure(again: Verdict, verdict: Verdict, candidate: Scenario,
     return known is None or known(candidate, again) is None
 
 
-def _drop_each(target: Target, scenario: Scenario, verdict: Verdict, count: Callable[[Scenario], int],
-               without: Callable[[Scenario, int], Scenario | None], root: Path | None,
-               straight_runs: StraightRuns | None, known: Callable[[Scenario, Verdict], str | None] | None,
-               ) -> tuple[Scenario, Verdict]:
+def _drop_each(scenario: Scenario, verdict: Verdict, count: Callable[[Scenario], int],
+               without: Callable[[Scenario, int], Scenario | None], judge: Callable[[Scenario], Verdict],
+               known: Callable[[Scenario, Verdict], str | None] | None) -> tuple[Scenario, Verdict]:
     """Each part (`count` of them, the last first) the failure survives without goes:
     `without(scenario, k)` is the scenario without part k, or None where it cannot go."""
     for index in reversed(range(count(scenario))):
@@ -590,7 +591,7 @@ def _drop_each(target: Target, scenario: Scenario, verdict: Verdict, count: Call
             candidate = None
         if candidate is None:
             continue
-        again = check_repeatedly(target, candidate, root, straight_runs=straight_runs)
+        again = judge(candidate)
         if _still_the_failure(again, verdict, candidate, known):
             scenario, verdict = candidate, again
     return scenario, verdict
@@ -615,16 +616,21 @@ def _without_seed_row(scenario: Scenario, index: int) -> Scenario | None:
 def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, root: Path | None = None,
                        straight_runs: StraightRuns | None = None,
                        known: Callable[[Scenario, Verdict], str | None] | None = None,
+                       judge: Callable[[Scenario], Verdict] | None = None,
                        ) -> tuple[Scenario, Verdict]:
     """The last shrinking step: remove each segment that did nothing (`idle_segments`) as
     long as the failure, with one of its anomaly kinds, survives without it. Hypothesis
     cannot always delete a segment on its own (the draw that makes a segment is shared with
     the ones after it); a finding that keeps a do-nothing segment sends a maintainer looking
-    for a cause that is not there."""
-    scenario, verdict = _drop_each(target, scenario, verdict, lambda s: len(s.columns), _without_column,
-                                   root, straight_runs, known)
-    scenario, verdict = _drop_each(target, scenario, verdict, lambda s: len(s.seeds), _without_seed_row,
-                                   root, straight_runs, known)
+    for a cause that is not there. `judge(candidate)`: its verdict (default: `target`'s, as
+    `check_repeatedly` gives it; on a shrink model, its judgement with the release's timings,
+    `ShrinkModel.judge`, where the model's default run shows no failure of a timing)."""
+    if judge is None:
+        def judge(candidate: Scenario) -> Verdict:
+            return check_repeatedly(target, candidate, root, straight_runs=straight_runs)
+
+    scenario, verdict = _drop_each(scenario, verdict, lambda s: len(s.columns), _without_column, judge, known)
+    scenario, verdict = _drop_each(scenario, verdict, lambda s: len(s.seeds), _without_seed_row, judge, known)
     while True:
         with work_directory(root) as trial:
             outcome = target.run(scenario, trial / "look")
@@ -635,7 +641,7 @@ def drop_idle_segments(target: Target, scenario: Scenario, verdict: Verdict, roo
                 continue
             if target.capabilities.unsupported(candidate) is not None:
                 continue
-            again = check_repeatedly(target, candidate, root, straight_runs=straight_runs)
+            again = judge(candidate)
             if _still_the_failure(again, verdict, candidate, known):
                 scenario, verdict = candidate, again
                 break

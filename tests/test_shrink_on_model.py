@@ -222,3 +222,31 @@ def test_a_failure_of_a_model_the_known_ones_only_build_on_is_not_explained_by_t
     assert whole.shows(verdict, verdict, entry.scenario)
     itself = ShrinkModel(model_target(open_here), known=model_target(open_here))
     assert itself.explained_by_known(entry.scenario, verdict)
+
+
+def test_the_last_steps_on_a_model_judge_with_the_release_s_timings():
+    """The last shrinking steps (`drop_idle_segments`: columns, seed rows, idle segments)
+    judge a model's candidate as its shrinking does, with the release's timings where the
+    model's default run shows no failure: two fresh runs of one second share a directory
+    only on the wall clock's say (`SameSecondSibling`), and judged by the default run alone
+    no seed row could go (every candidate passes)."""
+    import dataclasses
+
+    from harness.property import drop_idle_segments
+    from harness.reference.known_bugs import shared_options
+    from harness.scenario import SeedRow
+    from harness.strategies import seed_name
+
+    entry = next(f for f in load_ledger(packaged_ledger()) if f.model == "same_second_sibling"
+                 and f.scenario.engine == "sync")
+    names = (entry.model,)
+    scenario = dataclasses.replace(entry.scenario, seeds=tuple(SeedRow(i, seed_name(i)) for i in range(8)))
+    like = next(v for v in (check_scenario(model_target(names, shared=o), scenario)
+                            for o in shared_options(names, scenario) if o is not None) if not v.ok)
+    model = ShrinkModel(model_target(names), names=names, tries=entry.tries)
+    plain, _ = drop_idle_segments(model.target, scenario, like)
+    assert len(plain.seeds) == 8
+    shrunk, verdict = drop_idle_segments(model.target, scenario, like,
+                                         judge=lambda candidate: model.judge(candidate, like=like))
+    assert len(shrunk.seeds) == 1 and not verdict.ok and verdict.kinds[0] == like.kinds[0]
+    assert shrunk.to_json() in model.timed  # confirmed on the release with the entry's tries
