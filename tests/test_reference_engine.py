@@ -121,3 +121,21 @@ def test_tables_built_from_buffers_equal_what_pyarrow_builds():
     built.validate(full=True)
     assert built.schema.types == [pa.int64(), pa.string(), pa.float64()]
     assert built.to_pylist() == pa.table(columns).to_pylist()
+
+
+def test_ints_no_int64_holds_are_written_as_uint64_or_as_the_doubles_they_stand_for():
+    """What a reader made of a large value: an int in [2**63, 2**64) is a uint64; beyond that
+    (a CSV's "1e100", an integral double a reader's conversion made an int), or where a
+    column mixes such an int with a negative one, the double it stands for (pyarrow converts
+    no such int itself: the models' runs failed with OverflowError)."""
+    import pyarrow as pa
+
+    from harness.reference.storage import columns_to_table
+
+    big = int(1e100)
+    built = columns_to_table({"u": [2**63, None, 1], "huge": [None, big, 3], "mixed": [-1, 2**63, None]})
+    built.validate(full=True)
+    assert built.schema.types == [pa.uint64(), pa.float64(), pa.float64()]
+    assert built.to_pylist() == [{"u": 2**63, "huge": None, "mixed": -1.0},
+                                 {"u": None, "huge": 1e100, "mixed": float(2**63)},
+                                 {"u": 1, "huge": 3.0, "mixed": None}]

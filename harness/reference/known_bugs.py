@@ -1739,7 +1739,10 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
                     for r in rows:
                         if isinstance(r.get(column.name), Decimal):
                             r[column.name] = float(r[column.name])
-                if column.type == "int" and any(isinstance(r.get(column.name), float) for r in rows):
+                # an integral double is the int it stands for in an int column, and in a string
+                # column a CSV sniffer read as numbers (as the adapter reads a release's rows,
+                # `harness.targets.data_designer._as_held`; "1e100" is one, beyond int64)
+                if column.type in ("int", "string") and any(isinstance(r.get(column.name), float) for r in rows):
                     for r in rows:
                         v = r.get(column.name)
                         if isinstance(v, float) and v.is_integer():

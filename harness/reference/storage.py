@@ -125,7 +125,11 @@ def _array(values: list[Any]) -> pa.Array:
     if kind is bool:
         return pa.Array.from_buffers(pa.bool_(), n, [validity, _bitmap([bool(v) for v in values])])
     if kind is int and any(not -2**63 <= v < 2**63 for v in present):  # what a reader made of a large int
-        return pa.array(values, type=pa.uint64() if min(present) >= 0 else pa.float64())
+        if min(present) >= 0 and max(present) < 2**64:
+            return pa.array(values, type=pa.uint64())
+        # (pyarrow converts no int beyond int64 to a double: the double it stands for, such as
+        # a CSV's "1e100", an integral double a reader's conversion made an int)
+        return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
     if kind is int:
         return pa.Array.from_buffers(pa.int64(), n, [validity, pa.py_buffer(array("q", (v or 0 for v in values)))])
     if kind is float:

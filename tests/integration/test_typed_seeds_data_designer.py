@@ -213,3 +213,19 @@ def test_a_value_duckdb_types_but_cannot_hand_over_is_expected_as_written(releas
     assert result.returncode == 0, result.stderr[-3000:]
     held = json.loads(result.stdout.strip().splitlines()[-1])
     assert held == {"0": ["None", "1"], "1": ["inf", "2"], "2": ["-inf", "None"]}
+
+
+def test_a_csv_string_column_s_1e100_is_known_after_a_seed_edit_not_a_model_error():
+    """A CSV string column holding "1e100", which DataDesigner types as a double, and a seed
+    row edited before an ALWAYS resume: the release keeps the old rows (the seed file edit
+    entry). The models read the value as the release does, the int of that double, beyond
+    what parquet's ints hold: their runs failed (OverflowError) and the failure was "new"
+    (`fixtures/model-scenarios/csv-string-column-1e100-edited-before-resume.json`)."""
+    from test_data_designer import FINDINGS, harness_in
+
+    path = FINDINGS.parent / "model-scenarios" / "csv-string-column-1e100-edited-before-resume.json"
+    result = harness_in(LATEST, "replay", str(path), "--target", "data_designer:async", "--known", str(FINDINGS))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "mixed (resumed run)" in result.stdout, result.stdout
+    known = [line for line in result.stdout.splitlines() if line.startswith("known: ")]
+    assert known and "dd-resume-after-seed-file-edit-mixes-rows-async" in known[0], result.stdout[-3000:]
