@@ -122,6 +122,20 @@ def to_csv_text(column: SeedColumn, value: Any) -> str:
     return str(value)
 
 
+#: the seed column types whose integral doubles a reader's rows hold as the int they stand for
+INTEGRAL_AS_INT = ("int", "string")
+
+
+def integral_as_int(column_type: str, value: Any) -> Any:
+    """An integral double in an int seed column, or in a string column a CSV sniffer typed
+    as numbers ("001", "1e100"), as the int it stands for: how the DataDesigner adapter reads
+    a release's rows (`harness.targets.data_designer._as_held`) and the models read theirs
+    back (`harness.reference.known_bugs.model_target`); any other value as it is."""
+    if column_type in INTEGRAL_AS_INT and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 # ----- equality --------------------------------------------------------------------------------
 def plain(value: Any) -> Any:
     """The Python value a numpy or pandas scalar holds (NaT and pandas' NA are null)."""

@@ -156,3 +156,14 @@ def test_a_csv_seed_value_of_a_lone_carriage_return_is_quoted_and_read_back():
     assert '"\r"' in csv_text(scenario)
     verdict = check_scenario(get_target("reference"), scenario)
     assert verdict.ok, verdict.summary()
+
+
+def test_an_integral_double_is_the_int_it_stands_for_in_int_and_string_columns_only():
+    """One rule for the adapter's rows and the models' (`integral_as_int`): a CSV sniffer
+    types a string column of "001" or "1e100" as numbers, and both read such a double back
+    as the int; a float column keeps its double."""
+    from harness.seed_values import integral_as_int
+
+    assert integral_as_int("string", 1e100) == int(1e100) and isinstance(integral_as_int("int", 3.0), int)
+    assert integral_as_int("float", 3.0) == 3.0 and isinstance(integral_as_int("float", 3.0), float)
+    assert integral_as_int("int", 2.5) == 2.5 and integral_as_int("string", "1e100") == "1e100"

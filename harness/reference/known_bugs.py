@@ -43,6 +43,7 @@ from harness.reference.engine import (
 )
 from harness.reference.model import Convert, Row, record_stream
 from harness.scenario import ASYNC_IN_FLIGHT, Segment
+from harness.seed_values import integral_as_int
 
 #: the columns a model adds to each row, for SHUFFLE: which permutation, which place in it
 CHUNK_KEY, CHUNK_POS = "_model_chunk", "_model_pos"
@@ -1739,14 +1740,11 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
                     for r in rows:
                         if isinstance(r.get(column.name), Decimal):
                             r[column.name] = float(r[column.name])
-                # an integral double is the int it stands for in an int column, and in a string
-                # column a CSV sniffer read as numbers (as the adapter reads a release's rows,
-                # `harness.targets.data_designer._as_held`; "1e100" is one, beyond int64)
-                if column.type in ("int", "string") and any(isinstance(r.get(column.name), float) for r in rows):
-                    for r in rows:
-                        v = r.get(column.name)
-                        if isinstance(v, float) and v.is_integer():
-                            r[column.name] = int(v)
+                # an integral double read back as the release's rows hold it ("1e100" in a CSV
+                # string column, beyond int64, is written as that double: `storage._array`)
+                for r in rows:
+                    if column.name in r:
+                        r[column.name] = integral_as_int(column.type, r[column.name])
             return rows, layout
 
     convert = None if reader is None else reader.seed_value_as_read
