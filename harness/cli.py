@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import harness
 from harness import environments, exits, repro
+from harness.changes import release_of
 from harness.errors import HarnessUsageError
 from harness.fault_kinds import KINDS
 from harness.ledger import KnownBugs, hang_seconds, load_ledger, shrink_model
@@ -405,9 +406,12 @@ def replay(
         entries = None
         if ledger is not None and not verdict.ok:
             entries = KnownBugs(ledger, chosen, workdir)(scenario, verdict)
-            out.print(f"known: {entries} (the models of {chosen.describe()}'s open entries reproduce it exactly)"
-                      if entries else f"new: no composition of the models of {chosen.describe()}'s open entries in "
-                      f"{known_dir} reproduces it", markup=False)
+            others = sorted({r for i in range(len(scenario.segments))
+                             if (r := release_of(scenario, i)) is not None and r != chosen.version})
+            also = f", and {', '.join(others)}'s for the segments run there" if others else ""
+            out.print(f"known: {entries} (the models of {chosen.describe()}'s open entries{also} reproduce it exactly)"
+                      if entries else f"new: no composition of the models of {chosen.describe()}'s open entries"
+                      f"{also}, in {known_dir}, reproduces it", markup=False)
         if not verdict.ok and out_dir is not None:
             written = repro.write_for(out_dir, scenario, chosen, verdict, say=err.print, ident=loaded.ident,
                                       explanation=loaded.explanation, hang_seconds=loaded.hang_seconds)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.changes import fresh_starts, inputs_at
+from harness.changes import fresh_starts, inputs_at, release_of
 from harness.checker import Verdict, _key, compare
 from harness.errors import HarnessUsageError
 from harness.names import checked_name
@@ -41,6 +41,7 @@ from harness.reference.known_bugs import (
     CHUNK_POS,
     MODELS,
     READ_RACE_EVENT,
+    Releases,
     beyond_nanoseconds,
     crash_segments,
     csv_infinity_date_columns,
@@ -263,6 +264,7 @@ class KnownBugs:
 
     def __init__(self, ledger: list[Finding], target: Target, root: Path | None = None, size: int = 512) -> None:
         self.target = target
+        self.ledger = ledger
         self.entries = [f for f in ledger if f.open_on(target.name, target.version)]
         self.root = root
         self._models: OrderedDict[str, Outcome] = OrderedDict()
@@ -273,8 +275,32 @@ class KnownBugs:
     def models(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.model for f in self.entries))
 
+    def releases(self, scenario: Scenario) -> Releases:
+        """The segments of `scenario` that run on another release than the target's (an
+        upgrade or a rollback, `release_of`), each with the models of that release's open
+        entries and its reader's facts: a model runs each segment as its release did."""
+        found: Releases = {}
+        for index in range(len(scenario.segments)):
+            release = release_of(scenario, index)
+            if release is None or release == self.target.version:
+                continue
+            names = tuple(dict.fromkeys(f.model for f in self._entries_on(release)))
+            found[index] = (release, names, self.target.reader_facts(release))  # type: ignore[attr-defined]
+        return found
+
+    def _entries_on(self, release: str) -> list[Finding]:
+        return [f for f in self.ledger if f.open_on(self.target.name, release)]
+
+    def chain_entries(self, scenario: Scenario) -> list[Finding]:
+        """The open entries of every release the chain's segments run on, the target's first."""
+        found = list(self.entries)
+        for release in dict.fromkeys(release_of(scenario, i) for i in range(len(scenario.segments))):
+            if release is not None and release != self.target.version:
+                found += [f for f in self._entries_on(release) if f not in found]
+        return found
+
     def __call__(self, scenario: Scenario, verdict: Verdict) -> str | None:
-        if verdict.ok or not self.entries:
+        if verdict.ok or not self.chain_entries(scenario):
             return None
         return self._attribute(scenario, verdict)
 
@@ -285,7 +311,11 @@ class KnownBugs:
     def _attribute(self, scenario: Scenario, verdict: Verdict, attribute: bool = True) -> str | None:
         exact = scenario.sampling == "ordered" or self.target.capabilities.repeatable_shuffle
         valid = None if exact else self.valid_rows(scenario, verdict.columns)
+        # the target's release's models compose its segments; a chain's segments on another
+        # release compose that release's (`releases`), so what the options of the release's
+        # threads are and what a run may need are every release's
         models = self.models
+        every = tuple(dict.fromkeys(f.model for f in self.chain_entries(scenario)))
 
         # where the target's shuffle is its own, which rows a group holds is its draw, and
         # what follows from them (a group with a null in an int column) may be too: the
@@ -301,14 +331,14 @@ class KnownBugs:
         # the straight run's draw and the resumed run's are the target's two independent draws;
         # where the release's threads decide how a run ends (a racy read, a crash), each run
         # has outcomes of its own
-        crashes = _crash_options(models, scenario, verdict, "resumed")
-        straight_crashes = _crash_options(models, scenario.straight(), verdict, "straight")
+        crashes = _crash_options(every, scenario, verdict, "resumed")
+        straight_crashes = _crash_options(every, scenario.straight(), verdict, "straight")
         # First without the records' races for a transient fault's first request (the
         # models' default), then, only where that found nothing, with them: each costs a run
         # per draw and timing, which a known failure needs rarely
         for racing in (False, True):
-            if racing and len(first_asker_options(models, scenario)) < 2 and len(
-                    first_asker_options(models, scenario.straight())) < 2:
+            if racing and len(first_asker_options(every, scenario)) < 2 and len(
+                    first_asker_options(every, scenario.straight())) < 2:
                 break
 
             # Where the draws are the model's own (not exact), the straight run's draw and the
@@ -319,7 +349,7 @@ class KnownBugs:
             # its first pair costs two runs.
             def resumed_fits(candidates: list[Scenario], racing: bool = racing) -> Iterator[tuple[Scenario, int | None, Timing]]:
                 for candidate in candidates:
-                    for variant in variants(models, candidate):
+                    for variant in variants(every, candidate):
                         for timing in self._timings(models, candidate, variant, orders[0], "resumed", crashes,
                                                     racing):
                             if exact or _fits(self.run(models, candidate, variant, orders, scenario,
@@ -352,7 +382,7 @@ class KnownBugs:
             for candidate, variant, timing in resumed:
                 for straight, straight_timing in straights:
                     run = self.run(models, candidate, variant, orders, straight, (timing, straight_timing))
-                    if reproduces(run, verdict, valid) and not _borrowed(run, models):
+                    if reproduces(run, verdict, valid) and not _borrowed(run, every):
                         return "" if not attribute else self._named(run, scenario, verdict)
         return None
 
@@ -370,15 +400,17 @@ class KnownBugs:
                 found.append((won, crash))
                 met = max(met, _races_met(self._outcome(models, scenario, variant, observed, name, (won, crash))))
         # and (`racing`) which record met a transient fault's first request
-        askers = first_asker_options(models, scenario)[1:] if racing else []
+        every = tuple(dict.fromkeys([*models, *(f.model for f in self.chain_entries(scenario))]))
+        askers = first_asker_options(every, scenario)[1:] if racing else []
         return found + [(*timing, asker) for asker in askers for timing in found]
 
     def _named(self, run: tuple[Verdict, Outcome, Outcome], scenario: Scenario, verdict: Verdict) -> str:
         """The entries whose models changed what the reference would have done in the run
         that reproduced the failure, those that share an anomaly kind with it first."""
         fired = fired_models(*run[1:])
-        candidates = [f for f in self.entries if f.model in fired] or [
-            f for f in self.entries if f.in_signature(scenario)] or self.entries
+        entries = self.chain_entries(scenario)
+        candidates = [f for f in entries if f.model in fired] or [
+            f for f in entries if f.in_signature(scenario)] or entries
         named = [f for f in candidates if set(f.anomalies) & set(verdict.kinds)] or candidates
         return "+".join(dict.fromkeys(f.id for f in named))
 
@@ -412,7 +444,8 @@ class KnownBugs:
                  observed: Observed, name: str, timing: Timing = (None, None)) -> Outcome:
         """One run of the composition (a straight run has no interruption, so no `variant`),
         kept for the next candidate's and the shrink candidates' sake."""
-        key = f"{'+'.join(models)} {variant} {observed} {name} {timing}\n{scenario.to_json()}"
+        releases = self.releases(scenario) if hasattr(self.target, "reader_facts") else {}
+        key = f"{'+'.join(models)} {variant} {observed} {name} {timing} {releases}\n{scenario.to_json()}"
         kept = self._models.get(key)
         if kept is not None:
             self._models.move_to_end(key)
@@ -421,8 +454,8 @@ class KnownBugs:
             order, in_call, *shared = observed
             kept = self._models[key] = model_target(models, self.target, variant, order, in_call, *timing[:2],
                                                     shared=shared[0] if shared else None,
-                                                    first_asker=timing[2] if len(timing) > 2 else None
-                                                    ).run(scenario, trial / name)
+                                                    first_asker=timing[2] if len(timing) > 2 else None,
+                                                    segments=releases or None).run(scenario, trial / name)
         while len(self._models) > self._size:
             self._models.popitem(last=False)
         return kept

@@ -40,6 +40,8 @@ TRIAGED_CTRL_C = Path(__file__).parent.parent / "fixtures" / "findings-to-triage
     "dd-async-sigint-after-fresh-restart-rare-timing.json")
 #: a JSONL int column of both signs whose dataset reads are races on 0.6.1 (CI's search, seed 616161)
 RACE = Path(__file__).parent.parent / "fixtures" / "model-scenarios" / "jsonl-mixed-sign-ints-read-race.json"
+#: a chain of 0.9.7 and 0.8.0 whose dataset 0.9.7 cannot read (`_rollback_scenario`)
+ROLLBACK = RACE.parent / "rollback-to-0.8.0-timestamp-sentinel.json"
 
 
 def as_release(target, name: str, version: str, repeatable_shuffle: bool = True):
@@ -47,6 +49,11 @@ def as_release(target, name: str, version: str, repeatable_shuffle: bool = True)
     target.name, target.version = name, version
     target.capabilities = dataclasses.replace(target.capabilities, repeatable_shuffle=repeatable_shuffle)
     return target
+
+
+def every_open_model(name: str, version: str) -> tuple[str, ...]:
+    """The models `KnownBugs` composes for a release: every open entry's, fixed upstream too."""
+    return tuple(dict.fromkeys(f.model for f in LEDGER if f.open_on(name, version)))
 
 
 def open_models(name: str, version: str) -> list[str]:
@@ -684,15 +691,17 @@ def test_a_fresh_installation_s_run_stopped_before_its_metadata_is_refused_where
     assert check_scenario(model, scenario).kinds == kinds
 
 
-@pytest.mark.parametrize("held, sizes, fails", [
-    (["in", "beyond"], (1, 1), True),    # a first file in ns, a later one in us: unreadable
-    ([None, "beyond"], (1, 1), True),    # a file of nulls is in ns too
-    (["beyond", "in"], (1, 1), False),   # a first file in us reads the others (ns to us is safe)
-    (["in", "beyond"], (2,), False),     # one file holds the column in us
-    (["in", "in"], (1, 1), False),
-    (["in", "low"], (1, 1), True),       # 0001-01-01 is beyond the range too
+@pytest.mark.parametrize("held, sizes, fails, unified_fails", [
+    (["in", "beyond"], (1, 1), True, True),    # a first file in ns, a later one in us: unreadable
+    ([None, "beyond"], (1, 1), True, True),    # a file of nulls is in ns too
+    (["beyond", "in"], (1, 1), False, True),   # a first file in us reads the others (ns to us is
+    #                                            safe); unified, the ns file makes the column ns
+    (["in", "beyond"], (2,), False, False),    # one file holds the column in us
+    (["in", "in"], (1, 1), False, False),
+    (["in", "low"], (1, 1), True, True),       # 0001-01-01 is beyond the range too
 ])
-def test_a_timestamp_beyond_nanoseconds_makes_a_dataset_unreadable_only_after_a_first_file_in_ns(held, sizes, fails):
+def test_a_timestamp_beyond_nanoseconds_makes_a_dataset_unreadable_only_after_a_first_file_in_ns(
+        held, sizes, fails, unified_fails):
     import datetime as dt
 
     from harness.reference.known_bugs import unreadable_timestamp_column
@@ -707,7 +716,73 @@ def test_a_timestamp_beyond_nanoseconds_makes_a_dataset_unreadable_only_after_a_
     assert (problem is not None) == fails, problem
     if fails:
         assert problem.startswith("ArrowInvalid: Casting from timestamp[us] to timestamp[ns]")
-    assert unreadable_timestamp_column(scenario, rows, layout, "unified") is None
+    # read by 0.9 (unified schemas: microseconds and nanoseconds promoted to nanoseconds), as
+    # after a pandas 2 release wrote these files and the run went on 0.9: any file in ns fails
+    # any value beyond the range
+    unified = unreadable_timestamp_column(scenario, rows, layout, "unified")
+    assert (unified is not None) == unified_fails, unified
+    # files 0.9 itself wrote (pandas 3: microseconds, whatever the values): read either way
+    in_us = [{"created_0": "us"} for _size in sizes]
+    assert unreadable_timestamp_column(scenario, rows, layout, "unified", in_us) is None
+    assert unreadable_timestamp_column(scenario, rows, layout, "first", in_us) is None
+    # a file without a note is one 0.9 or the reference wrote: microseconds
+    assert unreadable_timestamp_column(scenario, rows, layout, "unified", [{} for _size in sizes]) is None
+
+
+#: what 0.8.0's reader does (`DataDesignerTarget.reader_facts`, read off its code)
+FACTS_0_8_0 = (("run_reads_dataset", True), ("dataset_schema", "first"), ("checks_start_config", False))
+FACTS_0_9_7 = (("run_reads_dataset", True), ("dataset_schema", "unified"), ("checks_start_config", False))
+
+
+def _rollback_scenario() -> Scenario:
+    """A sentinel timestamp and an ordinary one, two rows a group: a run on 0.9.7 (pandas 3,
+    every file in microseconds) interrupted, then extended on 0.8.0, whose one-row group of
+    the ordinary value it writes in nanoseconds (pandas 2). 0.8.0 reads the files with the
+    first one's schema (microseconds) and finishes; 0.9.7 reads them unified (nanoseconds),
+    and the sentinel cannot be cast. A straight run on 0.8.0 writes every group with both
+    values: microseconds throughout (as on the releases:
+    tests/integration/test_changes_data_designer.py)."""
+    return Scenario.from_json(ROLLBACK.read_text())
+
+
+def test_a_chain_over_two_releases_runs_each_segment_on_its_release_s_models():
+    """The model of a chain whose second segment runs on 0.8.0 composes 0.8.0's models there
+    (the timestamp entry's, which writes a group in nanoseconds) and reads the dataset as the
+    target's release (0.9.7, unified schemas): the read fails. With the target's models for
+    every segment, nothing is written in nanoseconds and it passes."""
+    scenario = _rollback_scenario()
+    names = every_open_model(*LATEST_ASYNC)
+    on_0_8_0 = tuple(every_open_model("data_designer:async", "0.8.0"))
+    assert "timestamps_beyond_nanoseconds" in on_0_8_0 and "timestamps_beyond_nanoseconds" not in names
+    chain = check_scenario(model_target(names, segments={1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}), scenario)
+    assert chain.kinds == ("torn",), chain.anomalies
+    assert "Casting from timestamp[us] to timestamp[ns]" in chain.anomalies[0].detail
+    # 0.9.7's models on the second segment too: nothing in nanoseconds, the dataset reads
+    assert check_scenario(model_target(names, segments={1: ("0.8.0", names, FACTS_0_9_7)}), scenario).ok
+    # read by 0.8.0 itself (the first file's schema, in microseconds) the same files read
+    as_0_8_0 = types.SimpleNamespace(**dict(FACTS_0_8_0), capabilities=ReferenceTarget.capabilities,
+                                     seed_value_as_read=lambda _scenario, _seed, _column, value: value)
+    assert check_scenario(model_target(names, as_0_8_0, segments={1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}),
+                          scenario).ok
+
+
+def test_a_failure_of_a_chain_over_two_releases_is_known_by_the_models_of_each(monkeypatch):
+    """A target that behaves as 0.9.7 and, on the chain's second segment, as 0.8.0 (a rollback
+    between an interruption and its resume): its failure is the timestamp entry's, open on
+    0.8.0 only. Known with each segment's release's models; new with the target's release's
+    for every segment (as KnownBugs composed them before)."""
+    scenario = _rollback_scenario()
+    on_0_8_0 = tuple(every_open_model("data_designer:async", "0.8.0"))
+    target = as_release(model_target(every_open_model(*LATEST_ASYNC), segments={1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}),
+                        *LATEST_ASYNC)
+    target.reader_facts = lambda release=None: FACTS_0_8_0 if release == "0.8.0" else None
+    verdict = check_scenario(target, scenario)
+    assert verdict.kinds == ("torn",), verdict.anomalies
+    known = KnownBugs(LEDGER, target)
+    assert known.releases(scenario) == {1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}
+    assert known(scenario, verdict) == "dd-timestamp-beyond-nanoseconds-unreadable-async"
+    monkeypatch.setattr(KnownBugs, "releases", lambda self, s: {})
+    assert KnownBugs(LEDGER, target)(scenario, verdict) is None
 
 
 def _clash_scenario(**changes) -> Scenario:

@@ -19,6 +19,7 @@ Each model is one table entry in `MODELS`, named by the ledger entries it stands
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -226,6 +227,22 @@ class Modelled(ReferenceEngine):
             if session is not None and any(g.id not in session.completed for g in session.plan):
                 self.journal.append({"event": WORK_LEFT, "segment": self.segment_index})
             raise
+        self.read_back()
+
+    def read_back(self) -> None:
+        """The release's read of its dataset at the end of its run (`run_reads_dataset`), as
+        far as what it reads is a fact of its reader rather than of a composed model: files a
+        pandas 2 release wrote with timestamps in nanoseconds (`timestamp_units_problem`), which
+        an earlier segment may have written on another release."""
+        session = getattr(self, "session", None)
+        if not type(self).run_reads_dataset or session is None:
+            return
+        problem = timestamp_units_problem(self.scenario, session.dataset_dir, type(self).dataset_schema)
+        if problem is not None:
+            self.fired(TimestampsBeyondNanoseconds)
+            raise ModelRunError(
+                "Failed to load generated dataset — all records may have been dropped due to "
+                f"generation failures. Original error: {problem}")
 
     def after_left_work(self) -> bool:
         """Whether the segment before this one, in this process, was interrupted with row
@@ -899,28 +916,79 @@ def beyond_nanoseconds(value: Any) -> bool:
 
 
 def unreadable_timestamp_column(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
-                                schema: str = "unified") -> str | None:
+                                schema: str = "unified", units: list[dict[str, str]] | None = None) -> str | None:
     """Why a dataset whose row-group files hold a timestamp seed column as timestamp[ns] in
-    some (every value within pandas 2's nanosecond range, or null) and timestamp[us] in others
-    (a value beyond it) cannot be read as one (`TimestampsBeyondNanoseconds`), or None. Read
-    with the first file's schema ("first"), a later file's value beyond the range cannot be
-    cast to nanoseconds; a first file in microseconds takes the others' as they are."""
-    if schema != "first":
-        return None
-    files = [held for held in _files(rows, layout) if held]
+    some and timestamp[us] in others cannot be read as one (`TimestampsBeyondNanoseconds`),
+    or None. `units`: each file's unit per column (`TIMESTAMP_UNITS` notes; a column a file
+    does not note is in microseconds, as the reference and pandas 3 write it); None: as a
+    pandas 2 release wrote every file (nanoseconds where every value of the file fits, or is
+    null). Read with the first file's schema ("first": 0.6 to 0.8), a later file's value
+    beyond the range cannot be cast to a first file's nanoseconds; a first file in
+    microseconds takes the others' as they are. Read with the files' schemas unified
+    ("unified": 0.9, pyarrow's permissive promotion, which makes microseconds and
+    nanoseconds nanoseconds), any file in nanoseconds makes any file's value beyond the range
+    fail so: a dataset one of whose segments ran on a pandas 2 release and another on 0.9."""
+    files = _files(rows, layout)
     for column in getattr(scenario, "columns", ()):
-        if column.type != "timestamp" or not files or any(beyond_nanoseconds(r.get(column.name)) for r in files[0]):
+        if column.type != "timestamp":
             continue
-        for held in files[1:]:
-            beyond = next((v for v in (r.get(column.name) for r in held) if beyond_nanoseconds(v)), None)
-            if beyond is not None:
-                micros = (beyond - _EPOCH) // dt.timedelta(microseconds=1)
-                return ("ArrowInvalid: Casting from timestamp[us] to timestamp[ns] would result in out of bounds "
-                        f"timestamp: {micros}")
+        held = [(unit_of(column.name, file, units[k] if units is not None else None), file)
+                for k, file in enumerate(files) if file]
+        if not held:
+            continue
+        if schema == "first":
+            if held[0][0] != "ns":
+                continue
+            later = [v for _unit, file in held[1:] for v in (r.get(column.name) for r in file)]
+        else:
+            if not any(unit == "ns" for unit, _file in held):
+                continue
+            later = [v for _unit, file in held for v in (r.get(column.name) for r in file)]
+        beyond = next((v for v in later if beyond_nanoseconds(v)), None)
+        if beyond is not None:
+            micros = (beyond - _EPOCH) // dt.timedelta(microseconds=1)
+            return ("ArrowInvalid: Casting from timestamp[us] to timestamp[ns] would result in out of bounds "
+                    f"timestamp: {micros}")
     return None
 
 
-class TimestampsBeyondNanoseconds(ReadsDatasetBack):
+#: a row-group file's note (`storage.group_notes`): the unit a pandas 2 release wrote each
+#: timestamp seed column in (`TimestampsBeyondNanoseconds`), read by whichever release reads
+#: the dataset (`timestamp_units_problem`)
+TIMESTAMP_UNITS = "timestamp_units"
+
+
+def unit_of(name: str, file: list[Row], noted: dict[str, str] | None) -> str:
+    """The unit a file holds timestamp column `name` in: as `noted` (a column not noted:
+    microseconds); without notes, as a pandas 2 release writes it (`pandas2_unit`)."""
+    if noted is None:
+        return pandas2_unit(name, file)
+    return noted.get(name, "us")
+
+
+def pandas2_unit(name: str, rows: list[Row]) -> str:
+    """A pandas 2 frame's unit for a timestamp column of these rows: nanoseconds where every
+    value fits (nulls too), else Python datetimes, written in microseconds."""
+    return "us" if any(beyond_nanoseconds(r.get(name)) for r in rows) else "ns"
+
+
+def timestamp_units_problem(scenario: Any, dataset_dir: Path, schema: str) -> str | None:
+    """Why a release reading with `schema` cannot read this dataset, whose files some pandas
+    2 release wrote with timestamp columns in nanoseconds (their `TIMESTAMP_UNITS` notes), or
+    None (no file so noted: every file in microseconds, which every release reads). A fact of
+    the reading release's reader, whichever models it composes: in a chain whose segments ran
+    on two releases, the files are the writing release's and the read the reading one's."""
+    if not any(c.type == "timestamp" for c in getattr(scenario, "columns", ())):
+        return None
+    notes = storage.group_notes(dataset_dir)
+    if not any("ns" in n.get(TIMESTAMP_UNITS, {}).values() for n in notes.values()):
+        return None
+    rows, layout = storage.load_dataset(dataset_dir)
+    return unreadable_timestamp_column(scenario, rows, layout, schema,
+                                       [notes.get(group, {}).get(TIMESTAMP_UNITS, {}) for group, _count in layout])
+
+
+class TimestampsBeyondNanoseconds(ReferenceEngine):
     """dd-timestamp-beyond-nanoseconds-unreadable: with pandas 2 (0.6.0 to 0.8.0's
     environments) a row group's seed batch becomes a frame whose timestamp column is
     datetime64[ns] where every value fits pandas' nanosecond range (1677-09-21 to
@@ -929,20 +997,13 @@ class TimestampsBeyondNanoseconds(ReadsDatasetBack):
     release reads its dataset with the first file's schema, so a first file in nanoseconds and
     a later one with such a value cannot be read as one: `create()` fails ("Failed to load
     generated dataset", 0.6.1 on) or, on 0.6.0, the final read. Every seed source, the
-    dataframe's too. 0.9 (pandas 3, microseconds, unified schemas) reads it."""
+    dataframe's too. 0.9 (pandas 3, microseconds, unified schemas) reads its own files; it
+    cannot read such files a pandas 2 release wrote into the dataset before an upgrade (or
+    after a rollback): unified, a file in nanoseconds makes the column nanoseconds.
 
-    def run_segment(self, segment: Segment) -> None:
-        super().run_segment(segment)
-        if not type(self).run_reads_dataset or self.scenario.source in READ_FROM_FILE or self.scenario.model_columns:
-            return  # (those `ReadsDatasetBack` reads back itself)
-        session = getattr(self, "session", None)
-        if session is not None:
-            rows, layout = storage.load_dataset(session.dataset_dir)
-            problem = unreadable_timestamp_column(self.scenario, rows, layout, "first")
-            if problem is not None:
-                raise ModelRunError(
-                    "Failed to load generated dataset — all records may have been dropped due to "
-                    f"generation failures. Original error: {problem}")
+    The model writes each file's unit as a note (`TIMESTAMP_UNITS`); the read is the reading
+    release's (`Modelled.read_back`, `ModelTarget.load`: `timestamp_units_problem`), so the
+    files of a chain's segments on two releases are each the release's that wrote them."""
 
     def generate_group(self, session: Session, group: Group) -> list[Row]:
         rows = super().generate_group(session, group)
@@ -951,11 +1012,11 @@ class TimestampsBeyondNanoseconds(ReadsDatasetBack):
             self.fired(TimestampsBeyondNanoseconds)  # a file in microseconds
         return rows
 
-    @staticmethod
-    def unreadable_files(scenario: Any, rows: list[Row], layout: list[tuple[int, int]], _schema: str) -> str | None:
-        # reading with the first file's schema is part of the bug itself (0.9 unifies them, and
-        # its pandas 3 keeps microseconds)
-        return unreadable_timestamp_column(scenario, rows, layout, "first")
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        units = {c.name: pandas2_unit(c.name, rows) for c in self.scenario.columns if c.type == "timestamp"}
+        if units and rows:
+            notes = {**(notes or {}), TIMESTAMP_UNITS: units}
+        super().checkpoint(session, group, rows, notes)
 
 
 class CsvInfinitiesReadAsDates(ReadsDatasetBack):
@@ -1695,17 +1756,27 @@ def fired_models(*outcomes: Any) -> set[str]:
     return {e["model"] for outcome in outcomes for e in outcome.events if e.get("event") == "model"}
 
 
+#: segment -> the release it runs on, that release's models and its reader's facts
+#: (`harness.targets.data_designer_release.FACTS`), for the segments of a chain that run on a
+#: release other than the target's
+Releases = dict[int, tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]]]
+
+
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
                  order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
                  read_races_won: int | None = None, crashes_in: tuple[int, int] | None = None,
-                 shared: dict[int, int] | None = None, first_asker: tuple[int, ...] | None = None) -> Any:
+                 shared: dict[int, int] | None = None, first_asker: tuple[int, ...] | None = None,
+                 segments: Releases | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
     completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
     them before the segment's call ended, the first `read_races_won` of its racy reads
     passing, crashing in segment `crashes_in`, each segment's fresh run in the directory of
     the earlier segment `shared` names where the target's did so, the `first_asker`-th record
-    of a sync batch meeting a transient fault's first request."""
+    of a sync batch meeting a transient fault's first request; `segments`: the segments of
+    the chain that run on another release (an upgrade or a rollback), each with that
+    release's models and its reader's facts (`Releases`), the rest and the final read being
+    `reader`'s."""
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
@@ -1714,7 +1785,10 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
 
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
             return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in, shared,
-                                  first_asker)
+                                  first_asker, segments)
+
+        def engine_for(self, index: int) -> type[ReferenceEngine]:
+            return by_segment.get(index, engine)
 
         def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
@@ -1724,6 +1798,15 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             # int it stands for, an int64 file's ints stay exact
             rows, layout = super().load(scenario, workdir)
             problem = engine.why_unreadable(scenario, rows, layout) if issubclass(engine, ReadsDatasetBack) else None
+            if problem is None:
+                # files a pandas 2 release wrote, read by the release the harness reads with
+                journal = Journal(workdir / "journal.jsonl")
+                dirs = [e["path"] for e in journal.events() if e["event"] == "dataset"]
+                problem = timestamp_units_problem(scenario, Path(dirs[-1]) if dirs else workdir / "artifacts" / DATASET_NAME,
+                                                  engine.dataset_schema)
+                if problem is not None:
+                    journal.append({"event": "model", "segment": len(scenario.segments) - 1,
+                                    "model": NAMES[TimestampsBeyondNanoseconds]})
             if problem is not None and not (isinstance(problem, ReadRace)
                                             and race_won(engine.read_races_won, Journal(workdir / "journal.jsonl"))):
                 raise ModelRunError(problem)
@@ -1754,9 +1837,22 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
                       first_asker)
     engine.checks_start_config = bool(getattr(reader, "checks_start_config", False))
     engine.fresh_permutations = reader is not None and not reader.capabilities.repeatable_shuffle
+    by_segment: dict[int, type[ReferenceEngine]] = {}
+    for index, (_release, its_names, facts) in (segments or {}).items():
+        its = dict(facts)
+        by_segment[index] = composed(its_names, convert, variant, order, bool(its["run_reads_dataset"]),
+                                     str(its["dataset_schema"]), in_call, read_races_won, crashes_in, shared,
+                                     first_asker)
+        by_segment[index].checks_start_config = bool(its["checks_start_config"])
+        by_segment[index].fresh_permutations = engine.fresh_permutations
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
+    if segments:  # it runs those segments, as their releases' models
+        caps = target.capabilities
+        target.capabilities = dataclasses.replace(
+            caps, change_kinds=tuple(dict.fromkeys((*caps.change_kinds, "release"))),
+            releases=tuple(dict.fromkeys((*caps.releases, *(release for release, _n, _f in segments.values())))))
     return target
 
 

@@ -199,6 +199,18 @@ class DataDesignerTarget(Target):
 
         return "unified" if "unify_schemas" in inspect.getsource(io_helpers.read_parquet_dataset) else "first"
 
+    def reader_facts(self, release: str | None = None) -> tuple[tuple[str, Any], ...]:
+        """What the reader of `release` (default: this one) does where the models need it
+        (`data_designer_release.FACTS`), for a segment of a chain run on that release: its
+        own properties here, read off another release's installed code in its environment."""
+        if release is None or release == self.version:
+            from harness.targets.data_designer_release import FACTS
+
+            return tuple((name, getattr(self, name)) for name in FACTS)
+        from harness.targets.data_designer_release import release_facts
+
+        return release_facts(release)
+
     def __init__(self, engine: str | None = None) -> None:
         version = installed_version()
         if version is None:

@@ -16,6 +16,7 @@ The final dataset is read back by the release the search runs on (parquet files 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -70,13 +71,41 @@ def run_on_release(release: str, engine: str, scenario: Scenario, index: int, wo
         raise ReleaseSegmentError(f"the segment's process on DataDesigner {release} exited with code {code}: {tail}")
 
 
+#: what a release's reader does, as the models need it for a segment run on that release
+#: (`DataDesignerTarget.reader_facts`)
+FACTS = ("run_reads_dataset", "dataset_schema", "checks_start_config")
+
+
+@functools.cache
+def release_facts(release: str) -> tuple[tuple[str, Any], ...]:
+    """`FACTS` of `release`, read off its installed code in its environment (once a process:
+    about 3 s, DataDesigner's import)."""
+    from harness.environments import env_python
+    from harness.errors import HarnessUsageError
+
+    done = subprocess.run([str(env_python(release)), "-m", "harness.targets.data_designer_release", "--facts"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    try:
+        facts = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = " ".join(done.stderr.split())[-300:]
+        raise HarnessUsageError(f"cannot read DataDesigner {release}'s reader facts from its environment "
+                                f"(exit {done.returncode}: {tail}); recreate it with: resume-harness env create "
+                                f"{release}") from None
+    return tuple((name, facts[name]) for name in FACTS)
+
+
 class ReleaseSegmentError(Exception):
     """The segment failed on the other release (DataDesigner's error, as that release raised it)."""
 
 
 def main(argv: list[str]) -> int:
-    engine, scenario_path, index_text, workdir_text, result_path = argv
     from harness.targets.data_designer import DataDesignerTarget
+
+    if argv == ["--facts"]:
+        print(json.dumps(dict(DataDesignerTarget().reader_facts())))
+        return 0
+    engine, scenario_path, index_text, workdir_text, result_path = argv
 
     scenario = Scenario.from_json(Path(scenario_path).read_text(encoding="utf-8"))
     index, workdir = int(index_text), Path(workdir_text)

@@ -5,6 +5,7 @@ warnings reach the report."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -71,3 +72,41 @@ def test_the_report_says_what_the_release_warned_after_a_change(tmp_path):
     assert re.search(r"the target's warnings: segment 1: WARNING data_designer\S*: .*[Nn]othing to resume",
                      result.stdout), result.stdout
     assert "mixed (resumed run)" in result.stdout and "row 0 comes from the inputs before the first change" in result.stdout
+
+
+@pytest.mark.parametrize("path", [
+    ROOT / "fixtures" / "model-scenarios" / "rollback-to-0.8.0-timestamp-sentinel.json",
+    ROOT / "fixtures" / "findings-to-triage" / "dd-0.9.7-async-rollback-to-0.8.0-timestamp-sentinel-unreadable.json",
+])
+def test_a_rollback_s_failure_is_known_by_the_models_of_the_release_each_segment_ran_on(path):
+    """0.9.7 interrupted, resumed on 0.8.0, whose pandas 2 writes a group of in-range
+    timestamps in nanoseconds; 0.9.7's unified read of the files cannot cast a 9999-12-31
+    sentinel. The timestamp entry is open on 0.8.0, not on 0.9.7: known with each segment
+    composed from its release's entries (0.8.0's reader facts read off its installed code),
+    new when 0.9.7's models ran every segment (as the search found it)."""
+    python_of("0.8.0")
+    result = harness_in(LATEST, "replay", str(path), "--target", "data_designer:async", "--known",
+                        str(ROOT / "fixtures" / "findings"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "torn (resumed run)" in result.stdout and "Casting from timestamp[us] to timestamp[ns]" in result.stdout
+    known = [line for line in result.stdout.splitlines() if line.startswith("known: ")]
+    assert known and known[0].startswith("known: dd-timestamp-beyond-nanoseconds-unreadable-async "), result.stdout
+    assert "and 0.8.0's for the segments run there" in known[0]
+
+
+def test_another_release_s_reader_facts_are_read_off_its_installed_code():
+    """What the models need of the release a segment of a chain runs on, from that release's
+    environment, equals what its own target says (0.6.0: no read at the end of a run; 0.8.0:
+    the first file's schema; 0.9.7: unified)."""
+    from harness.targets.data_designer_release import FACTS
+
+    for release, expected in (("0.6.0", (False, "first", True)), ("0.8.0", (True, "first", False)),
+                              (LATEST, (True, "unified", False))):
+        python_of(release)
+        probe = subprocess.run([str(python_of(LATEST)), "-c",
+                                "import json; from harness.targets.data_designer_release import release_facts; "
+                                f"print(json.dumps(release_facts({release!r})))"],
+                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert probe.returncode == 0, probe.stderr[-2000:]
+        facts = dict(json.loads(probe.stdout.strip().splitlines()[-1]))
+        assert tuple(facts[name] for name in FACTS) == expected, (release, facts)
