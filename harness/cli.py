@@ -200,7 +200,8 @@ def hunt_command(
     ledger = load_ledger(known_dir) if known_dir is not None else []
 
     known = KnownBugs(ledger, chosen)
-    model = shrink_model(chosen, known if ledger else None) if shrink_on == "model" else None
+    model = shrink_model(chosen, known if ledger else None, releases=caps.release_chain) \
+        if shrink_on == "model" else None
 
     seed = new_seed() if seed is None else seed
     out.print(f"resume-harness {harness.__version__}: hunting on [bold]{chosen.describe()}[/] "

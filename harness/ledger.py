@@ -252,6 +252,23 @@ def _borrowed(run: tuple[Verdict, Outcome, Outcome], models: tuple[str, ...]) ->
     return not fired_models(*run[1:]) <= set(models)
 
 
+def _other_releases(scenario: Scenario, version: str) -> list[str]:
+    """The releases other than `version` that `scenario`'s segments run on, in chain order."""
+    found = (release_of(scenario, i) for i in range(len(scenario.segments)))
+    return list(dict.fromkeys(r for r in found if r is not None and r != version))
+
+
+def chain_releases(ledger: list[Finding], target: Target, releases: Any) -> Releases:
+    """For each of `releases` (other than `target`'s own): the models of the `ledger` entries
+    open on it for `target`'s name, and its reader's facts (`reader_facts`: a target without
+    other releases has none to give, and no chain of its runs on one)."""
+    facts = getattr(target, "reader_facts", None)
+    if facts is None:
+        return {}
+    return {release: (tuple(dict.fromkeys(f.model for f in ledger if f.open_on(target.name, release))),
+                      facts(release)) for release in releases if release != target.version}
+
+
 class KnownBugs:
     """`hunt(known=...)` for a target and release: a failure is known when the composition of
     the models of every open ledger entry of that target and release reproduces it exactly
@@ -276,17 +293,10 @@ class KnownBugs:
         return tuple(dict.fromkeys(f.model for f in self.entries))
 
     def releases(self, scenario: Scenario) -> Releases:
-        """The segments of `scenario` that run on another release than the target's (an
-        upgrade or a rollback, `release_of`), each with the models of that release's open
-        entries and its reader's facts: a model runs each segment as its release did."""
-        found: Releases = {}
-        for index in range(len(scenario.segments)):
-            release = release_of(scenario, index)
-            if release is None or release == self.target.version:
-                continue
-            names = tuple(dict.fromkeys(f.model for f in self._entries_on(release)))
-            found[index] = (release, names, self.target.reader_facts(release))  # type: ignore[attr-defined]
-        return found
+        """The releases other than the target's that `scenario`'s segments run on (an upgrade
+        or a rollback, `release_of`), each with the models of its open entries and its
+        reader's facts: a model runs each segment as its release did."""
+        return chain_releases(self.ledger, self.target, _other_releases(scenario, self.target.version))
 
     def _entries_on(self, release: str) -> list[Finding]:
         return [f for f in self.ledger if f.open_on(self.target.name, release)]
@@ -294,9 +304,8 @@ class KnownBugs:
     def chain_entries(self, scenario: Scenario) -> list[Finding]:
         """The open entries of every release the chain's segments run on, the target's first."""
         found = list(self.entries)
-        for release in dict.fromkeys(release_of(scenario, i) for i in range(len(scenario.segments))):
-            if release is not None and release != self.target.version:
-                found += [f for f in self._entries_on(release) if f not in found]
+        for release in _other_releases(scenario, self.target.version):
+            found += [f for f in self._entries_on(release) if f not in found]
         return found
 
     def __call__(self, scenario: Scenario, verdict: Verdict) -> str | None:
@@ -444,7 +453,7 @@ class KnownBugs:
                  observed: Observed, name: str, timing: Timing = (None, None)) -> Outcome:
         """One run of the composition (a straight run has no interruption, so no `variant`),
         kept for the next candidate's and the shrink candidates' sake."""
-        releases = self.releases(scenario) if hasattr(self.target, "reader_facts") else {}
+        releases = self.releases(scenario)
         key = f"{'+'.join(models)} {variant} {observed} {name} {timing} {releases}\n{scenario.to_json()}"
         kept = self._models.get(key)
         if kept is not None:
@@ -455,7 +464,7 @@ class KnownBugs:
             kept = self._models[key] = model_target(models, self.target, variant, order, in_call, *timing[:2],
                                                     shared=shared[0] if shared else None,
                                                     first_asker=timing[2] if len(timing) > 2 else None,
-                                                    segments=releases or None).run(scenario, trial / name)
+                                                    releases=releases or None).run(scenario, trial / name)
         while len(self._models) > self._size:
             self._models.popitem(last=False)
         return kept
@@ -660,21 +669,29 @@ def load_ledger(directory: Path) -> list[Finding]:
     return [load_finding(path) for path in sorted(directory.glob("*.json"))]
 
 
-def shrink_model(target: Target, known: KnownBugs | None = None, ledger: list[Finding] | None = None) -> Any:
+def shrink_model(target: Target, known: KnownBugs | None = None, ledger: list[Finding] | None = None,
+                 releases: tuple[str, ...] = ()) -> Any:
     """What `hunt` shrinks a finding on (`harness.property.ShrinkModel`): the composition of
     the models of every entry open on `target`'s release, in the packaged ledger (or
     `ledger`) and in `known` (`--known`), with `known`'s own composition to tell a known bug
     from the finding; None where the ledger knows no bug of this release (the reference, a
-    mutant, a fork's own version): the target shrinks its findings itself."""
+    mutant, a fork's own version): the target shrinks its findings itself. `releases`: those
+    the search's chains run segments on (`hunt --then`), each segment there composed from the
+    entries open on its release (`chain_releases`), as `KnownBugs` composes them."""
     from harness.property import ShrinkModel
 
-    entries = [f for f in (load_ledger(packaged_ledger()) if ledger is None else ledger)
-               if f.open_on(target.name, target.version)]
+    every = load_ledger(packaged_ledger()) if ledger is None else ledger
+    told_ledger = known.ledger if known is not None else []
+    entries = [f for f in every if f.open_on(target.name, target.version)]
     names = tuple(dict.fromkeys([*(f.model for f in entries), *(known.models if known is not None else ())]))
-    if not names:
+    others = chain_releases([*every, *told_ledger], target, releases)
+    if not names and not any(n for n, _facts in others.values()):
         return None
     told = known.models if known is not None else ()
+    told_others = chain_releases(told_ledger, target, releases) if known is not None else {}
     tries = max([1, *(f.tries for f in entries), *(f.tries for f in (known.entries if known is not None else ()))])
-    return ShrinkModel(model_target(names, target), model_target(told, target) if told else None, names, target,
-                       tries)
+    return ShrinkModel(model_target(names, target, releases=others or None),
+                       model_target(told, target, releases=told_others or None)
+                       if told or any(n for n, _facts in told_others.values()) else None,
+                       names, target, tries, releases=others or None)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -196,6 +197,9 @@ class ShrinkModel:
     names: tuple[str, ...] = ()
     reader: Target | None = None
     tries: int = 1
+    #: the other releases a search's chains run segments on, with their models
+    #: (`harness.reference.known_bugs.Releases`; `hunt --then`)
+    releases: dict[str, Any] | None = None
     #: the scenarios (as JSON) whose failure the model showed only with a timing of its own
     timed: set[str] = field(default_factory=set)
 
@@ -216,7 +220,8 @@ class ShrinkModel:
         timings += [dict(shared=s) for s in shared_options(self.names, scenario) if s is not None]
         timings += [dict(first_asker=a) for a in first_asker_options(self.names, scenario) if a is not None]
         for timing in timings:
-            timed = check_scenario(model_target(self.names, self.reader, **timing), scenario, root)
+            timed = check_scenario(model_target(self.names, self.reader, **timing, releases=self.releases), scenario,
+                                   root)
             if self.shows(timed, like, scenario, root):
                 self.timed.add(scenario.to_json())
                 return timed

@@ -754,15 +754,15 @@ def test_a_chain_over_two_releases_runs_each_segment_on_its_release_s_models():
     names = every_open_model(*LATEST_ASYNC)
     on_0_8_0 = tuple(every_open_model("data_designer:async", "0.8.0"))
     assert "timestamps_beyond_nanoseconds" in on_0_8_0 and "timestamps_beyond_nanoseconds" not in names
-    chain = check_scenario(model_target(names, segments={1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}), scenario)
+    chain = check_scenario(model_target(names, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), scenario)
     assert chain.kinds == ("torn",), chain.anomalies
     assert "Casting from timestamp[us] to timestamp[ns]" in chain.anomalies[0].detail
     # 0.9.7's models on the second segment too: nothing in nanoseconds, the dataset reads
-    assert check_scenario(model_target(names, segments={1: ("0.8.0", names, FACTS_0_9_7)}), scenario).ok
+    assert check_scenario(model_target(names, releases={"0.8.0": (names, FACTS_0_9_7)}), scenario).ok
     # read by 0.8.0 itself (the first file's schema, in microseconds) the same files read
     as_0_8_0 = types.SimpleNamespace(**dict(FACTS_0_8_0), capabilities=ReferenceTarget.capabilities,
                                      seed_value_as_read=lambda _scenario, _seed, _column, value: value)
-    assert check_scenario(model_target(names, as_0_8_0, segments={1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}),
+    assert check_scenario(model_target(names, as_0_8_0, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}),
                           scenario).ok
 
 
@@ -773,16 +773,33 @@ def test_a_failure_of_a_chain_over_two_releases_is_known_by_the_models_of_each(m
     for every segment (as KnownBugs composed them before)."""
     scenario = _rollback_scenario()
     on_0_8_0 = tuple(every_open_model("data_designer:async", "0.8.0"))
-    target = as_release(model_target(every_open_model(*LATEST_ASYNC), segments={1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}),
+    target = as_release(model_target(every_open_model(*LATEST_ASYNC), releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}),
                         *LATEST_ASYNC)
     target.reader_facts = lambda release=None: FACTS_0_8_0 if release == "0.8.0" else None
     verdict = check_scenario(target, scenario)
     assert verdict.kinds == ("torn",), verdict.anomalies
     known = KnownBugs(LEDGER, target)
-    assert known.releases(scenario) == {1: ("0.8.0", on_0_8_0, FACTS_0_8_0)}
+    assert known.releases(scenario) == {"0.8.0": (on_0_8_0, FACTS_0_8_0)}
     assert known(scenario, verdict) == "dd-timestamp-beyond-nanoseconds-unreadable-async"
     monkeypatch.setattr(KnownBugs, "releases", lambda self, s: {})
     assert KnownBugs(LEDGER, target)(scenario, verdict) is None
+
+
+def test_the_shrink_model_of_a_search_over_two_releases_composes_each_segment_from_its_release():
+    """`hunt --then 0.8.0` on 0.9.7 shrinks on a model whose segments on 0.8.0 are 0.8.0's
+    models: it shows the rollback's failure, which 0.9.7's models alone do not."""
+    from harness.ledger import shrink_model
+
+    scenario = _rollback_scenario()
+    on_0_8_0 = every_open_model("data_designer:async", "0.8.0")
+    target = as_release(model_target(every_open_model(*LATEST_ASYNC), releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}),
+                        *LATEST_ASYNC)
+    target.reader_facts = lambda release=None: FACTS_0_8_0 if release == "0.8.0" else None
+    first = check_scenario(target, scenario)
+    model = shrink_model(target, releases=("0.8.0",))
+    assert model.judge(scenario, like=first).kinds == ("torn",)
+    assert model.shows(model.judge(scenario, like=first), first, scenario)
+    assert shrink_model(target).judge(scenario, like=first).ok
 
 
 def _clash_scenario(**changes) -> Scenario:

@@ -1756,39 +1756,52 @@ def fired_models(*outcomes: Any) -> set[str]:
     return {e["model"] for outcome in outcomes for e in outcome.events if e.get("event") == "model"}
 
 
-#: segment -> the release it runs on, that release's models and its reader's facts
-#: (`harness.targets.data_designer_release.FACTS`), for the segments of a chain that run on a
-#: release other than the target's
-Releases = dict[int, tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]]]
+#: release -> its models and its reader's facts (`harness.targets.data_designer_release.FACTS`),
+#: for the releases other than the target's that a chain's segments run on (`release_of`)
+Releases = dict[str, tuple[tuple[str, ...], tuple[tuple[str, Any], ...]]]
 
 
 def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant: int | None = None,
                  order: dict[int, tuple[int, ...]] | None = None, in_call: dict[int, int] | None = None,
                  read_races_won: int | None = None, crashes_in: tuple[int, int] | None = None,
                  shared: dict[int, int] | None = None, first_asker: tuple[int, ...] | None = None,
-                 segments: Releases | None = None) -> Any:
+                 releases: Releases | None = None) -> Any:
     """The composition of `names` as a target, reading typed seed values as `reader` (a
     `Target`) declares its reader holds them (default: as written), its async row groups
     completing in `order` (segment -> groups) where given, the first `in_call[segment]` of
     them before the segment's call ended, the first `read_races_won` of its racy reads
     passing, crashing in segment `crashes_in`, each segment's fresh run in the directory of
     the earlier segment `shared` names where the target's did so, the `first_asker`-th record
-    of a sync batch meeting a transient fault's first request; `segments`: the segments of
-    the chain that run on another release (an upgrade or a rollback), each with that
-    release's models and its reader's facts (`Releases`), the rest and the final read being
-    `reader`'s."""
+    of a sync batch meeting a transient fault's first request; `releases`: the other releases
+    a chain's segments may run on (an upgrade or a rollback), each with its models and its
+    reader's facts: a segment on one of them (`release_of`) runs that release's composition;
+    the rest, and the final read, are `reader`'s."""
     from harness.targets.reference import ReferenceTarget
 
     class ModelTarget(ReferenceTarget):
         provider_direct = True  # a model's runs judge failures: no HTTP where none is needed
-        model_names = tuple(names)  # the models it composes (more may take part: those they build on)
+        # the models it composes, its other releases' too (more may take part: those they build on)
+        model_names = tuple(dict.fromkeys([*names, *(n for its, _facts in (releases or {}).values() for n in its)]))
 
         def __reduce__(self) -> tuple[Any, ...]:  # rebuilt from its names where it runs
             return model_target, (tuple(names), reader, variant, order, in_call, read_races_won, crashes_in, shared,
-                                  first_asker, segments)
+                                  first_asker, releases)
 
-        def engine_for(self, index: int) -> type[ReferenceEngine]:
-            return by_segment.get(index, engine)
+        def engine_for(self, scenario: Any, index: int) -> type[ReferenceEngine]:
+            from harness.changes import release_of
+
+            release = release_of(scenario, index)
+            if release is None or release not in (releases or {}):
+                return engine
+            if release not in by_release:
+                its_names, facts = releases[release]  # type: ignore[index]
+                its = dict(facts)
+                by_release[release] = composed(its_names, convert, variant, order, bool(its["run_reads_dataset"]),
+                                               str(its["dataset_schema"]), in_call, read_races_won, crashes_in,
+                                               shared, first_asker)
+                by_release[release].checks_start_config = bool(its["checks_start_config"])
+                by_release[release].fresh_permutations = engine.fresh_permutations
+            return by_release[release]
 
         def seed_value_as_read(self, scenario: Any, seed: Any, column: Any, value: Any) -> Any:
             return value if reader is None else reader.seed_value_as_read(scenario, seed, column, value)
@@ -1837,22 +1850,15 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
                       first_asker)
     engine.checks_start_config = bool(getattr(reader, "checks_start_config", False))
     engine.fresh_permutations = reader is not None and not reader.capabilities.repeatable_shuffle
-    by_segment: dict[int, type[ReferenceEngine]] = {}
-    for index, (_release, its_names, facts) in (segments or {}).items():
-        its = dict(facts)
-        by_segment[index] = composed(its_names, convert, variant, order, bool(its["run_reads_dataset"]),
-                                     str(its["dataset_schema"]), in_call, read_races_won, crashes_in, shared,
-                                     first_asker)
-        by_segment[index].checks_start_config = bool(its["checks_start_config"])
-        by_segment[index].fresh_permutations = engine.fresh_permutations
+    by_release: dict[str, type[ReferenceEngine]] = {}
     target = ModelTarget(engine, name="model:" + "+".join(names))
     if reader is not None:
         target.capabilities = reader.capabilities
-    if segments:  # it runs those segments, as their releases' models
+    if releases:  # it runs segments on those, as their models
         caps = target.capabilities
         target.capabilities = dataclasses.replace(
             caps, change_kinds=tuple(dict.fromkeys((*caps.change_kinds, "release"))),
-            releases=tuple(dict.fromkeys((*caps.releases, *(release for release, _n, _f in segments.values())))))
+            releases=tuple(dict.fromkeys((*caps.releases, *releases))))
     return target
 
 

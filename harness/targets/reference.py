@@ -46,12 +46,13 @@ class ReferenceTarget(Target):
         self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal
     ) -> None:
         # the inputs in force for this segment: the user's changes before it applied
-        engine = self.engine_for(index)(inputs_at(scenario, index), workdir / "artifacts", injector, journal, index)
+        engine = self.engine_for(scenario, index)(inputs_at(scenario, index), workdir / "artifacts", injector, journal,
+                                                  index)
         engine.run_segment(scenario.segments[index])
 
-    def engine_for(self, index: int) -> type[ReferenceEngine]:
-        """The engine segment `index` runs (a model of a chain over two releases: that
-        segment's release's)."""
+    def engine_for(self, scenario: Scenario, index: int) -> type[ReferenceEngine]:
+        """The engine segment `index` of `scenario` runs (a model of a chain over two
+        releases: that segment's release's composition)."""
         return self.engine_cls
 
     def load(self, scenario: Scenario, workdir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
