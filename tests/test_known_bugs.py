@@ -40,8 +40,6 @@ TRIAGED_CTRL_C = Path(__file__).parent.parent / "fixtures" / "findings-to-triage
     "dd-async-sigint-after-fresh-restart-rare-timing.json")
 #: a JSONL int column of both signs whose dataset reads are races on 0.6.1 (CI's search, seed 616161)
 RACE = Path(__file__).parent.parent / "fixtures" / "model-scenarios" / "jsonl-mixed-sign-ints-read-race.json"
-#: a chain of 0.9.7 and 0.8.0 whose dataset 0.9.7 cannot read (`_rollback_scenario`)
-ROLLBACK = RACE.parent / "rollback-to-0.8.0-timestamp-sentinel.json"
 
 
 def as_release(target, name: str, version: str, repeatable_shuffle: bool = True):
@@ -729,75 +727,97 @@ def test_a_timestamp_beyond_nanoseconds_makes_a_dataset_unreadable_only_after_a_
     assert unreadable_timestamp_column(scenario, rows, layout, "unified", [{} for _size in sizes]) is None
 
 
-#: what 0.8.0's reader does (`DataDesignerTarget.reader_facts`, read off its code)
+#: what 0.8.0's and 0.9.7's readers do (`DataDesignerTarget.reader_facts`, read off their code)
 FACTS_0_8_0 = (("run_reads_dataset", True), ("dataset_schema", "first"), ("checks_start_config", False))
 FACTS_0_9_7 = (("run_reads_dataset", True), ("dataset_schema", "unified"), ("checks_start_config", False))
+MODEL_SCENARIOS = RACE.parent
 
 
-def _rollback_scenario() -> Scenario:
-    """A sentinel timestamp and an ordinary one, two rows a group: a run on 0.9.7 (pandas 3,
-    every file in microseconds) interrupted, then extended on 0.8.0, whose one-row group of
-    the ordinary value it writes in nanoseconds (pandas 2). 0.8.0 reads the files with the
-    first one's schema (microseconds) and finishes; 0.9.7 reads them unified (nanoseconds),
-    and the sentinel cannot be cast. A straight run on 0.8.0 writes every group with both
-    values: microseconds throughout (as on the releases:
+def _upgrade_scenario() -> Scenario:
+    """A sentinel timestamp and an ordinary one, a row a group: 0.8.0 (pandas 2) writes the
+    sentinel's group in microseconds and the ordinary one's in nanoseconds, reads nothing
+    back (interrupted), and the run goes on on 0.9.7, whose read at the end of `create()`
+    unifies the files' schemas to nanoseconds: the sentinel cannot be cast, the segment fails.
+    A straight run on 0.9.7 writes every file in microseconds (as on the releases:
     tests/integration/test_changes_data_designer.py)."""
-    return Scenario.from_json(ROLLBACK.read_text())
+    return Scenario.from_json((MODEL_SCENARIOS / "upgrade-from-0.8.0-timestamp-sentinel.json").read_text())
+
+
+def _reading_as(facts):
+    """A reader of seed values as written, with a release's reader facts."""
+    return types.SimpleNamespace(**dict(facts), capabilities=ReferenceTarget.capabilities,
+                                 seed_value_as_read=lambda _scenario, _seed, _column, value: value)
+
+
+def _as_0_8_0_upgrading():
+    """A target that behaves as 0.8.0 and, on a chain's segments on 0.9.7, as 0.9.7, and
+    says so as a DataDesigner target does (its reader facts, another release's too)."""
+    on_0_9_7 = every_open_model(*LATEST_ASYNC)
+    target = as_release(model_target(every_open_model("data_designer:async", "0.8.0"), _reading_as(FACTS_0_8_0),
+                                     releases={"0.9.7": (on_0_9_7, FACTS_0_9_7)}), "data_designer:async", "0.8.0")
+    for name, value in FACTS_0_8_0:
+        setattr(target, name, value)
+    target.reader_facts = lambda release=None: FACTS_0_9_7 if release == "0.9.7" else FACTS_0_8_0
+    return target
 
 
 def test_a_chain_over_two_releases_runs_each_segment_on_its_release_s_models():
-    """The model of a chain whose second segment runs on 0.8.0 composes 0.8.0's models there
-    (the timestamp entry's, which writes a group in nanoseconds) and reads the dataset as the
-    target's release (0.9.7, unified schemas): the read fails. With the target's models for
-    every segment, nothing is written in nanoseconds and it passes."""
-    scenario = _rollback_scenario()
-    names = every_open_model(*LATEST_ASYNC)
-    on_0_8_0 = tuple(every_open_model("data_designer:async", "0.8.0"))
-    assert "timestamps_beyond_nanoseconds" in on_0_8_0 and "timestamps_beyond_nanoseconds" not in names
-    chain = check_scenario(model_target(names, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), scenario)
-    assert chain.kinds == ("torn",), chain.anomalies
+    """The model of a chain whose second segment runs on 0.9.7 composes 0.9.7's models and
+    reader there: its read of the files 0.8.0's models wrote (the timestamp entry's, one group
+    noted in nanoseconds) fails. With 0.8.0's models and reader for every segment, the read
+    is the first file's schema (microseconds) and passes."""
+    scenario = _upgrade_scenario()
+    names = every_open_model("data_designer:async", "0.8.0")
+    on_0_9_7 = every_open_model(*LATEST_ASYNC)
+    assert "timestamps_beyond_nanoseconds" in names and "timestamps_beyond_nanoseconds" not in on_0_9_7
+    reader = _reading_as(FACTS_0_8_0)
+    chain = check_scenario(model_target(names, reader, releases={"0.9.7": (on_0_9_7, FACTS_0_9_7)}), scenario)
+    assert chain.kinds == ("error",), chain.anomalies
+    assert chain.anomalies[0].segment == 1
     assert "Casting from timestamp[us] to timestamp[ns]" in chain.anomalies[0].detail
-    # 0.9.7's models on the second segment too: nothing in nanoseconds, the dataset reads
-    assert check_scenario(model_target(names, releases={"0.8.0": (names, FACTS_0_9_7)}), scenario).ok
-    # read by 0.8.0 itself (the first file's schema, in microseconds) the same files read
-    as_0_8_0 = types.SimpleNamespace(**dict(FACTS_0_8_0), capabilities=ReferenceTarget.capabilities,
-                                     seed_value_as_read=lambda _scenario, _seed, _column, value: value)
-    assert check_scenario(model_target(names, as_0_8_0, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}),
-                          scenario).ok
+    assert check_scenario(model_target(names, reader, releases={"0.9.7": (names, FACTS_0_8_0)}), scenario).ok
+
+
+def test_the_final_read_of_a_chain_is_its_last_segment_s_release_s():
+    """0.9.7, then a resume on 0.8.0 that writes a group of the ordinary timestamp in
+    nanoseconds: read as 0.8.0 reads (the first file's schema, microseconds), as the user's
+    `create()` on 0.8.0 does, it passes; read as 0.9.7 (unified, nanoseconds) it would not."""
+    scenario = Scenario.from_json((MODEL_SCENARIOS / "rollback-to-0.8.0-timestamp-sentinel.json").read_text())
+    on_0_8_0 = every_open_model("data_designer:async", "0.8.0")
+    names = every_open_model(*LATEST_ASYNC)
+    assert check_scenario(model_target(names, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), scenario).ok
+    # (the segment's own read at its end left out: the final read alone, as 0.9.7 would read)
+    unread = (("run_reads_dataset", False), ("dataset_schema", "unified"), ("checks_start_config", False))
+    read_as_0_9_7 = check_scenario(model_target(names, releases={"0.8.0": (on_0_8_0, unread)}), scenario)
+    assert read_as_0_9_7.kinds == ("torn",), read_as_0_9_7.anomalies
 
 
 def test_a_failure_of_a_chain_over_two_releases_is_known_by_the_models_of_each(monkeypatch):
-    """A target that behaves as 0.9.7 and, on the chain's second segment, as 0.8.0 (a rollback
+    """A target that behaves as 0.8.0 and, on the chain's second segment, as 0.9.7 (an upgrade
     between an interruption and its resume): its failure is the timestamp entry's, open on
-    0.8.0 only. Known with each segment's release's models; new with the target's release's
-    for every segment (as KnownBugs composed them before)."""
-    scenario = _rollback_scenario()
-    on_0_8_0 = tuple(every_open_model("data_designer:async", "0.8.0"))
-    target = as_release(model_target(every_open_model(*LATEST_ASYNC), releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}),
-                        *LATEST_ASYNC)
-    target.reader_facts = lambda release=None: FACTS_0_8_0 if release == "0.8.0" else None
+    0.8.0, in the 0.9.7 segment's read. Known with each segment's release's models; new with
+    the target's release's for every segment (as KnownBugs composed them before)."""
+    scenario = _upgrade_scenario()
+    target = _as_0_8_0_upgrading()
     verdict = check_scenario(target, scenario)
-    assert verdict.kinds == ("torn",), verdict.anomalies
+    assert verdict.kinds == ("error",), verdict.anomalies
     known = KnownBugs(LEDGER, target)
-    assert known.releases(scenario) == {"0.8.0": (on_0_8_0, FACTS_0_8_0)}
+    assert known.releases(scenario) == {"0.9.7": (every_open_model(*LATEST_ASYNC), FACTS_0_9_7)}
     assert known(scenario, verdict) == "dd-timestamp-beyond-nanoseconds-unreadable-async"
     monkeypatch.setattr(KnownBugs, "releases", lambda self, s: {})
     assert KnownBugs(LEDGER, target)(scenario, verdict) is None
 
 
 def test_the_shrink_model_of_a_search_over_two_releases_composes_each_segment_from_its_release():
-    """`hunt --then 0.8.0` on 0.9.7 shrinks on a model whose segments on 0.8.0 are 0.8.0's
-    models: it shows the rollback's failure, which 0.9.7's models alone do not."""
+    """`hunt --then 0.9.7` on 0.8.0 shrinks on a model whose segments on 0.9.7 are 0.9.7's
+    models: it shows the upgrade's failure, which 0.8.0's models alone do not."""
     from harness.ledger import shrink_model
 
-    scenario = _rollback_scenario()
-    on_0_8_0 = every_open_model("data_designer:async", "0.8.0")
-    target = as_release(model_target(every_open_model(*LATEST_ASYNC), releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}),
-                        *LATEST_ASYNC)
-    target.reader_facts = lambda release=None: FACTS_0_8_0 if release == "0.8.0" else None
+    scenario = _upgrade_scenario()
+    target = _as_0_8_0_upgrading()
     first = check_scenario(target, scenario)
-    model = shrink_model(target, releases=("0.8.0",))
-    assert model.judge(scenario, like=first).kinds == ("torn",)
+    model = shrink_model(target, releases=("0.9.7",))
+    assert model.judge(scenario, like=first).kinds == ("error",)
     assert model.shows(model.judge(scenario, like=first), first, scenario)
     assert shrink_model(target).judge(scenario, like=first).ok
 

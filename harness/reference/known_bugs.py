@@ -1808,24 +1808,26 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
 
         def load(self, scenario: Any, workdir: Any) -> Any:
             # the dataset as the release reads it back (`why_unreadable`): an integral double is the
-            # int it stands for, an int64 file's ints stay exact
+            # int it stands for, an int64 file's ints stay exact; the release that ran the last
+            # segment reads it (a chain over two releases: `releases`), as the adapter does
+            reads = self.engine_for(scenario, len(scenario.segments) - 1)
             rows, layout = super().load(scenario, workdir)
-            problem = engine.why_unreadable(scenario, rows, layout) if issubclass(engine, ReadsDatasetBack) else None
+            problem = reads.why_unreadable(scenario, rows, layout) if issubclass(reads, ReadsDatasetBack) else None
             if problem is None:
-                # files a pandas 2 release wrote, read by the release the harness reads with
+                # files a pandas 2 release wrote, read by the release that reads them
                 journal = Journal(workdir / "journal.jsonl")
                 dirs = [e["path"] for e in journal.events() if e["event"] == "dataset"]
                 problem = timestamp_units_problem(scenario, Path(dirs[-1]) if dirs else workdir / "artifacts" / DATASET_NAME,
-                                                  engine.dataset_schema)
+                                                  reads.dataset_schema)
                 if problem is not None:
                     journal.append({"event": "model", "segment": len(scenario.segments) - 1,
                                     "model": NAMES[TimestampsBeyondNanoseconds]})
             if problem is not None and not (isinstance(problem, ReadRace)
-                                            and race_won(engine.read_races_won, Journal(workdir / "journal.jsonl"))):
+                                            and race_won(reads.read_races_won, Journal(workdir / "journal.jsonl"))):
                 raise ModelRunError(problem)
             # 0.9 reads a column some file holds as double as double in every file, Decimals too
             doubled = set()
-            if (issubclass(engine, UnifiedDecimalMeetsInt64) and engine.dataset_schema == "unified"
+            if (issubclass(reads, UnifiedDecimalMeetsInt64) and reads.dataset_schema == "unified"
                     and scenario.source == "jsonl"):
                 dirs = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
                 notes = storage.group_notes(Path(dirs[-1])) if dirs else {}

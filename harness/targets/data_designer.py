@@ -316,6 +316,12 @@ class DataDesignerTarget(Target):
         journal.append({"event": "dataset", "segment": index, "path": str(storage.base_dataset_path)})
 
     def load(self, scenario: Scenario, workdir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+        release = release_of(scenario, len(scenario.segments) - 1)
+        if release is not None and release != self.version:
+            # a chain whose last segment ran on another release: read as that release read it
+            from harness.targets.data_designer_release import read_on_release
+
+            return read_on_release(release, workdir)
         dd = _data_designer()
         paths = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
         dataset_dir = Path(paths[-1]) if paths else workdir / "artifacts" / dataset_name(workdir)

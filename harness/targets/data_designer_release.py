@@ -10,8 +10,13 @@ and its fault fires there. What it did comes back as a small JSON file; the segm
 search's process then ends the same way (completes, is interrupted, fails, or dies by the
 same signal), so the chain and the checker see one segment, wherever it ran.
 
-The final dataset is read back by the release the search runs on (parquet files and
-`metadata.json`, which every release reads the same way).
+The final dataset is read back by the release that ran the chain's last segment, as the
+user's `create()` on that release reads it: releases do not read a dataset's files alike
+(0.6 to 0.8 with the first file's schema, 0.9 with the files' schemas unified), so a
+dataset 0.9.7 finished read by 0.8.0 could fail where 0.9.7 reads it. The last segment's
+process reads it right after its run (`FINAL_READ`: its rows, as plain Python values, and
+the row-group files' layout, or the read's error) and the search's process takes that
+(`read_on_release`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -32,6 +38,8 @@ from harness.scenario import Scenario
 
 #: what the segment's process says it did
 RESULT = "segment-{index}.release.json"
+#: the final dataset as the last segment's release read it (`read_on_release`)
+FINAL_READ = "final-read.pickle"
 
 
 def run_on_release(release: str, engine: str, scenario: Scenario, index: int, workdir: Path,
@@ -44,6 +52,7 @@ def run_on_release(release: str, engine: str, scenario: Scenario, index: int, wo
     scenario_path.write_text(scenario.to_json(), encoding="utf-8")
     result_path = workdir / RESULT.format(index=index)
     result_path.unlink(missing_ok=True)
+    (workdir / FINAL_READ).unlink(missing_ok=True)
     child = subprocess.Popen([str(python), "-m", "harness.targets.data_designer_release", engine,
                               str(scenario_path), str(index), str(workdir), str(result_path)],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -95,8 +104,33 @@ def release_facts(release: str) -> tuple[tuple[str, Any], ...]:
     return tuple((name, facts[name]) for name in FACTS)
 
 
+def read_on_release(release: str, workdir: Path) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+    """The final dataset as `release`, which ran the chain's last segment, read it (its
+    process wrote `FINAL_READ` after the segment completed); its read's error raised again,
+    under the error's own name (the report says "ArrowInvalid: ...", as a read here would)."""
+    path = workdir / FINAL_READ
+    if not path.exists():
+        raise ReleaseSegmentError(f"the last segment's process on DataDesigner {release} did not read the dataset back")
+    read = pickle.loads(path.read_bytes())
+    if "error" in read:
+        raise type(read["error"][0], (Exception,), {})(read["error"][1])
+    return read["rows"], read["layout"]
+
+
 class ReleaseSegmentError(Exception):
     """The segment failed on the other release (DataDesigner's error, as that release raised it)."""
+
+
+def _read_back(target: Any, scenario: Scenario, workdir: Path) -> None:
+    """The final dataset as this release reads it (`FINAL_READ`), for the search's process."""
+    from harness.seed_values import plain
+
+    try:
+        rows, layout = target.load(scenario, workdir)
+        read: dict[str, Any] = {"rows": [{k: plain(v) for k, v in r.items()} for r in rows], "layout": layout}
+    except Exception as exc:  # noqa: BLE001 - the release's read failing is what the search's process reports
+        read = {"error": (type(exc).__name__, str(exc))}
+    (workdir / FINAL_READ).write_bytes(pickle.dumps(read))
 
 
 def main(argv: list[str]) -> int:
@@ -116,6 +150,8 @@ def main(argv: list[str]) -> int:
     result: dict[str, Any] = {"how": "completed", "detail": ""}
     try:
         target.run_segment(scenario, index, workdir, injector, journal, here=True)
+        if index == len(scenario.segments) - 1:
+            _read_back(target, scenario, workdir)
     except Interrupted as exc:
         result = {"how": "interrupted", "detail": str(exc)}
     except KeyboardInterrupt:

@@ -74,24 +74,43 @@ def test_the_report_says_what_the_release_warned_after_a_change(tmp_path):
     assert "mixed (resumed run)" in result.stdout and "row 0 comes from the inputs before the first change" in result.stdout
 
 
-@pytest.mark.parametrize("path", [
-    ROOT / "fixtures" / "model-scenarios" / "rollback-to-0.8.0-timestamp-sentinel.json",
-    ROOT / "fixtures" / "findings-to-triage" / "dd-0.9.7-async-rollback-to-0.8.0-timestamp-sentinel-unreadable.json",
-])
-def test_a_rollback_s_failure_is_known_by_the_models_of_the_release_each_segment_ran_on(path):
-    """0.9.7 interrupted, resumed on 0.8.0, whose pandas 2 writes a group of in-range
-    timestamps in nanoseconds; 0.9.7's unified read of the files cannot cast a 9999-12-31
-    sentinel. The timestamp entry is open on 0.8.0, not on 0.9.7: known with each segment
-    composed from its release's entries (0.8.0's reader facts read off its installed code),
-    new when 0.9.7's models ran every segment (as the search found it)."""
-    python_of("0.8.0")
-    result = harness_in(LATEST, "replay", str(path), "--target", "data_designer:async", "--known",
-                        str(ROOT / "fixtures" / "findings"))
+MODEL_SCENARIOS = ROOT / "fixtures" / "model-scenarios"
+
+
+def test_an_upgrade_s_failure_is_known_by_the_models_of_the_release_each_segment_ran_on():
+    """0.8.0 interrupted (pandas 2 wrote a sentinel timestamp's group in microseconds, an
+    ordinary one's in nanoseconds), resumed on 0.9.7, whose read at the end of `create()`
+    unifies the files' schemas to nanoseconds and cannot cast the sentinel. The timestamp
+    entry is open on 0.8.0: known with each segment composed from its release's entries
+    and reader (0.9.7's facts read off its installed code); 0.8.0's reader for every segment
+    reads the files (the first file's schema) and called it new."""
+    python_of(LATEST)
+    result = harness_in("0.8.0", "replay", str(MODEL_SCENARIOS / "upgrade-from-0.8.0-timestamp-sentinel.json"),
+                        "--target", "data_designer:async", "--known", str(ROOT / "fixtures" / "findings"))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "torn (resumed run)" in result.stdout and "Casting from timestamp[us] to timestamp[ns]" in result.stdout
+    assert re.search(r"error \(resumed run\): segment 1 failed: .*Casting from timestamp\[us\] to timestamp\[ns\]",
+                     result.stdout), result.stdout
     known = [line for line in result.stdout.splitlines() if line.startswith("known: ")]
     assert known and known[0].startswith("known: dd-timestamp-beyond-nanoseconds-unreadable-async "), result.stdout
-    assert "and 0.8.0's for the segments run there" in known[0]
+    assert f"and {LATEST}'s for the segments run there" in known[0]
+
+
+@pytest.mark.parametrize(("release", "name"), [
+    # a rollback: 0.8.0 finishes, reading with the first file's schema (microseconds, 0.9.7's);
+    # 0.9.7's unified read of the same files would fail
+    (LATEST, "rollback-to-0.8.0-timestamp-sentinel.json"),
+    # an upgrade: 0.9.7 runs the straight run, whose first group of null timestamps it writes
+    # in milliseconds (pandas 3: seconds, which parquet does not have); 0.8.0's read of those
+    # files, with the first file's schema, would fail ("would lose data"), 0.9.7's passes
+    ("0.8.0", "upgrade-to-0.9.7-null-timestamps-first.json"),
+])
+def test_a_chain_s_dataset_is_read_by_the_release_that_ran_its_last_segment(release, name):
+    """As the user's `create()` on that release reads it: a search's release reading a
+    dataset another release finished called those readers' differences findings."""
+    python_of("0.8.0")
+    result = harness_in(release, "replay", str(MODEL_SCENARIOS / name), "--target", "data_designer:async")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "resumed run == straight run == reference" in result.stdout
 
 
 def test_another_release_s_reader_facts_are_read_off_its_installed_code():
