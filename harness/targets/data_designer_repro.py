@@ -281,6 +281,63 @@ def _separate(scenario: Scenario) -> str | None:
     return " or ".join(parts) if parts else None
 
 
+def _refusable(scenario: Scenario) -> list[int]:
+    """The segments whose resume follows a change of the user's (a release's too): a release
+    that refuses such a resume gives a correct answer (the harness's checker accepts it)."""
+    return [i for i in range(1, len(scenario.segments)) if any(s.changes for s in scenario.segments[1:i + 1])]
+
+
+def _own_process_lines(scenario: Scenario, script: bool) -> list[str]:
+    """`own_process`: a process of the chain's own (segments, the straight run, a read), whose
+    end by DataDesigner's error (exit 1: its traceback printed there) ends the chain with it,
+    as a run in the script's process would (a process its fault killed did what it was asked);
+    for a cross-release chain, `read_rows`: the dataset as the release the chain ends on reads
+    it, as a user's `create()` there does (`script`: by the script's `--rows`, else by
+    importing the test module)."""
+    refusable = _refusable(scenario)
+    lines = [
+        "",
+        "",
+        *([f"REFUSABLE = {refusable!r}  # the segments whose resume follows a change: refusing it is a correct answer",
+           "",
+           "",
+           "class Refused(Exception):",
+           '    """A resume after a change, refused by the release (in a process of its own)."""',
+           "",
+           ""] if refusable else []),
+        "class SegmentFailed(Exception):",
+        '    """A process of the chain ended with the release\'s error (its traceback above)."""',
+        "",
+        "",
+        "def own_process(args, segment=None):",
+        "    done = subprocess.run(args, stderr=subprocess.PIPE, text=True)",
+        "    sys.stderr.write(done.stderr)",
+        "    if done.returncode in (2, 3):  # it cannot run here, or the script itself failed there",
+        "        sys.exit(done.returncode)",
+        "    if done.returncode == 1:  # DataDesigner raised there (a process its fault killed ends by a signal)",
+        '        error = (done.stderr.strip().splitlines() or ["exit code 1"])[-1]',
+        *(['        if segment in REFUSABLE and "Cannot resume" in error:',
+           '            raise Refused(f"segment {segment}: {error}")'] if refusable else []),
+        '        raise SegmentFailed(f"segment {segment}: {error}" if segment is not None else error)',
+    ]
+    if _cross_release(scenario):
+        lines += [
+            "",
+            "",
+            "def read_rows(base):  # the dataset as the release the chain ends on reads it (its create() does)",
+            "    if RELEASES[-1] is None:",
+            "        return rows(base)",
+            '    out = Path(base, "rows.pickle")',
+            *(['    own_process([python_for(len(SEGMENTS) - 1), __file__, "--rows", str(base), str(out)])'] if script else
+              ['    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
+               '    code += f"import pickle, {Path(__file__).stem} as t; "',
+               "    code += f\"open({str(out)!r}, 'wb').write(pickle.dumps(t.rows({str(base)!r}))); import os; os._exit(0)\"",
+               '    own_process([python_for(len(SEGMENTS) - 1), "-c", code])']),
+            "    return pickle.loads(out.read_bytes())",
+        ]
+    return lines
+
+
 def _if_separate(scenario: Scenario, indent: str, outer: str = "") -> list[str]:
     """`if <separate>:` with its reason, the reason on a line of its own when it is long
     (`outer`: the indentation the caller adds to every line)."""
@@ -568,8 +625,8 @@ def _trial(scenario: Scenario, indent: str, base: str, work: bool) -> list[str]:
         loop += [
             f"for group in {_groups_expr(scenario)}:",
             *_if_separate(scenario, "    ", indent),
-            f'        subprocess.run([{"python_for(group[0])" if _cross_release(scenario) else "sys.executable"}, __file__, '
-            '"--segments", ",".join(map(str, group)), str(resumed)])',
+            f'        own_process([{"python_for(group[0])" if _cross_release(scenario) else "sys.executable"}, __file__, '
+            '"--segments", ",".join(map(str, group)), str(resumed)], group[0])',
             "    else:",
             "        run(resumed, group[0], *SEGMENTS[group[0]])",
         ]
@@ -578,10 +635,11 @@ def _trial(scenario: Scenario, indent: str, base: str, work: bool) -> list[str]:
     if provider.has_model_columns(scenario):
         loop.append('tell("reset")  # the uninterrupted run meets the provider as the chain\'s first segment did')
     loop += [
-        *([f'subprocess.run([python_for(len(SEGMENTS) - 1), __file__, "--straight", str(Path({base}, "straight"))])']
+        *([f'own_process([python_for(len(SEGMENTS) - 1), __file__, "--straight", str(Path({base}, "straight"))])']
           if _cross_release(scenario) else
           [f'run(Path({base}, "straight"), {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)']),
-        f'actual, baseline = rows({resumed}), rows(Path({base}, "straight"))',
+        f'actual, baseline = {"read_rows" if _cross_release(scenario) else "rows"}({resumed}), '
+        f'{"read_rows" if _cross_release(scenario) else "rows"}(Path({base}, "straight"))',
         *(["waste = wasted(resumed)"] if work else []),
     ]
     return [indent + line for line in loop]
@@ -617,7 +675,8 @@ def _stdlib(scenario: Scenario, test: bool = False, work: bool = False) -> list[
              "inspect", "os", *(["signal"] if signals else []), *(["subprocess"] if separate else []),
              *(["sys"] if separate or not test else []), *(["tempfile"] if not test else []),
              *(["asyncio", "time"] if work and separate and not test else []), *provider.stdlib_names(scenario),
-             *(["threading"] if _ctrl_c_on_engine_thread(scenario) else [])]
+             *(["threading"] if _ctrl_c_on_engine_thread(scenario) else []),
+             *(["pickle"] if _cross_release(scenario) else [])]
     if provider.has_model_columns(scenario) or len(fresh_starts(scenario)) > 1:
         names.append("time")
     return [f"import {n}" for n in sorted(set(names), key=lambda n: n.lower())] + ["from pathlib import Path"]
@@ -722,6 +781,9 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             '    if sys.argv[1:2] == ["--straight"]:  # the uninterrupted run, on the release the chain ends on',
             '        run(sys.argv[2], len(SEGMENTS) - 1, SEGMENTS[-1][0], "NEVER", None)',
             "        os._exit(0)",
+            '    if sys.argv[1:2] == ["--rows"]:  # a dataset, as the release the chain ends on reads it',
+            '        Path(sys.argv[3]).write_bytes(pickle.dumps(rows(sys.argv[2])))',
+            "        os._exit(0)",
         ]
     if _separate(scenario) is not None:
         main += [
@@ -762,7 +824,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
             "            try:",
             *_trial(scenario, "                ", "tmp", work),
             "            except Exception as exc:  # noqa: BLE001 - the run itself failing is the bug",
-            "                if not raised_by_data_designer(exc):",
+            "                if not (isinstance(exc, SegmentFailed) or raised_by_data_designer(exc)):",
             "                    raise",
             '                print(f"a run failed: {type(exc).__name__}: {exc}")',
             "                return 1",
@@ -818,6 +880,7 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         "",
         "def raised_by_data_designer(exc):  # its traceback passes through DataDesigner's code: the release's",
         '    return any("data_designer" in Path(f.filename).parts for f in traceback.extract_tb(exc.__traceback__))',
+        *(_own_process_lines(scenario, script=True) if _separate(scenario) is not None else []),
         *(_SETTLE if work and _separate(scenario) is not None else []),
         *main,
         "",
@@ -825,9 +888,13 @@ def render_dd_script(scenario: Scenario, release: str, summary: str, ident: str,
         'if __name__ == "__main__":',
         "    try:",
         "        sys.exit(main())",
+        *(["    except Refused as exc:",
+           '        print(f"the resume was refused after a change: {exc}: refusing is a correct answer to a change")',
+           "        sys.exit(0)"] if _separate(scenario) is not None and _refusable(scenario) else []),
         "    except Exception as exc:  # noqa: BLE001 - exit 1 only where DataDesigner raised it: the release failed",
         "        traceback.print_exc()",
-        "        sys.exit(1 if raised_by_data_designer(exc) else 3)",
+        f"        sys.exit(1 if {'isinstance(exc, SegmentFailed) or ' if _separate(scenario) is not None else ''}"
+        "raised_by_data_designer(exc) else 3)",
     ]
     return _marked_long_lines("\n".join(lines) + "\n")
 
@@ -859,6 +926,7 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
         *(["", "", "# where each other release is installed: DD_PYTHONS=0.6.0=/path/to/python,0.6.1=/path/to/python",
            'PYTHONS.update(p.split("=", 1) for p in os.environ.get("DD_PYTHONS", "").split(",") if "=" in p)']
           if cross else []),
+        *(_own_process_lines(scenario, script=False) if separate is not None and not deadlock(scenario, hang) else []),
         "",
         "",
         "def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:",
@@ -871,18 +939,26 @@ def render_dd_test(scenario: Scenario, release: str, summary: str, ident: str, w
             '            code += f"import {Path(__file__).stem} as t; "',
             "            code += f\"[t.run({str(tmp_path / 'resumed')!r}, i, *t.SEGMENTS[i]) for i in {group!r}]\"",
             '            code += "; import os; os._exit(0)"  # at once, as a crash ends it',
-            f'            subprocess.run([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code]'
-            + (", timeout=HANG_SECONDS)  # a process that hangs fails the test" if deadlock(scenario, hang) else ")"),
+            *([f'            subprocess.run([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code]'
+               ", timeout=HANG_SECONDS)  # a process that hangs fails the test"] if deadlock(scenario, hang) else
+              ["            try:",
+               f'                own_process([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code], '
+               "group[0])",
+               "            except Refused:  # a resume after a change, refused: a correct answer",
+               "                return"] if _refusable(scenario) else
+              [f'            own_process([{"python_for(group[0])" if cross else "sys.executable"}, "-c", code], '
+               "group[0])"]),
             "        else:",
             '            run(tmp_path / "resumed", group[0], *SEGMENTS[group[0]])',
             *(['    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "',
                '    code += f"import {Path(__file__).stem} as t; "',
                "    code += f\"t.run({str(tmp_path / 'straight')!r}, len(t.SEGMENTS) - 1, t.SEGMENTS[-1][0], 'NEVER', None)\"",
-               '    subprocess.run([python_for(len(SEGMENTS) - 1), "-c", code])  # on the release the chain ends on']
+               '    own_process([python_for(len(SEGMENTS) - 1), "-c", code])  # on the release the chain ends on']
               if cross else
               [*(['    tell("reset")'] if provider.has_model_columns(scenario) else []),
                f'    run(tmp_path / "straight", {_final_index(scenario)}, SEGMENTS[-1][0], "NEVER", None)']),
-            '    actual, baseline = rows(tmp_path / "resumed"), rows(tmp_path / "straight")',
+            f'    actual, baseline = {"read_rows" if cross else "rows"}(tmp_path / "resumed"), '
+            f'{"read_rows" if cross else "rows"}(tmp_path / "straight")',
             *(['    waste = wasted(tmp_path / "resumed")'] if work else []),
         ]
     elif crash:  # a run that fails on its threads' timing: tried up to CRASH_TRIES times, a raise fails the test

@@ -32,10 +32,18 @@ ISSUE_709 = Scenario(
 IGNORING_SIGINT = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
 
 
-def run_script(release: str, script: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_script(release: str, script: Path, env: dict[str, str] | None = None,
+               args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     python = str(python_of(release))
-    return subprocess.run([python, "-c", IGNORING_SIGINT, python, str(script)], capture_output=True, text=True,
+    return subprocess.run([python, "-c", IGNORING_SIGINT, python, str(script), *args], capture_output=True, text=True,
                           timeout=600, env={**os.environ, **env} if env else None)
+
+
+def other_releases(finding) -> tuple[str, ...]:
+    """`--python RELEASE=PATH` for each release a cross-release entry's chain resumes on (the
+    script runs those segments with that release's Python, as a maintainer would tell it)."""
+    named = sorted({c.text for s in finding.scenario.segments for c in s.changes if c.kind == "release"})
+    return tuple(arg for release in named for arg in ("--python", f"{release}={python_of(release)}"))
 
 
 def test_issue_709_reproducer_fails_on_0_6_0_and_passes_on_the_latest_release(tmp_path):
@@ -94,7 +102,7 @@ SCRIPT_CASES = [pytest.param(*case.values, id=case.id) for case in LEDGER_CASES 
 @pytest.mark.parametrize(("finding", "release", "fails"), SCRIPT_CASES)
 def test_committed_reproducer_exit_code_agrees_with_the_ledger(finding, release, fails):
     script = REPORTS / finding.id / f"repro_{finding.id}.py"
-    result = run_script(release, script)
+    result = run_script(release, script, args=other_releases(finding))
     # What the engine's threads do shows on some runs only, fewer on a loaded machine (a CI run
     # with every worker busy): late work (the script tries 12 times), the requests in flight
     # when a provider outage began (answered or not: the outage entry's script passed 3 runs
@@ -102,5 +110,5 @@ def test_committed_reproducer_exit_code_agrees_with_the_ledger(finding, release,
     for _ in range(4 if fails else 0):
         if result.returncode == 1:
             break
-        result = run_script(release, script)
+        result = run_script(release, script, args=other_releases(finding))
     assert result.returncode == (1 if fails else 0), result.stdout + result.stderr
