@@ -43,7 +43,7 @@ SEEDS = (21, 22, 23)
 def inside(entry_id: str, seed: int, shrink_on: str = "model") -> dict:
     """In the release's environment: one search for `entry_id`, from scratch."""
     from harness.ledger import KnownBugs, load_ledger, packaged_ledger, shrink_model
-    from harness.model_check import signature_capabilities, within_signature
+    from harness.model_check import needs_release_chain, signature_capabilities, within_signature
     from harness.property import DEFAULT_SHRINK_SECONDS, hunt
     from harness.targets.registry import get_target
 
@@ -51,9 +51,14 @@ def inside(entry_id: str, seed: int, shrink_on: str = "model") -> dict:
     entry = next(f for f in ledger if f.id == entry_id)
     target = get_target(entry.target)
     caps = signature_capabilities(entry, target.capabilities)
+    if needs_release_chain(entry):  # a chain over releases: the entry's own, as `hunt --then` draws it
+        from harness.cli import release_chain_caps
+
+        chain = [c.text for s in entry.scenario.segments for c in s.changes if c.kind == "release"]
+        caps = release_chain_caps(target, caps, ",".join(dict.fromkeys(chain)))
     others = KnownBugs([f for f in ledger if f.model != entry.model], target)
     whole = KnownBugs(ledger, target)
-    model = shrink_model(target, others) if shrink_on == "model" else None
+    model = shrink_model(target, others, releases=caps.release_chain) if shrink_on == "model" else None
     result = hunt(target, seed=seed, capabilities=caps, known=others, strategy=within_signature(entry, caps),
                   shrink_model=model, shrink_seconds=DEFAULT_SHRINK_SECONDS)
     named = whole(result.finding, result.verdict) if result.finding is not None else None

@@ -87,6 +87,17 @@ def timestamps_beyond_nanoseconds(scenario: Scenario) -> bool:
     return False
 
 
+def nulls_and_microseconds(scenario: Scenario) -> bool:
+    """A timestamp seed column holding a null and a value that is not whole milliseconds:
+    what a first file of nulls, in milliseconds (pandas 3), fails to cast."""
+    for k, column in enumerate(scenario.columns):
+        values = [row.values[k] for row in scenario.seeds]
+        if column.type == "timestamp" and None in values and any(
+                isinstance(v, dt.datetime) and v.microsecond % 1000 for v in values):
+            return True
+    return False
+
+
 def csv_infinities(scenario: Scenario) -> bool:
     """A CSV seed file's float column whose only values are infinities (and empties)."""
     return bool(csv_infinity_date_columns(scenario))
@@ -143,6 +154,11 @@ SEED_VALUE_SIGNATURES = {
         timestamps_beyond_nanoseconds,
         lambda s: _with_values(s, [dt.datetime(2024, 1, 2, 3, 4, 5), dt.datetime(9999, 12, 31, 23, 59, 59)],
                                    "timestamp", dt.datetime(2024, 1, 2)), "timestamp"),
+    # a null first (a first group of nulls), a value with microseconds second
+    "nulls_and_microseconds": SeedValues(
+        nulls_and_microseconds,
+        lambda s: _with_values(s, [None, dt.datetime(2024, 1, 2, 1, 7, 56, 20804)], "timestamp",
+                               dt.datetime(2024, 1, 2)), "timestamp"),
     # a CSV float column of empties and one infinity, in the second row (a first group without)
     "csv_infinities": SeedValues(csv_infinities, lambda s: _with_values(s, [None, math.inf], "float", None, True),
                                  "float"),

@@ -63,13 +63,23 @@ def test_every_ledger_entry_has_a_model_and_every_model_an_entry():
     assert {f.model for f in LEDGER} == set(MODELS)
 
 
+#: the reader facts of the releases the ledger's chains over two releases run segments on
+#: (`DataDesignerTarget.reader_facts`; tests/integration/test_changes_data_designer.py reads
+#: them off the releases' code)
+READER_FACTS = {"0.8.0": (("run_reads_dataset", True), ("dataset_schema", "first"), ("checks_start_config", False))}
+
+
 @pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
 def test_an_entry_s_model_alone_fails_its_scenario_as_the_entry_says(finding):
     # (a bug the release's threads' timing, or the wall clock, decides: in one of the runs it allows)
     every = tuple(range(len(finding.scenario.segments)))
+    # (a chain over two releases: its segments on the other release are that release's reader)
+    others = {c.text: ((), READER_FACTS[c.text]) for s in finding.scenario.segments for c in s.changes
+              if c.kind == "release"}
     for crash, shared in itertools.product(crash_segments([finding.model], finding.scenario, INTERNAL_TASK_FAILURE, every),
                                            shared_options([finding.model], finding.scenario)):
-        verdict = check_scenario(model_target([finding.model], crashes_in=crash, shared=shared), finding.scenario)
+        verdict = check_scenario(model_target([finding.model], crashes_in=crash, shared=shared,
+                                              releases=others or None), finding.scenario)
         if not verdict.ok and set(verdict.kinds) & set(finding.anomalies):
             break
     assert not verdict.ok and set(verdict.kinds) & set(finding.anomalies), verdict.summary()
@@ -255,11 +265,13 @@ def test_a_ctrl_c_model_allows_the_run_to_stop_with_the_call():
 
 
 def test_models_are_held_to_a_release_on_distinct_drawn_scenarios_and_a_fork_disagrees():
-    from harness.model_check import check_models
+    from harness.model_check import check_models, needs_release_chain
 
     release = as_release(model_target(open_models(*LATEST_ASYNC)), *LATEST_ASYNC)
     agreements = check_models(LEDGER, release, examples=6, seed=2)
-    assert {a.entry for a in agreements} == {f.id for f in LEDGER if f.open_on(*LATEST_ASYNC)}
+    # (an entry of a chain over two releases is held where the target draws such chains)
+    assert {a.entry for a in agreements} == {f.id for f in LEDGER if f.open_on(*LATEST_ASYNC)
+                                             and not needs_release_chain(f)}
     assert all(a.drawn == 6 and a.agreed == 6 for a in agreements), [a.to_dict() for a in agreements]
     # #709 on the async engine: where its ORDERED resumes are drawn, the release's models disagree
     fork = as_release(model_target(["ordered_reader_restarts", *open_models(*LATEST_ASYNC)]), *LATEST_ASYNC)
@@ -725,6 +737,33 @@ def test_a_timestamp_beyond_nanoseconds_makes_a_dataset_unreadable_only_after_a_
     assert unreadable_timestamp_column(scenario, rows, layout, "first", in_us) is None
     # a file without a note is one 0.9 or the reference wrote: microseconds
     assert unreadable_timestamp_column(scenario, rows, layout, "unified", [{} for _size in sizes]) is None
+
+
+@pytest.mark.parametrize("held, units, first_fails", [
+    ([None, "micros"], ["ms", "us"], True),    # 0.9.7's group of nulls first: a later value loses data
+    ([None, "millis"], ["ms", "us"], False),   # a value of whole milliseconds casts
+    (["micros", None], ["us", "ms"], False),   # microseconds first take milliseconds as they are
+])
+def test_a_first_file_in_milliseconds_fails_a_later_value_with_microseconds_only_read_with_its_schema(
+        held, units, first_fails):
+    """0.9.7 (pandas 3) writes a row group of null timestamps in milliseconds
+    (`NullTimestampsInMilliseconds`): 0.6 to 0.8, reading with the first file's schema, cannot
+    cast a later value with microseconds; 0.9's unified read makes both microseconds."""
+    import datetime as dt
+
+    from harness.reference.known_bugs import unreadable_timestamp_column
+
+    value = {"micros": dt.datetime(2024, 1, 2, 1, 7, 56, 20804), "millis": dt.datetime(2024, 1, 2, 1, 7, 56, 20000),
+             None: None}
+    scenario = Scenario(seeds=tuple(SeedRow(i, f"r{i}", values=(value[h],)) for i, h in enumerate(held)),
+                        columns=(SeedColumn("created_0", "timestamp"),), source="parquet", segments=(Segment(2),))
+    rows, layout = [{"created_0": value[h]} for h in held], [(0, 1), (1, 1)]
+    noted = [{"created_0": unit} for unit in units]
+    problem = unreadable_timestamp_column(scenario, rows, layout, "first", noted)
+    assert (problem is not None) == first_fails, problem
+    if first_fails:
+        assert problem == "ArrowInvalid: Casting from timestamp[us] to timestamp[ms] would lose data: 1704157676020804"
+    assert unreadable_timestamp_column(scenario, rows, layout, "unified", noted) is None
 
 
 #: what 0.8.0's and 0.9.7's readers do (`DataDesignerTarget.reader_facts`, read off their code)

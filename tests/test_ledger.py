@@ -1,6 +1,7 @@
 """The findings ledger is well-formed, and each finding is DataDesigner's, not the
 harness's: the reference passes every recorded scenario."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,11 @@ def test_ledger_is_not_empty_and_ids_match_file_names():
 
 @pytest.mark.parametrize("finding", LEDGER, ids=lambda f: f.id)
 def test_reference_passes_every_ledger_scenario(finding):
-    assert check_scenario(get_target("reference"), finding.scenario).ok
+    # (a chain over two releases: the reference is the same specification on each)
+    scenario = dataclasses.replace(finding.scenario, segments=tuple(
+        dataclasses.replace(s, changes=tuple(c for c in s.changes if c.kind != "release"))
+        for s in finding.scenario.segments))
+    assert check_scenario(get_target("reference"), scenario).ok
 
 
 def test_an_entry_is_open_on_its_own_target_and_releases_and_has_a_signature():

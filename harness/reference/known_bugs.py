@@ -239,7 +239,7 @@ class Modelled(ReferenceEngine):
             return
         problem = timestamp_units_problem(self.scenario, session.dataset_dir, type(self).dataset_schema)
         if problem is not None:
-            self.fired(TimestampsBeyondNanoseconds)
+            self.fired(units_model(problem))
             raise ModelRunError(
                 "Failed to load generated dataset — all records may have been dropped due to "
                 f"generation failures. Original error: {problem}")
@@ -917,17 +917,20 @@ def beyond_nanoseconds(value: Any) -> bool:
 
 def unreadable_timestamp_column(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
                                 schema: str = "unified", units: list[dict[str, str]] | None = None) -> str | None:
-    """Why a dataset whose row-group files hold a timestamp seed column as timestamp[ns] in
-    some and timestamp[us] in others cannot be read as one (`TimestampsBeyondNanoseconds`),
-    or None. `units`: each file's unit per column (`TIMESTAMP_UNITS` notes; a column a file
-    does not note is in microseconds, as the reference and pandas 3 write it); None: as a
-    pandas 2 release wrote every file (nanoseconds where every value of the file fits, or is
-    null). Read with the first file's schema ("first": 0.6 to 0.8), a later file's value
-    beyond the range cannot be cast to a first file's nanoseconds; a first file in
-    microseconds takes the others' as they are. Read with the files' schemas unified
-    ("unified": 0.9, pyarrow's permissive promotion, which makes microseconds and
-    nanoseconds nanoseconds), any file in nanoseconds makes any file's value beyond the range
-    fail so: a dataset one of whose segments ran on a pandas 2 release and another on 0.9."""
+    """Why a dataset whose row-group files hold a timestamp seed column in different units
+    cannot be read as one, or None. `units`: each file's unit per column (`TIMESTAMP_UNITS`
+    notes; a column a file does not note is in microseconds, as the reference and pandas 3
+    write values); None: as a pandas 2 release wrote every file (`pandas2_unit`: nanoseconds
+    where every value of the file fits, or is null). Read with the first file's schema
+    ("first": 0.6 to 0.8), each later file is cast to the first file's unit: to nanoseconds
+    a value beyond pandas 2's range fails ("out of bounds", `TimestampsBeyondNanoseconds`), to
+    milliseconds a value with microseconds ("would lose data", `NullTimestampsInMilliseconds`:
+    pandas 3 writes a group of nulls in milliseconds); to microseconds every value fits.
+    Read with the files' schemas unified ("unified": 0.9, pyarrow's permissive promotion, the
+    finest unit), any file in nanoseconds makes every file's values nanoseconds, which a
+    value beyond the range fails; milliseconds and microseconds are microseconds. So a
+    dataset one of whose segments ran on a pandas 2 release and another on 0.9 may be
+    unreadable by either."""
     files = _files(rows, layout)
     for column in getattr(scenario, "columns", ()):
         if column.type != "timestamp":
@@ -937,19 +940,24 @@ def unreadable_timestamp_column(scenario: Any, rows: list[Row], layout: list[tup
         if not held:
             continue
         if schema == "first":
-            if held[0][0] != "ns":
-                continue
-            later = [v for _unit, file in held[1:] for v in (r.get(column.name) for r in file)]
+            unit, cast = held[0][0], held[1:]
         else:
-            if not any(unit == "ns" for unit, _file in held):
-                continue
-            later = [v for _unit, file in held for v in (r.get(column.name) for r in file)]
-        beyond = next((v for v in later if beyond_nanoseconds(v)), None)
-        if beyond is not None:
-            micros = (beyond - _EPOCH) // dt.timedelta(microseconds=1)
-            return ("ArrowInvalid: Casting from timestamp[us] to timestamp[ns] would result in out of bounds "
-                    f"timestamp: {micros}")
+            unit, cast = ("ns" if any(u == "ns" for u, _file in held) else "us"), held
+        values = [v for _unit, file in cast for v in (r.get(column.name) for r in file)]
+        if unit == "ns":
+            beyond = next((v for v in values if beyond_nanoseconds(v)), None)
+            if beyond is not None:
+                return ("ArrowInvalid: Casting from timestamp[us] to timestamp[ns] would result in out of bounds "
+                        f"timestamp: {_micros(beyond)}")
+        elif unit == "ms":
+            finer = next((v for v in values if isinstance(v, dt.datetime) and v.microsecond % 1000), None)
+            if finer is not None:
+                return f"ArrowInvalid: Casting from timestamp[us] to timestamp[ms] would lose data: {_micros(finer)}"
     return None
+
+
+def _micros(value: dt.datetime) -> int:
+    return (value - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 #: a row-group file's note (`storage.group_notes`): the unit a pandas 2 release wrote each
@@ -981,7 +989,9 @@ def timestamp_units_problem(scenario: Any, dataset_dir: Path, schema: str) -> st
     if not any(c.type == "timestamp" for c in getattr(scenario, "columns", ())):
         return None
     notes = storage.group_notes(dataset_dir)
-    if not any("ns" in n.get(TIMESTAMP_UNITS, {}).values() for n in notes.values()):
+    # (read unified, only nanoseconds can fail; read with the first file's, milliseconds too)
+    finer = ("ns",) if schema == "unified" else ("ns", "ms")
+    if not any(u in finer for n in notes.values() for u in n.get(TIMESTAMP_UNITS, {}).values()):
         return None
     rows, layout = storage.load_dataset(dataset_dir)
     return unreadable_timestamp_column(scenario, rows, layout, schema,
@@ -1016,6 +1026,32 @@ class TimestampsBeyondNanoseconds(ReferenceEngine):
         units = {c.name: pandas2_unit(c.name, rows) for c in self.scenario.columns if c.type == "timestamp"}
         if units and rows:
             notes = {**(notes or {}), TIMESTAMP_UNITS: units}
+        super().checkpoint(session, group, rows, notes)
+
+
+def units_model(problem: str) -> type[ReferenceEngine]:
+    """The model whose files a timestamp units problem (`unreadable_timestamp_column`) is of."""
+    return NullTimestampsInMilliseconds if "to timestamp[ms]" in problem else TimestampsBeyondNanoseconds
+
+
+class NullTimestampsInMilliseconds(ReferenceEngine):
+    """dd-null-timestamp-group-unreadable-after-rollback: 0.9 (pandas 3) makes a row group's
+    timestamp seed column whose values are all null a `datetime64[s]` column (pandas 3 infers
+    seconds for NaT), which parquet, having no seconds, writes as timestamp[ms]; a group with a
+    value is timestamp[us]. 0.9 reads its files with their schemas unified (milliseconds next
+    to microseconds: microseconds) and every file reads. A release before it reads with the
+    first file's schema: where the first file is such a group, a later value with
+    microseconds cannot be cast ("would lose data"). So a run 0.9.7 started whose first group
+    holds only nulls there, resumed on 0.8.0 (a rollback), checkpoints its group and fails at
+    the end of 0.8.0's `create()`, and 0.8.0 cannot read the dataset since. The model notes
+    each such file's unit (`TIMESTAMP_UNITS`); the reading release's reader decides
+    (`timestamp_units_problem`), so it shows only where a release of 0.6 to 0.8 reads."""
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        nulls = {c.name: "ms" for c in self.scenario.columns
+                 if c.type == "timestamp" and rows and all(r.get(c.name) is None for r in rows)}
+        if nulls:
+            notes = {**(notes or {}), TIMESTAMP_UNITS: {**(notes or {}).get(TIMESTAMP_UNITS, {}), **nulls}}
         super().checkpoint(session, group, rows, notes)
 
 
@@ -1619,6 +1655,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "decimal_precision_per_group": DecimalPrecisionPerGroup,
     "csv_infinities_read_as_dates": CsvInfinitiesReadAsDates,
     "timestamps_beyond_nanoseconds": TimestampsBeyondNanoseconds,
+    "null_timestamps_in_milliseconds": NullTimestampsInMilliseconds,
     "rate_limited_row_hangs": RateLimitedRowHangs,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
@@ -1821,7 +1858,7 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
                                                   reads.dataset_schema)
                 if problem is not None:
                     journal.append({"event": "model", "segment": len(scenario.segments) - 1,
-                                    "model": NAMES[TimestampsBeyondNanoseconds]})
+                                    "model": NAMES[units_model(problem)]})
             if problem is not None and not (isinstance(problem, ReadRace)
                                             and race_won(reads.read_races_won, Journal(workdir / "journal.jsonl"))):
                 raise ModelRunError(problem)
