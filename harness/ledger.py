@@ -314,15 +314,16 @@ class KnownBugs:
         reader's facts: a model runs each segment as its release did."""
         return chain_releases(self.ledger, self.target, _other_releases(scenario, self.target.version))
 
-    def _entries_on(self, release: str) -> list[Finding]:
-        return [f for f in self.ledger if f.open_on(self.target.name, release)]
-
     def chain_entries(self, scenario: Scenario) -> list[Finding]:
         """The open entries of every release the chain's segments run on, the target's first."""
-        found = list(self.entries)
-        for release in _other_releases(scenario, self.target.version):
-            found += [f for f in self._entries_on(release) if f not in found]
-        return found
+        others = _other_releases(scenario, self.target.version)
+        return [*self.entries, *(f for f in self.ledger if f not in self.entries
+                                 and any(f.open_on(self.target.name, r) for r in others))]
+
+    def chain_models(self, scenario: Scenario) -> tuple[str, ...]:
+        """The models of `chain_entries`: what the options of the releases' threads are, and
+        what a run of the chain may need, are every release's."""
+        return tuple(dict.fromkeys(f.model for f in self.chain_entries(scenario)))
 
     def __call__(self, scenario: Scenario, verdict: Verdict) -> str | None:
         if verdict.ok or not self.chain_entries(scenario):
@@ -337,10 +338,8 @@ class KnownBugs:
         exact = scenario.sampling == "ordered" or self.target.capabilities.repeatable_shuffle
         valid = None if exact else self.valid_rows(scenario, verdict.columns)
         # the target's release's models compose its segments; a chain's segments on another
-        # release compose that release's (`releases`), so what the options of the release's
-        # threads are and what a run may need are every release's
-        models = self.models
-        every = tuple(dict.fromkeys(f.model for f in self.chain_entries(scenario)))
+        # release compose that release's (`releases`)
+        models, every = self.models, self.chain_models(scenario)
 
         # where the target's shuffle is its own, which rows a group holds is its draw, and
         # what follows from them (a group with a null in an int column) may be too: the
@@ -425,7 +424,7 @@ class KnownBugs:
                 found.append((won, crash))
                 met = max(met, _races_met(self._outcome(models, scenario, variant, observed, name, (won, crash))))
         # and (`racing`) which record met a transient fault's first request
-        every = tuple(dict.fromkeys([*models, *(f.model for f in self.chain_entries(scenario))]))
+        every = tuple(dict.fromkeys([*models, *self.chain_models(scenario)]))
         askers = first_asker_options(every, scenario)[1:] if racing else []
         return found + [(*timing, asker) for asker in askers for timing in found]
 

@@ -1849,25 +1849,23 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             # segment reads it (a chain over two releases: `releases`), as the adapter does
             reads = self.engine_for(scenario, len(scenario.segments) - 1)
             rows, layout = super().load(scenario, workdir)
+            journal = Journal(workdir / "journal.jsonl")
+            dirs = [e["path"] for e in journal.events() if e["event"] == "dataset"]
+            dataset_dir = Path(dirs[-1]) if dirs else workdir / "artifacts" / DATASET_NAME
             problem = reads.why_unreadable(scenario, rows, layout) if issubclass(reads, ReadsDatasetBack) else None
             if problem is None:
-                # files a pandas 2 release wrote, read by the release that reads them
-                journal = Journal(workdir / "journal.jsonl")
-                dirs = [e["path"] for e in journal.events() if e["event"] == "dataset"]
-                problem = timestamp_units_problem(scenario, Path(dirs[-1]) if dirs else workdir / "artifacts" / DATASET_NAME,
-                                                  reads.dataset_schema)
+                # files a pandas 2 or 3 release wrote, read by the release that reads them
+                problem = timestamp_units_problem(scenario, dataset_dir, reads.dataset_schema)
                 if problem is not None:
                     journal.append({"event": "model", "segment": len(scenario.segments) - 1,
                                     "model": NAMES[units_model(problem)]})
-            if problem is not None and not (isinstance(problem, ReadRace)
-                                            and race_won(reads.read_races_won, Journal(workdir / "journal.jsonl"))):
+            if problem is not None and not (isinstance(problem, ReadRace) and race_won(reads.read_races_won, journal)):
                 raise ModelRunError(problem)
             # 0.9 reads a column some file holds as double as double in every file, Decimals too
             doubled = set()
             if (issubclass(reads, UnifiedDecimalMeetsInt64) and reads.dataset_schema == "unified"
                     and scenario.source == "jsonl"):
-                dirs = [e["path"] for e in Journal(workdir / "journal.jsonl").events() if e["event"] == "dataset"]
-                notes = storage.group_notes(Path(dirs[-1])) if dirs else {}
+                notes = storage.group_notes(dataset_dir) if dirs else {}
                 doubled = {name for noted in notes.values()
                            for name, kind in noted.get("int_file_types", {}).items() if kind == "double"}
             for column in scenario.columns:
