@@ -773,10 +773,12 @@ MODEL_SCENARIOS = RACE.parent
 
 
 def _upgrade_scenario() -> Scenario:
-    """A sentinel timestamp and an ordinary one, a row a group: 0.8.0 (pandas 2) writes the
-    sentinel's group in microseconds and the ordinary one's in nanoseconds, reads nothing
-    back (interrupted), and the run goes on on 0.9.7, whose read at the end of `create()`
-    unifies the files' schemas to nanoseconds: the sentinel cannot be cast, the segment fails.
+    """A sentinel timestamp and two ordinary ones, a row a group: 0.8.0 (pandas 2) writes the
+    sentinel's group in microseconds and an ordinary one's in nanoseconds, reads nothing
+    back (interrupted after two of the three groups, in whichever order its async scheduler
+    finished them: at least one ordinary group), and the run goes on on 0.9.7, whose read at
+    the end of `create()` unifies the files' schemas to nanoseconds: the sentinel cannot be
+    cast, the segment fails.
     A straight run on 0.9.7 writes every file in microseconds (as on the releases:
     tests/integration/test_changes_data_designer.py)."""
     return Scenario.from_json((MODEL_SCENARIOS / "upgrade-from-0.8.0-timestamp-sentinel.json").read_text())
@@ -814,6 +816,24 @@ def test_a_chain_over_two_releases_runs_each_segment_on_its_release_s_models():
     assert chain.kinds == ("error",), chain.anomalies
     assert chain.anomalies[0].segment == 1
     assert "Casting from timestamp[us] to timestamp[ns]" in chain.anomalies[0].detail
+    assert check_scenario(model_target(names, reader, releases={"0.9.7": (names, FACTS_0_8_0)}), scenario).ok
+
+
+# completion_order: at each completion, the index of the in-flight group that completes
+@pytest.mark.parametrize("order", [(), (0, 1), (1, 1), (2,)],
+                         ids=["groups 0, 1 first", "0, 2 first", "1, 2 first", "2, 0 first"])
+def test_the_upgrade_chain_fails_whichever_groups_0_8_0_finished_first(order):
+    """The release's async scheduler finishes row groups in an order of its own (a CI run
+    under load once checkpointed the two sentinel groups of an earlier form of this
+    scenario first, and the chain passed): the scenario holds whichever two groups 0.8.0
+    wrote, and the first file (group 0, the sentinel's, microseconds) keeps 0.8.0's read
+    passing."""
+    scenario = dataclasses.replace(_upgrade_scenario(), completion_order=order)
+    names = every_open_model("data_designer:async", "0.8.0")
+    on_0_9_7 = every_open_model(*LATEST_ASYNC)
+    reader = _reading_as(FACTS_0_8_0)
+    chain = check_scenario(model_target(names, reader, releases={"0.9.7": (on_0_9_7, FACTS_0_9_7)}), scenario)
+    assert chain.kinds == ("error",), (order, chain.anomalies)
     assert check_scenario(model_target(names, reader, releases={"0.9.7": (names, FACTS_0_8_0)}), scenario).ok
 
 

@@ -79,7 +79,8 @@ MODEL_SCENARIOS = ROOT / "fixtures" / "model-scenarios"
 
 def test_an_upgrade_s_failure_is_known_by_the_models_of_the_release_each_segment_ran_on():
     """0.8.0 interrupted (pandas 2 wrote a sentinel timestamp's group in microseconds, an
-    ordinary one's in nanoseconds), resumed on 0.9.7, whose read at the end of `create()`
+    ordinary one's in nanoseconds: two of three groups, one sentinel, in whichever order its
+    scheduler finished them), resumed on 0.9.7, whose read at the end of `create()`
     unifies the files' schemas to nanoseconds and cannot cast the sentinel. The timestamp
     entry is open on 0.8.0: known with each segment composed from its release's entries
     and reader (0.9.7's facts read off its installed code); 0.8.0's reader for every segment
