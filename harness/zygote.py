@@ -31,6 +31,13 @@ DataDesigner (about 5 ms of each child's 8 ms exit). A child that failed (exit c
 reported once reaped, as before. The one difference a target could see: what the kernel
 releases at teardown (open files, advisory locks) is released a few milliseconds after the
 report rather than before it; neither DataDesigner nor the reference holds a lock.
+
+A server may run another environment's Python (`python=`): a segment of a chain that runs
+on another DataDesigner release (`harness.targets.data_designer_release`) is forked from a
+server of that release's environment, which imported that release once, instead of a new
+interpreter that imports it for every such segment (about 3 s each). Such a server keeps
+its own environment's `sys.path` (the parent's would import the parent's release). One
+server per Python, each started on first use and kept for the process's life.
 """
 
 from __future__ import annotations
@@ -111,7 +118,8 @@ def serve(request_fd: int, reply_fd: int) -> None:
     """The server's main loop (runs in the server process)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _, path, cwd, modules = _recv(request_fd)
-    sys.path[:] = path
+    if path is not None:  # None: a server of another environment keeps its own
+        sys.path[:] = path
     os.chdir(cwd)
     for module in modules:
         try:
@@ -179,7 +187,22 @@ def _die_with(server: int) -> None:
         os._exit(1)
 
 
+#: True in a child of a fork server: a process that ends with its function, which must not
+#: start servers of its own for later requests (`hosting`)
+IN_CHILD = False
+
+
+def hosting() -> bool:
+    """Whether this process lives on after the work it does now (not a child of a fork
+    server or of multiprocessing): only such a process gains by starting a server."""
+    import multiprocessing
+
+    return not IN_CHILD and multiprocessing.parent_process() is None
+
+
 def _child(error_path: str, payload: bytes, server: int) -> None:
+    global IN_CHILD
+    IN_CHILD = True
     # Python's own SIGINT handler (KeyboardInterrupt), as in any process a user starts: a
     # sigint fault must meet what a real Ctrl-C meets (the server ignores SIGINT).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -208,26 +231,31 @@ def _child(error_path: str, payload: bytes, server: int) -> None:
 class Server:
     """The parent's handle on one server process."""
 
-    def __init__(self, modules: list[str]) -> None:
+    def __init__(self, modules: list[str], python: str | None = None) -> None:
+        """A server of this Python (`python` None) or of another environment's, whose
+        harness is installed there (its own `sys.path`, its children's output discarded:
+        they write what the parent needs to files)."""
         self.modules = list(modules)
+        self.python = python
         self.environ = _environment()
         self.owner = os.getpid()
         request_r, self.request_w = os.pipe()
         self.reply_r, reply_w = os.pipe()
-        code = (f"import sys; sys.path[:0] = {sys.path!r}; "
-                f"from harness.zygote import serve; serve({request_r}, {reply_w})")
-        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(request_r, reply_w),
-                                        stdin=subprocess.DEVNULL)
+        prefix = f"import sys; sys.path[:0] = {sys.path!r}; " if python is None else ""
+        code = f"{prefix}from harness.zygote import serve; serve({request_r}, {reply_w})"
+        quiet = {} if python is None else {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.process = subprocess.Popen([python or sys.executable, "-c", code], pass_fds=(request_r, reply_w),
+                                        stdin=subprocess.DEVNULL, **quiet)
         os.close(request_r)
         os.close(reply_w)
-        _send(self.request_w, ("init", list(sys.path), os.getcwd(), self.modules))
+        _send(self.request_w, ("init", list(sys.path) if python is None else None, os.getcwd(), self.modules))
         try:
             self._expect("ready", timeout=START_TIMEOUT)
         except TimeoutError:
             self.process.kill()
             self.close()
-            raise ServerDied(f"the harness's fork server did not start within {START_TIMEOUT:g}s "
-                             f"(importing {', '.join(self.modules)})") from None
+            raise ServerDied(f"the harness's fork server{'' if python is None else ' of ' + python} did not "
+                             f"start within {START_TIMEOUT:g}s (importing {', '.join(self.modules)})") from None
         except BaseException:  # stopped while it starts: it goes too
             self.process.kill()
             self.close()
@@ -325,34 +353,35 @@ def _kill(pid: int) -> None:
         pass
 
 
-_SERVER: Server | None = None
+#: the servers, by Python (None: this process's own)
+_SERVERS: dict[str | None, Server] = {}
 _LOCK = threading.Lock()
 
 
 def run_in_server(func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float,
                   modules: list[str], deadline: Callable[[], float] | None = None,
                   before_kill: Callable[[int], None] | None = None,
-                  stalled: Callable[[int], bool] | None = None) -> tuple[int | None, bool]:
-    """Run `func(*args)` in a child of the fork server (started, or restarted, as needed)."""
-    global _SERVER
+                  stalled: Callable[[int], bool] | None = None,
+                  python: str | None = None) -> tuple[int | None, bool]:
+    """Run `func(*args)` in a child of the fork server of `python` (None: this process's
+    Python), started, or restarted, as needed."""
     with _LOCK:
-        if _SERVER is not None and not _SERVER.current(modules):
-            _SERVER.close()
-            _SERVER = None
-        if _SERVER is None:
-            _SERVER = Server(modules)
+        server = _SERVERS.get(python)
+        if server is not None and not server.current(modules):
+            server.close()
+            server = None
+        if server is None:
+            server = _SERVERS[python] = Server(modules, python)
         try:
-            return _SERVER.run(func, args, error_path, timeout, deadline=deadline, before_kill=before_kill,
-                               stalled=stalled)
+            return server.run(func, args, error_path, timeout, deadline=deadline, before_kill=before_kill,
+                              stalled=stalled)
         except ServerDied:
-            _SERVER.close()
-            _SERVER = None
+            server.close()
+            _SERVERS.pop(python, None)
             raise
 
 
 @atexit.register
 def _shutdown() -> None:
-    global _SERVER
-    if _SERVER is not None:
-        _SERVER.close()
-        _SERVER = None
+    while _SERVERS:
+        _SERVERS.popitem()[1].close()

@@ -1,5 +1,6 @@
 import os
 import time
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -70,7 +71,7 @@ def test_children_see_the_environment_of_the_moment_not_of_the_server_start(tmp_
 
 def test_the_fork_server_exits_when_the_harness_lets_go_of_it(tmp_path, fork_server):
     run_in_child(write_environment_variable, ("HOME", str(tmp_path / "seen")), tmp_path / "err")
-    server = zygote._SERVER
+    server = zygote._SERVERS.get(None)
     assert server is not None and server.process.poll() is None
     spares = [d for d in os.listdir("/proc") if d.isdigit() and _parent_of(d) == server.process.pid]
     assert spares  # the child forked ahead for the next request
@@ -169,11 +170,11 @@ def test_a_fork_server_that_dies_is_reported_mid_request_and_replaced_after(tmp_
     assert _ends(int((tmp_path / "child").read_text()))
     result = run_in_child(write_environment_variable, ("HOME", str(tmp_path / "seen")), tmp_path / "err")
     assert result.exitcode == 0 and (tmp_path / "seen").read_text() == os.environ["HOME"]
-    first = zygote._SERVER
+    first = zygote._SERVERS.get(None)
     first.process.kill()
     first.process.wait()
     run_in_child(write_environment_variable, ("HOME", str(tmp_path / "again")), tmp_path / "err")
-    assert zygote._SERVER is not first and (tmp_path / "again").read_text() == os.environ["HOME"]
+    assert zygote._SERVERS.get(None) is not first and (tmp_path / "again").read_text() == os.environ["HOME"]
 
 
 def test_nothing_of_a_finished_child_runs_after_it_is_reported(tmp_path, fork_server):
@@ -193,7 +194,7 @@ def test_the_fork_server_reaps_the_children_it_stopped(tmp_path, fork_server):
         assert run_in_child(write_whether_loaded, ("os", str(tmp_path / "seen")), tmp_path / "err").exitcode == 0
     time.sleep(0.5)  # the kernel tears the killed ones down meanwhile; the next request reaps them
     assert run_in_child(write_whether_loaded, ("os", str(tmp_path / "seen")), tmp_path / "err").exitcode == 0
-    server = zygote._SERVER.process.pid
+    server = zygote._SERVERS[None].process.pid
     children = [d for d in os.listdir("/proc") if d.isdigit() and _parent_of(d) == server]
     assert len(children) <= 2, children  # the spare, and the last one, maybe still in its teardown
 
@@ -228,3 +229,37 @@ def test_children_of_the_fork_server_do_not_carry_pandas(tmp_path, fork_server):
     assert seen.read_text() == "True"  # the server did preload the harness's storage
     run_in_child(write_whether_loaded, ("pandas", str(seen)), tmp_path / "err")
     assert seen.read_text() == "False"
+
+
+_RECORD = """
+import json, os, sys
+from harness import zygote
+with open({path!r}, "w") as out:
+    json.dump({{"hosting": zygote.hosting(), "path": sys.path, "parent": os.getppid()}}, out)
+"""
+
+
+def test_a_server_of_another_python_keeps_its_own_path_and_serves_every_request(tmp_path, fork_server):
+    """What runs a chain's segment on another release: a server of that environment's Python
+    (here this one's, by its path) imports with its own `sys.path`, not the parent's (which
+    would import the parent's release), is started once for its requests, and is another
+    server than this process's own. Its children know they are children (`hosting`: they
+    start no servers of their own)."""
+    import json
+    import sys
+
+    assert zygote.hosting()
+    seen = []
+    for k in range(2):
+        record = tmp_path / f"record-{k}.json"
+        code, timed_out = zygote.run_in_server(exec, (_RECORD.format(path=str(record)),), tmp_path / "err", 60.0,
+                                               ["json"], python=sys.executable)
+        assert (code, timed_out) == (0, False), (tmp_path / "err").read_text() if (tmp_path / "err").exists() else code
+        seen.append(json.loads(record.read_text()))
+    server = zygote._SERVERS[sys.executable]
+    assert [s["parent"] for s in seen] == [server.process.pid] * 2
+    assert not any(s["hosting"] for s in seen)
+    tests = str(Path(__file__).parent)
+    assert tests in sys.path and tests not in seen[0]["path"]
+    run_in_child(write_environment_variable, ("HOME", str(tmp_path / "home")), tmp_path / "err")
+    assert zygote._SERVERS[None].process.pid != server.process.pid

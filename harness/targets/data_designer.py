@@ -54,6 +54,7 @@ import pyarrow.parquet as pq
 from harness import faults
 from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at, release_of
 from harness.errors import HarnessUsageError
+from harness.fault_kinds import KINDS
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.model_columns import MODEL_NAME, PROVIDER_FAULT_KINDS
@@ -240,6 +241,18 @@ class DataDesignerTarget(Target):
 
     def __getstate__(self) -> dict[str, Any]:
         return {"engine": self.engine}
+
+    def in_child(self, scenario: Scenario, group: list[int]) -> bool:
+        """A lone segment on another release runs in a process of that release's own
+        (`run_on_release`), which its end stops: the async engine's loop cannot outlive it
+        into this process, so only a fault that ends the segment's process (`kill`, a
+        signal) needs a child of this process's own."""
+        if len(group) == 1 and not self.isolate:
+            release = release_of(scenario, group[0])
+            fault = scenario.segments[group[0]].fault
+            if release is not None and release != self.version and (fault is None or not KINDS[fault.action].in_child):
+                return False
+        return super().in_child(scenario, group)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["engine"])  # type: ignore[misc]

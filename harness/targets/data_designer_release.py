@@ -17,6 +17,15 @@ dataset 0.9.7 finished read by 0.8.0 could fail where 0.9.7 reads it. The last s
 process reads it right after its run (`FINAL_READ`: its rows, as plain Python values, and
 the row-group files' layout, or the read's error) and the search's process takes that
 (`read_on_release`).
+
+Such a process costs an interpreter start and that release's import (about 3 s). Where the
+search's process lives on (`harness.zygote.hosting`: not a child of a fork server), the
+segment is forked instead from a fork server of the release's environment, started once
+and kept, which imported the release and warmed it up as the search's own server does
+(`SERVER_MODULES`): the same code in a fresh copy of a process that has run nothing, at
+tens of milliseconds. A segment that must end its own process (a `kill` or a signal fault)
+runs in a child of the search's fork server, which ends with it; that child starts the
+release's interpreter as before.
 """
 
 from __future__ import annotations
@@ -42,9 +51,18 @@ RESULT = "segment-{index}.release.json"
 FINAL_READ = "final-read.pickle"
 
 
+#: what the fork server of another release's environment imports before its first child:
+#: this module, the release and what its first run imports, then the warm-up
+SERVER_MODULES = ["harness.targets.data_designer_release", "harness.targets.data_designer_preload",
+                  "harness.forkserver_init"]
+#: a segment's wait in a server's child: the watchdog of the search's process ends it sooner
+_NO_TIMEOUT = 365 * 24 * 3600.0
+
+
 def run_on_release(release: str, engine: str, scenario: Scenario, index: int, workdir: Path,
                    injector: FaultInjector) -> None:
     """Run segment `index` on `release` (its environment's Python) and end as it ended."""
+    from harness import zygote
     from harness.environments import env_python
 
     python = env_python(release)
@@ -53,22 +71,33 @@ def run_on_release(release: str, engine: str, scenario: Scenario, index: int, wo
     result_path = workdir / RESULT.format(index=index)
     result_path.unlink(missing_ok=True)
     (workdir / FINAL_READ).unlink(missing_ok=True)
-    child = subprocess.Popen([str(python), "-m", "harness.targets.data_designer_release", engine,
-                              str(scenario_path), str(index), str(workdir), str(result_path)],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _, err = child.communicate()
-    except BaseException:  # the watchdog, or the harness's own stop: the segment's process goes too
-        child.kill()
-        child.wait()
-        raise
-    code = child.returncode
+    arguments = (engine, str(scenario_path), str(index), str(workdir), str(result_path))
+    log = workdir / f"segment-{index}.release.log"
+    hosted = zygote.hosting()
+    if hosted:
+        # (the watchdog's exception, or the harness's stop, kills the child on its way out)
+        code, _ = zygote.run_in_server(run_segment_here, (*arguments, str(log)), workdir / f"segment-{index}.error",
+                                       _NO_TIMEOUT, SERVER_MODULES, python=str(python))
+        err = b""
+        for path in (workdir / f"segment-{index}.error", log):
+            if path.exists():
+                err += path.read_bytes()
+    else:
+        child = subprocess.Popen([str(python), "-m", "harness.targets.data_designer_release", *arguments],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, err = child.communicate()
+        except BaseException:  # the watchdog, or the harness's own stop: the segment's process goes too
+            child.kill()
+            child.wait()
+            raise
+        code = child.returncode
     result: dict[str, Any] = {}
     if result_path.exists():
         result = json.loads(result_path.read_text(encoding="utf-8"))
     injector.checkpoints = int(result.get("checkpoints", injector.checkpoints))
     injector.fired = bool(result.get("fired", injector.fired))
-    if code is not None and code < 0:  # its fault's signal ended it: this process ends the same way
+    if code is not None and code < 0 and not hosted:  # its fault's signal ended it: this process ends the same way
         os.kill(os.getpid(), -code)
         signal.pause()
     if result.get("how") == "interrupted":
@@ -133,14 +162,19 @@ def _read_back(target: Any, scenario: Scenario, workdir: Path) -> None:
     (workdir / FINAL_READ).write_bytes(pickle.dumps(read))
 
 
-def main(argv: list[str]) -> int:
+def run_segment_here(engine: str, scenario_path: str, index_text: str, workdir_text: str, result_path: str,
+                     log: str | None = None) -> None:
+    """Run the segment in this process (on this environment's release) and write what it
+    did to `result_path`; its output, where `log` is given, goes to that file."""
     from harness.targets.data_designer import DataDesignerTarget
 
-    if argv == ["--facts"]:
-        print(json.dumps(dict(DataDesignerTarget().reader_facts())))
-        return 0
-    engine, scenario_path, index_text, workdir_text, result_path = argv
-
+    if log is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
     scenario = Scenario.from_json(Path(scenario_path).read_text(encoding="utf-8"))
     index, workdir = int(index_text), Path(workdir_text)
     journal = Journal(workdir / "journal.jsonl")
@@ -161,6 +195,16 @@ def main(argv: list[str]) -> int:
     result.update(checkpoints=injector.checkpoints, fired=injector.fired, release=target.version)
     Path(result_path).write_text(json.dumps(result), encoding="utf-8")
     sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def main(argv: list[str]) -> int:
+    from harness.targets.data_designer import DataDesignerTarget
+
+    if argv == ["--facts"]:
+        print(json.dumps(dict(DataDesignerTarget().reader_facts())))
+        return 0
+    run_segment_here(*argv)
     os._exit(0)  # at once: an interrupted async engine's loop must not finish its work at exit
 
 

@@ -130,3 +130,41 @@ def test_another_release_s_reader_facts_are_read_off_its_installed_code():
         assert probe.returncode == 0, probe.stderr[-2000:]
         facts = dict(json.loads(probe.stdout.strip().splitlines()[-1]))
         assert tuple(facts[name] for name in FACTS) == expected, (release, facts)
+
+
+_SERVED = """
+import json, sys
+from harness import zygote
+from harness.environments import env_python
+from harness.property import check_scenario
+from harness.scenario import Scenario
+from harness.targets.registry import get_target
+
+scenario = Scenario.from_json(open(sys.argv[1]).read())
+verdicts = [check_scenario(get_target("data_designer:sync"), scenario) for _ in range(2)]
+print(json.dumps({"ok": [v.ok for v in verdicts], "summary": verdicts[-1].summary(),
+                  "served": sorted(p for p in zygote._SERVERS if p is not None),
+                  "expected": str(env_python(sys.argv[2]))}))
+"""
+
+
+def test_a_segment_on_another_release_is_forked_from_that_release_s_server_or_killed_in_a_process(tmp_path):
+    """A resumed segment on another release is a child of a fork server of that release's
+    environment, started once (not a new interpreter and a new import of the release per
+    segment); a segment whose `kill` ends its process runs in a child of the search's server,
+    which starts the release's interpreter, and ends as the kill left it. Both resume right
+    (0.6.1 carries the reader's position: issue 709 fixed)."""
+    python_of("0.6.1")
+    scenario = Scenario(
+        seeds=(SeedRow(0, "alpha"), SeedRow(1, "beta"), SeedRow(2, "gamma")), source="csv", engine="sync",
+        segments=(Segment(3, fault=Fault("raise", "checkpoint", 1)),
+                  Segment(3, "always", changes=(Change("release", text="0.6.1"),), fault=Fault("kill", "checkpoint", 1)),
+                  Segment(3, "always")))
+    path = tmp_path / "scenario.json"
+    path.write_text(scenario.to_json())
+    done = subprocess.run([str(python_of(OLDEST)), "-c", _SERVED, str(path), "0.6.1"], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["ok"] == [True, True], report["summary"]
+    assert report["served"] == [report["expected"]], report
