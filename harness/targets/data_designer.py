@@ -51,10 +51,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from harness import faults
+from harness import faults, zygote
 from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at, release_of
 from harness.errors import HarnessUsageError
-from harness.fault_kinds import KINDS
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.model_columns import MODEL_NAME, PROVIDER_FAULT_KINDS
@@ -244,13 +243,13 @@ class DataDesignerTarget(Target):
 
     def in_child(self, scenario: Scenario, group: list[int]) -> bool:
         """A lone segment on another release runs in a process of that release's own
-        (`run_on_release`), which its end stops: the async engine's loop cannot outlive it
-        into this process, so only a fault that ends the segment's process (`kill`, a
-        signal) needs a child of this process's own."""
-        if len(group) == 1 and not self.isolate:
+        (`run_on_release`: a child of that environment's fork server), which its end stops
+        and its fault ends: the async engine's loop cannot outlive it into this process, and
+        a `kill` kills that process, not this one. So it needs no child of this process's
+        own, where this process keeps such servers (`harness.zygote.hosting`)."""
+        if len(group) == 1 and not self.isolate and zygote.hosting():
             release = release_of(scenario, group[0])
-            fault = scenario.segments[group[0]].fault
-            if release is not None and release != self.version and (fault is None or not KINDS[fault.action].in_child):
+            if release is not None and release != self.version:
                 return False
         return super().in_child(scenario, group)
 

@@ -23,9 +23,12 @@ search's process lives on (`harness.zygote.hosting`: not a child of a fork serve
 segment is forked instead from a fork server of the release's environment, started once
 and kept, which imported the release and warmed it up as the search's own server does
 (`SERVER_MODULES`): the same code in a fresh copy of a process that has run nothing, at
-tens of milliseconds. A segment that must end its own process (a `kill` or a signal fault)
-runs in a child of the search's fork server, which ends with it; that child starts the
-release's interpreter as before.
+tens of milliseconds. A segment whose fault ends its process (`kill`, `sigterm`) ends that
+child, as it would end a process of its own; the segment in the search's process then ends
+as a child's segment that its process's end cut short (`SegmentProcessEnded`: no end in the
+journal, its checkpoints and its fault read there). Elsewhere (the search runs in a child
+of a fork server, which must end the same way) the release's interpreter is started for
+the segment.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.fault_kinds import Interrupted
+from harness.fault_kinds import KINDS, Interrupted, SegmentProcessEnded
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.scenario import Scenario
@@ -97,9 +100,20 @@ def run_on_release(release: str, engine: str, scenario: Scenario, index: int, wo
         result = json.loads(result_path.read_text(encoding="utf-8"))
     injector.checkpoints = int(result.get("checkpoints", injector.checkpoints))
     injector.fired = bool(result.get("fired", injector.fired))
-    if code is not None and code < 0 and not hosted:  # its fault's signal ended it: this process ends the same way
-        os.kill(os.getpid(), -code)
-        signal.pause()
+    if code is not None and code < 0:
+        if not hosted:  # its fault's signal ended it: this process ends the same way
+            os.kill(os.getpid(), -code)
+            signal.pause()
+        # the segment's own process was the server's child, and its fault ended it there
+        events = [e for e in Journal(workdir / "journal.jsonl").events() if e.get("segment") == index]
+        injector.checkpoints = sum(1 for e in events if e["event"] == "checkpoint")
+        injector.fired = any(e["event"] == "fault" for e in events)
+        fault = scenario.segments[index].fault
+        kind = KINDS[fault.action] if fault is not None else None
+        if injector.fired and kind is not None and kind.ends_process and code == -(kind.signum or 0):
+            raise SegmentProcessEnded(code)
+        raise ReleaseSegmentError(f"the segment's process on DataDesigner {release} died unexpectedly "
+                                  f"(exit code {code})")
     if result.get("how") == "interrupted":
         raise Interrupted(result.get("detail", f"interrupted on {release}"))
     if result.get("how") == "error":

@@ -141,19 +141,24 @@ from harness.scenario import Scenario
 from harness.targets.registry import get_target
 
 scenario = Scenario.from_json(open(sys.argv[1]).read())
-verdicts = [check_scenario(get_target("data_designer:sync"), scenario) for _ in range(2)]
-print(json.dumps({"ok": [v.ok for v in verdicts], "summary": verdicts[-1].summary(),
-                  "served": sorted(p for p in zygote._SERVERS if p is not None),
-                  "expected": str(env_python(sys.argv[2]))}))
+target = get_target("data_designer:sync")
+verdicts = [check_scenario(target, scenario) for _ in range(2)]
+served = sorted(p for p in zygote._SERVERS if p is not None)
+zygote.IN_CHILD = True  # as in a child of a fork server: the release's interpreter for each such segment
+verdicts.append(check_scenario(target, scenario))
+print(json.dumps({"ok": [v.ok for v in verdicts], "summary": [v.summary() for v in verdicts],
+                  "fired": [[list(f) for f in v.faults_fired] for v in verdicts],
+                  "served": served, "expected": str(env_python(sys.argv[2]))}))
 """
 
 
-def test_a_segment_on_another_release_is_forked_from_that_release_s_server_or_killed_in_a_process(tmp_path):
+def test_a_segment_on_another_release_is_forked_from_that_release_s_server_and_killed_there(tmp_path):
     """A resumed segment on another release is a child of a fork server of that release's
     environment, started once (not a new interpreter and a new import of the release per
-    segment); a segment whose `kill` ends its process runs in a child of the search's server,
-    which starts the release's interpreter, and ends as the kill left it. Both resume right
-    (0.6.1 carries the reader's position: issue 709 fixed)."""
+    segment); its `kill` kills that child, and the chain goes on as after a killed child of
+    its own. Where the search itself runs in a child of a fork server, the segment runs in a
+    child of its own that starts the release's interpreter, and the kill ends both. Each way
+    resumes right (0.6.1 carries the reader's position: issue 709 fixed)."""
     python_of("0.6.1")
     scenario = Scenario(
         seeds=(SeedRow(0, "alpha"), SeedRow(1, "beta"), SeedRow(2, "gamma")), source="csv", engine="sync",
@@ -166,5 +171,6 @@ def test_a_segment_on_another_release_is_forked_from_that_release_s_server_or_ki
                           text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["ok"] == [True, True], report["summary"]
+    assert report["ok"] == [True, True, True], report["summary"]
+    assert report["fired"] == [[[0, "raise after checkpoint 1"], [1, "SIGKILL after checkpoint 1"]]] * 3, report
     assert report["served"] == [report["expected"]], report
