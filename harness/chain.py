@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.fault_kinds import KINDS, Interrupted, SegmentProcessEnded
+from harness.fault_kinds import KINDS, Interrupted
 from harness.faults import FaultInjector
 from harness.journal import Journal
 from harness.scenario import Scenario
@@ -196,8 +196,6 @@ def run_segment(target: Target, scenario: Scenario, index: int, workdir: Path, j
     try:
         with watchdog(timeout) if timeout is not None else contextlib.nullcontext(), capture:
             target.run_segment(scenario, index, workdir, injector, journal)
-    except SegmentProcessEnded:
-        return None  # as a child's segment its fault's end of the process cut short: no end journaled
     except SegmentHung as exc:
         how, detail = "hang", innermost(exc)
         problem = hang_message(index, timeout or 0.0, injector.checkpoints,

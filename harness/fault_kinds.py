@@ -47,13 +47,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class SegmentProcessEnded(BaseException):
-    """The process a segment ran in, not the harness's, was ended by the segment's own fault
-    (a `kill`, a `sigterm`): the segment ends as a child's does when its fault ends the child,
-    with no end of its own in the journal (`harness.chain.run_segment`). Raised where a
-    segment runs in a process of another environment's (a segment on another release)."""
-
-
 class Interrupted(BaseException):
     """An in-process fault: the segment stops here, as if the process had been stopped.
 

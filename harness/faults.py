@@ -152,7 +152,7 @@ def _context() -> Any:
 def run_in_child(
     func: Callable[..., None], args: tuple[Any, ...], error_path: Path, timeout: float = DEFAULT_SEGMENT_TIMEOUT,
     deadline: Callable[[], float] | None = None, before_kill: Callable[[int], None] | None = None,
-    stalled: Callable[[int], bool] | None = None,
+    stalled: Callable[[int], bool] | None = None, python: str | None = None, modules: list[str] | None = None,
 ) -> ChildResult:
     """Run `func(*args)` in a child process and reap it under a hard timeout.
 
@@ -163,12 +163,18 @@ def run_in_child(
     the kill (a stack dump). `stalled(pid)`, asked every `STALL_POLL` seconds, ends the wait
     at once when it says the child has stopped working (`harness.targets.base.Stall`): the
     child is killed and reported as timed out.
+
+    With `python` (another environment's interpreter, the harness installed there) the child
+    is forked from the harness's fork server of that interpreter, which imported `modules`
+    first, whatever the start method.
     """
-    if start_method() == "server":
+    if start_method() == "server" or python is not None:
         from harness.zygote import run_in_server
 
-        exitcode, timed_out = run_in_server(func, args, error_path, timeout, [*_PRELOAD, _READY],
-                                            deadline=deadline, before_kill=before_kill, stalled=stalled)
+        exitcode, timed_out = run_in_server(func, args, error_path, timeout,
+                                            [*_PRELOAD, _READY] if python is None else list(modules or ()),
+                                            deadline=deadline, before_kill=before_kill, stalled=stalled,
+                                            python=python)
         error = None if timed_out or not error_path.exists() else error_path.read_text()
         return ChildResult(exitcode=exitcode, timed_out=timed_out, error=error)
     proc = _context().Process(target=_child_main, args=(func, args, str(error_path)))

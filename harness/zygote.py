@@ -32,8 +32,8 @@ reported once reaped, as before. The one difference a target could see: what the
 releases at teardown (open files, advisory locks) is released a few milliseconds after the
 report rather than before it; neither DataDesigner nor the reference holds a lock.
 
-A server may run another environment's Python (`python=`): a segment of a chain that runs
-on another DataDesigner release (`harness.targets.data_designer_release`) is forked from a
+A server may run another environment's Python (`python=`): the segments of a chain that run
+on another DataDesigner release (`harness.targets.data_designer_release`) are forked from a
 server of that release's environment, which imported that release once, instead of a new
 interpreter that imports it for every such segment (about 3 s each). Such a server keeps
 its own environment's `sys.path` (the parent's would import the parent's release). One
@@ -187,22 +187,7 @@ def _die_with(server: int) -> None:
         os._exit(1)
 
 
-#: True in a child of a fork server: a process that ends with its function, which must not
-#: start servers of its own for later requests (`hosting`)
-IN_CHILD = False
-
-
-def hosting() -> bool:
-    """Whether this process lives on after the work it does now (not a child of a fork
-    server or of multiprocessing): only such a process gains by starting a server."""
-    import multiprocessing
-
-    return not IN_CHILD and multiprocessing.parent_process() is None
-
-
 def _child(error_path: str, payload: bytes, server: int) -> None:
-    global IN_CHILD
-    IN_CHILD = True
     # Python's own SIGINT handler (KeyboardInterrupt), as in any process a user starts: a
     # sigint fault must meet what a real Ctrl-C meets (the server ignores SIGINT).
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -26,6 +26,7 @@ import abc
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,13 @@ class Target(abc.ABC):
         fault = scenario.segments[group[0]].fault
         return fault is not None and (KINDS[fault.action].in_child or self.interrupt_in_child)
 
+    def child_process(self, scenario: Scenario, group: list[int],
+                      workdir: Path) -> tuple[Callable[..., None], str | None, list[str] | None]:
+        """What runs a group of segments in a child: the function (called with the target,
+        the scenario's JSON, the group and the trial directory), and the interpreter whose
+        fork server forks the child with the modules it imports first (None: this one's)."""
+        return run_group_in_child, None, None
+
     def run(self, scenario: Scenario, workdir: Path) -> Outcome:
         workdir.mkdir(parents=True, exist_ok=True)
         if not scenario.model_columns:
@@ -349,10 +357,11 @@ class Target(abc.ABC):
             return (max(starts) if starts else time.monotonic()) + self.segment_timeout
 
         stall = Stall(self.stall_seconds, journal, workdir if scenario.model_columns else None)
-        result = run_in_child(run_group_in_child, (self, scenario.to_json(), group, str(workdir)),
+        func, python, modules = self.child_process(scenario, group, workdir)
+        result = run_in_child(func, (self, scenario.to_json(), group, str(workdir)),
                               workdir / f"segment-{group[0]}.error", timeout=self.segment_timeout,
                               deadline=deadline, before_kill=lambda pid: dump_stacks(pid, stacks),
-                              stalled=stall if stall.seconds > 0 else None)
+                              stalled=stall if stall.seconds > 0 else None, python=python, modules=modules)
         events = journal.events()
         if any(e["event"] == "snapshot" and e["segment"] == group[-1] for e in events):
             record_snapshot(journal, self.dataset_root(workdir), group[-1], "reaped")

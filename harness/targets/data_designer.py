@@ -45,13 +45,13 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from harness import faults, zygote
+from harness import faults
 from harness.changes import CHANGE_KINDS, TAG_COLUMN, final_inputs, inputs_at, release_of
 from harness.errors import HarnessUsageError
 from harness.faults import FaultInjector
@@ -60,7 +60,7 @@ from harness.model_columns import MODEL_NAME, PROVIDER_FAULT_KINDS
 from harness.scenario import IndexRange, PartitionBlock, Scenario, Segment
 from harness.seed_values import COLUMN_TYPES
 from harness.targets.base import Capabilities, Target
-from harness.targets.data_designer_release import run_on_release
+from harness.targets.data_designer_release import SERVER_MODULES, run_group_on_release
 
 ENGINE_VARIABLE = "DATA_DESIGNER_ASYNC_ENGINE"
 DATASET_PREFIX = "resume_trial"
@@ -242,16 +242,24 @@ class DataDesignerTarget(Target):
         return {"engine": self.engine}
 
     def in_child(self, scenario: Scenario, group: list[int]) -> bool:
-        """A lone segment on another release runs in a process of that release's own
-        (`run_on_release`: a child of that environment's fork server), which its end stops
-        and its fault ends: the async engine's loop cannot outlive it into this process, and
-        a `kill` kills that process, not this one. So it needs no child of this process's
-        own, where this process keeps such servers (`harness.zygote.hosting`)."""
-        if len(group) == 1 and not self.isolate and zygote.hosting():
-            release = release_of(scenario, group[0])
-            if release is not None and release != self.version:
-                return False
-        return super().in_child(scenario, group)
+        """Segments on another release run in a process of that release's environment."""
+        return self._other_release(scenario, group) is not None or super().in_child(scenario, group)
+
+    def child_process(self, scenario: Scenario, group: list[int],
+                      workdir: Path) -> tuple[Callable[..., None], str | None, list[str] | None]:
+        """A group on another release (a release change starts a process, so a group is on one
+        release) is forked from the fork server of that release's environment
+        (`harness.targets.data_designer_release`)."""
+        release = self._other_release(scenario, group)
+        if release is None:
+            return super().child_process(scenario, group, workdir)
+        from harness.environments import env_python
+
+        return run_group_on_release, str(env_python(release)), SERVER_MODULES
+
+    def _other_release(self, scenario: Scenario, group: list[int]) -> str | None:
+        release = release_of(scenario, group[0])
+        return release if release is not None and release != self.version else None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["engine"])  # type: ignore[misc]
@@ -282,13 +290,11 @@ class DataDesignerTarget(Target):
     # ----- one segment --------------------------------------------------------------------
     def run_segment(
         self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal,
-        here: bool = False,
     ) -> None:
         release = release_of(scenario, index)
-        if release is not None and release != self.version and not here:
-            # an upgrade or a rollback before this segment: it runs on that release's environment
-            run_on_release(release, self.engine, scenario, index, workdir, injector)
-            return
+        if release is not None and release != self.version:
+            raise HarnessUsageError(f"segment {index} runs on DataDesigner {release}, this process has "
+                                    f"{self.version}: run it in that release's environment (`child_process`)")
         dd = _data_designer()
         segment = scenario.segments[index]
         # The inputs in force for this segment: a user's changes before it are applied by

@@ -133,7 +133,7 @@ def test_another_release_s_reader_facts_are_read_off_its_installed_code():
 
 
 _SERVED = """
-import json, sys
+import json, os, sys
 from harness import zygote
 from harness.environments import env_python
 from harness.property import check_scenario
@@ -142,35 +142,46 @@ from harness.targets.registry import get_target
 
 scenario = Scenario.from_json(open(sys.argv[1]).read())
 target = get_target("data_designer:sync")
-verdicts = [check_scenario(target, scenario) for _ in range(2)]
-served = sorted(p for p in zygote._SERVERS if p is not None)
-zygote.IN_CHILD = True  # as in a child of a fork server: the release's interpreter for each such segment
-verdicts.append(check_scenario(target, scenario))
+verdicts, servers = [], []
+for _ in range(2):
+    verdicts.append(check_scenario(target, scenario))
+    servers.append({p: s.process.pid for p, s in zygote._SERVERS.items() if p is not None})
+from pathlib import Path
+from harness.journal import Journal
+target.run(scenario, Path(sys.argv[3]))
+starts = {e["segment"]: e["pid"] for e in Journal(Path(sys.argv[3]) / "journal.jsonl").events()
+          if e["event"] == "segment_start"}
 print(json.dumps({"ok": [v.ok for v in verdicts], "summary": [v.summary() for v in verdicts],
                   "fired": [[list(f) for f in v.faults_fired] for v in verdicts],
-                  "served": served, "expected": str(env_python(sys.argv[2]))}))
+                  "servers": servers, "expected": str(env_python(sys.argv[2])),
+                  "pids": [starts[k] for k in sorted(starts)], "search": os.getpid()}))
 """
 
 
-def test_a_segment_on_another_release_is_forked_from_that_release_s_server_and_killed_there(tmp_path):
-    """A resumed segment on another release is a child of a fork server of that release's
-    environment, started once (not a new interpreter and a new import of the release per
-    segment); its `kill` kills that child, and the chain goes on as after a killed child of
-    its own. Where the search itself runs in a child of a fork server, the segment runs in a
-    child of its own that starts the release's interpreter, and the kill ends both. Each way
-    resumes right (0.6.1 carries the reader's position: issue 709 fixed)."""
+def test_segments_on_another_release_are_forked_from_that_release_s_server_and_killed_there(tmp_path):
+    """Resumed segments on another release are children of a fork server of that release's
+    environment, started once for every run (not a new interpreter and a new import of the
+    release per segment); a `kill` kills its segment's child, the next segment resumes, and
+    two segments in one process (a notebook's second call) share one child. Both runs resume
+    right (0.6.1 carries the reader's position: issue 709 fixed)."""
     python_of("0.6.1")
     scenario = Scenario(
         seeds=(SeedRow(0, "alpha"), SeedRow(1, "beta"), SeedRow(2, "gamma")), source="csv", engine="sync",
-        segments=(Segment(3, fault=Fault("raise", "checkpoint", 1)),
-                  Segment(3, "always", changes=(Change("release", text="0.6.1"),), fault=Fault("kill", "checkpoint", 1)),
-                  Segment(3, "always")))
+        segments=(Segment(4, fault=Fault("raise", "checkpoint", 1)),
+                  Segment(4, "always", changes=(Change("release", text="0.6.1"),), fault=Fault("kill", "checkpoint", 1)),
+                  Segment(4, "always", fault=Fault("raise", "checkpoint", 1)),
+                  Segment(4, "always", process="same")))
     path = tmp_path / "scenario.json"
     path.write_text(scenario.to_json())
-    done = subprocess.run([str(python_of(OLDEST)), "-c", _SERVED, str(path), "0.6.1"], capture_output=True,
-                          text=True, timeout=600, cwd=ROOT)
+    done = subprocess.run([str(python_of(OLDEST)), "-c", _SERVED, str(path), "0.6.1", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["ok"] == [True, True, True], report["summary"]
-    assert report["fired"] == [[[0, "raise after checkpoint 1"], [1, "SIGKILL after checkpoint 1"]]] * 3, report
-    assert report["served"] == [report["expected"]], report
+    assert report["ok"] == [True, True], report["summary"]
+    assert report["fired"] == [[[0, "raise after checkpoint 1"], [1, "SIGKILL after checkpoint 1"],
+                                [2, "raise after checkpoint 1"]]] * 2, report
+    assert list(report["servers"][0]) == [report["expected"]] and report["servers"][0] == report["servers"][1], report
+    search, (first, killed, interrupted, same) = report["search"], report["pids"]
+    # segment 0 on 0.6.0 in the search's process (a raise), each later one in a child on 0.6.1,
+    # the last in the child of the one before it
+    assert first == search and len({search, killed, interrupted}) == 3 and same == interrupted, report
