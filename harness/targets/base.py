@@ -280,8 +280,8 @@ class Target(abc.ABC):
         fault = scenario.segments[group[0]].fault
         return fault is not None and (KINDS[fault.action].in_child or self.interrupt_in_child)
 
-    def child_process(self, scenario: Scenario, group: list[int],
-                      workdir: Path) -> tuple[Callable[..., None], str | None, list[str] | None]:
+    def child_process(self, scenario: Scenario,
+                      group: list[int]) -> tuple[Callable[..., None], str | None, list[str] | None]:
         """What runs a group of segments in a child: the function (called with the target,
         the scenario's JSON, the group and the trial directory), and the interpreter whose
         fork server forks the child with the modules it imports first (None: this one's)."""
@@ -357,7 +357,7 @@ class Target(abc.ABC):
             return (max(starts) if starts else time.monotonic()) + self.segment_timeout
 
         stall = Stall(self.stall_seconds, journal, workdir if scenario.model_columns else None)
-        func, python, modules = self.child_process(scenario, group, workdir)
+        func, python, modules = self.child_process(scenario, group)
         result = run_in_child(func, (self, scenario.to_json(), group, str(workdir)),
                               workdir / f"segment-{group[0]}.error", timeout=self.segment_timeout,
                               deadline=deadline, before_kill=lambda pid: dump_stacks(pid, stacks),

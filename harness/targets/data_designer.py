@@ -245,14 +245,14 @@ class DataDesignerTarget(Target):
         """Segments on another release run in a process of that release's environment."""
         return self._other_release(scenario, group) is not None or super().in_child(scenario, group)
 
-    def child_process(self, scenario: Scenario, group: list[int],
-                      workdir: Path) -> tuple[Callable[..., None], str | None, list[str] | None]:
+    def child_process(self, scenario: Scenario,
+                      group: list[int]) -> tuple[Callable[..., None], str | None, list[str] | None]:
         """A group on another release (a release change starts a process, so a group is on one
         release) is forked from the fork server of that release's environment
         (`harness.targets.data_designer_release`)."""
         release = self._other_release(scenario, group)
         if release is None:
-            return super().child_process(scenario, group, workdir)
+            return super().child_process(scenario, group)
         from harness.environments import env_python
 
         return run_group_on_release, str(env_python(release)), SERVER_MODULES
@@ -291,10 +291,8 @@ class DataDesignerTarget(Target):
     def run_segment(
         self, scenario: Scenario, index: int, workdir: Path, injector: FaultInjector, journal: Journal,
     ) -> None:
-        release = release_of(scenario, index)
-        if release is not None and release != self.version:
-            raise HarnessUsageError(f"segment {index} runs on DataDesigner {release}, this process has "
-                                    f"{self.version}: run it in that release's environment (`child_process`)")
+        # (a segment on another release never reaches here in this process: `in_child` sends
+        # its group to a child of that release's environment, whose target is that release's)
         dd = _data_designer()
         segment = scenario.segments[index]
         # The inputs in force for this segment: a user's changes before it are applied by
