@@ -98,6 +98,17 @@ def nulls_and_microseconds(scenario: Scenario) -> bool:
     return False
 
 
+def nulls_and_strings(scenario: Scenario) -> bool:
+    """A string seed column holding a null (in a CSV, an empty field too) and a string: a
+    group of its nulls alone next to a group with a string."""
+    for k, column in enumerate(scenario.columns):
+        values = [row.values[k] for row in scenario.seeds]
+        if column.type == "string" and any(v is None or (v == "" and scenario.source == "csv") for v in values) \
+                and any(isinstance(v, str) and v != "" for v in values):
+            return True
+    return False
+
+
 def csv_infinities(scenario: Scenario) -> bool:
     """A CSV seed file's float column whose only values are infinities (and empties)."""
     return bool(csv_infinity_date_columns(scenario))
@@ -110,7 +121,7 @@ def _with_values(scenario: Scenario, values: list[Any], column_type: str = "int"
     `fill`."""
     column = next((c for c in scenario.columns if c.type == column_type), None)
     if column is None:
-        name = {"int": "count_9", "float": "score_9", "timestamp": "created_9"}[column_type]
+        name = {"int": "count_9", "float": "score_9", "timestamp": "created_9", "string": "label_9"}[column_type]
         scenario = replace(scenario, columns=(*scenario.columns, SeedColumn(name, column_type)),
                            seeds=tuple(replace(s, values=(*s.values, filler)) for s in scenario.seeds))
         column = scenario.columns[-1]
@@ -159,6 +170,9 @@ SEED_VALUE_SIGNATURES = {
         nulls_and_microseconds,
         lambda s: _with_values(s, [None, dt.datetime(2024, 1, 2, 1, 7, 56, 20804)], "timestamp",
                                dt.datetime(2024, 1, 2)), "timestamp"),
+    # nulls for the whole first group (a first file of nulls), a string after them
+    "nulls_and_strings": SeedValues(
+        nulls_and_strings, lambda s: _with_values(s, [None] * s.buffer_size + ["x"], "string", "x"), "string"),
     # a CSV float column of empties and one infinity, in the second row (a first group without)
     "csv_infinities": SeedValues(csv_infinities, lambda s: _with_values(s, [None, math.inf], "float", None, True),
                                  "float"),

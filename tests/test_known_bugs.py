@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from helpers import issue_709_scenario, seeds
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.ledger import KnownBugs, fits_chunks, load_ledger, packaged_ledger
 from harness.property import check_scenario, hunt
@@ -31,7 +33,7 @@ from harness.reference.known_bugs import (
 )
 from harness.reference.mutants import MUTANTS
 from harness.scenario import Fault, Scenario, SeedRow, Segment
-from harness.seed_values import SeedColumn
+from harness.seed_values import ADVERSARIAL_STRINGS, SeedColumn
 from harness.targets.reference import ReferenceTarget
 
 LEDGER = load_ledger(packaged_ledger())
@@ -764,6 +766,98 @@ def test_a_first_file_in_milliseconds_fails_a_later_value_with_microseconds_only
     if first_fails:
         assert problem == "ArrowInvalid: Casting from timestamp[us] to timestamp[ms] would lose data: 1704157676020804"
     assert unreadable_timestamp_column(scenario, rows, layout, "unified", noted) is None
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.one_of(st.sampled_from(ADVERSARIAL_STRINGS + ("inf", "-Infinity", "NaN", "nan(1)", "1e400", "+.5", "5.",
+                                                      "1_000", " 1", "0x10", "1e", ".", "+", "e5", "1d5")),
+                 st.text(alphabet="0123456789+-.eEinfatyINFATY _x()", max_size=7)))
+def test_arrow_double_parses_what_arrow_s_cast_to_double_parses(text):
+    """`arrow_double` is what a 0.6 to 0.8 read casts a later file's string to where the first
+    file holds the column as double (`strings_as_double_read`): checked here against this
+    environment's pyarrow, and by hand against 0.6.0's (19) and 0.8.0's (24)."""
+    import math
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from harness.reference.known_bugs import arrow_double
+
+    try:
+        cast = pc.cast(pa.array([text], pa.large_string()), pa.float64())[0].as_py()
+    except pa.ArrowInvalid:
+        assert arrow_double(text) is None, text
+        return
+    ours = arrow_double(text)
+    assert ours is not None, text
+    assert ours == cast or (math.isnan(ours) and math.isnan(cast)), (text, ours, cast)
+
+
+#: the string entry's chain: 0.9.7 writes a first group of nulls in a string column as double,
+#: and a resume on 0.8.0 past that group reads with the first file's schema
+NULL_STRINGS = "dd-null-string-group-read-as-double-after-rollback-async"
+
+
+def _null_strings_chain(values=(None, None, "x"), stop_after=2):
+    entry = next(f for f in LEDGER if f.id == NULL_STRINGS)
+    first, resumed = entry.scenario.segments
+    return dataclasses.replace(
+        entry.scenario, seeds=tuple(dataclasses.replace(s, values=(v,)) for s, v in zip(entry.scenario.seeds, values)),
+        segments=(dataclasses.replace(first, fault=dataclasses.replace(first.fault, index=stop_after)), resumed))
+
+
+@pytest.mark.parametrize("values, stop_after, outcome", [
+    ((None, None, "x"), 2, "Failed to parse string: 'x' as a scalar of type double"),
+    ((None, None, " 1"), 2, "Failed to parse string: ' 1' as a scalar of type double"),
+    ((None, None, "001"), 2, "lost"),            # cast, not failed: read as 1, silently
+    ((None, None, "x"), 1, None),                # 0.8.0 redoes group 0 (no metadata yet): pandas 2's null type
+    (("x", None, None), 2, None),                # no group of nulls alone: every file a string
+    ((None, None, None), 2, None),               # every file double: nothing to cast
+])
+def test_a_first_group_of_null_strings_0_9_7_wrote_is_read_by_0_8_0_as_double(values, stop_after, outcome):
+    """0.9.7 writes a row group whose string values are all null as double
+    (`NullStringsAsDoubles`); 0.8.0, resuming past it, reads with the first file's schema and
+    casts the later strings to double: one Arrow cannot parse fails its run, "001" is read as
+    1 (the rows are wrong, no error). 0.9.7 reads the same files (each on its own); without
+    the model, 0.8.0's read passes."""
+    scenario = _null_strings_chain(values, stop_after)
+    on_0_8_0 = every_open_model("data_designer:async", "0.8.0")
+    names = every_open_model(*LATEST_ASYNC)
+    assert "null_strings_as_doubles" in names and "null_strings_as_doubles" not in on_0_8_0
+    chain = check_scenario(model_target(names, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), scenario)
+    if outcome is None:
+        assert chain.ok, chain.anomalies
+    elif outcome == "lost":
+        assert chain.kinds == ("unexpected", "lost"), chain.anomalies
+        assert [r["label_0"] for r in chain.actual] == [None, None, 1, None, None, 1]
+    else:
+        assert chain.kinds == ("error",), chain.anomalies
+        assert chain.anomalies[0].segment == 1 and outcome in chain.anomalies[0].detail
+    # on 0.9.7 throughout, its read passes (a resume before the first metadata redoes group 0
+    # there: another entry's); without the model, 0.8.0's does too
+    alone = check_scenario(model_target(names), dataclasses.replace(
+        scenario, segments=(scenario.segments[0], dataclasses.replace(scenario.segments[1], changes=()))))
+    assert alone.kinds == (() if stop_after == 2 else ("redone",)), alone.anomalies
+    without = tuple(n for n in names if n != "null_strings_as_doubles")
+    assert check_scenario(model_target(without, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), scenario).ok
+
+
+def test_a_jsonl_timestamp_column_read_as_text_is_a_string_column_to_the_model():
+    """The search's own example: JSON lines timestamps DuckDB reads as text (the reader's
+    values are strings), whose first group is all null: as the entry's string column."""
+    scenario = Scenario.from_json(
+        (MODEL_SCENARIOS / "rollback-to-0.8.0-jsonl-timestamps-as-text-null-group-first.json").read_text())
+    as_text = types.SimpleNamespace(
+        capabilities=ReferenceTarget.capabilities,
+        seed_value_as_read=lambda _s, _seed, _c, value: None if value is None else value.isoformat())
+    names, on_0_8_0 = every_open_model(*LATEST_ASYNC), every_open_model("data_designer:async", "0.8.0")
+    chain = check_scenario(model_target(names, as_text, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), scenario)
+    assert chain.kinds == ("error",), chain.anomalies
+    assert "Failed to parse string: '2024-01-02T01:07:56.020804' as a scalar of type double" in chain.anomalies[0].detail
+    # read as timestamps (as the reference writes them), the group of nulls is the timestamp
+    # entry's, in milliseconds, which this value (microseconds) fails otherwise
+    assert "as a scalar of type double" not in str(check_scenario(
+        model_target(names, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), scenario).anomalies)
 
 
 #: what 0.8.0's and 0.9.7's readers do (`DataDesignerTarget.reader_facts`, read off their code)

@@ -23,6 +23,8 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import math
+import re
 import threading
 import time
 from decimal import Decimal
@@ -231,15 +233,16 @@ class Modelled(ReferenceEngine):
 
     def read_back(self) -> None:
         """The release's read of its dataset at the end of its run (`run_reads_dataset`), as
-        far as what it reads is a fact of its reader rather than of a composed model: files a
-        pandas 2 release wrote with timestamps in nanoseconds (`timestamp_units_problem`), which
+        far as what it reads is a fact of its reader rather than of a composed model: files
+        whose types for a seed column differ by the pandas that wrote them (timestamps in
+        nanoseconds or milliseconds, a string column as double: `file_types_problem`), which
         an earlier segment may have written on another release."""
         session = getattr(self, "session", None)
         if not type(self).run_reads_dataset or session is None:
             return
-        problem = timestamp_units_problem(self.scenario, session.dataset_dir, type(self).dataset_schema)
+        problem = file_types_problem(self.scenario, session.dataset_dir, type(self).dataset_schema)
         if problem is not None:
-            self.fired(units_model(problem))
+            self.fired(types_model(problem))
             raise ModelRunError(
                 "Failed to load generated dataset — all records may have been dropped due to "
                 f"generation failures. Original error: {problem}")
@@ -1055,6 +1058,107 @@ class NullTimestampsInMilliseconds(ReferenceEngine):
         super().checkpoint(session, group, rows, notes)
 
 
+#: a row-group file's note (`storage.group_notes`): the string seed columns a pandas 3 release
+#: wrote as double, the group's values there being all null (`NullStringsAsDoubles`), read by
+#: whichever release reads the dataset (`strings_as_double_read`)
+STRINGS_AS_DOUBLE = "strings_as_double"
+
+#: what Arrow's cast of a string to double parses (checked against pyarrow 19 and 24, 0.6.0's
+#: and 0.8.0's environments, on the adversarial strings and 20,000 random ones): decimal
+#: notation without surrounding space, inf, infinity and nan in any case
+_ARROW_DOUBLE = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity"
+                           r"|nan(?:\([0-9A-Za-z_]*\))?)", re.IGNORECASE)
+
+
+def arrow_double(text: str) -> float | None:
+    """The double Arrow's cast makes of `text` ("001" is 1.0, "1e400" inf), or None where the
+    cast fails ("Failed to parse string")."""
+    if not _ARROW_DOUBLE.fullmatch(text):
+        return None
+    body = text.lstrip("+-").lower()
+    if body.startswith("nan"):
+        return math.nan
+    try:
+        return float(text)
+    except (ValueError, OverflowError):  # pragma: no cover - the pattern is float()'s
+        return None
+
+
+def strings_as_double_read(scenario: Any, dataset_dir: Path, schema: str, rows: list[Row] | None = None,
+                           layout: list[tuple[int, int]] | None = None) -> tuple[str | None, bool]:
+    """A release's read (with `schema`) of this dataset, whose first file a pandas 3 release
+    may have written with a string column as double (its `STRINGS_AS_DOUBLE` note): why it
+    cannot read it (or None), and whether it read some string as a double. Read with the
+    first file's schema ("first": 0.6 to 0.8), each later file's strings are cast to double:
+    one Arrow cannot parse fails the read ("Failed to parse string"), the others become
+    doubles ("001" is read as 1.0, "nan" as NaN, which the adapter reads as null). Given
+    `rows` (and their `layout`), they are changed so. Unified (0.9), the files' schemas cannot
+    be unified (double and string): 0.9 reads each file on its own and concatenates them,
+    every value as written."""
+    if schema != "first" or not getattr(scenario, "columns", ()):
+        return None, False
+    notes = storage.group_notes(dataset_dir)
+    if not any(n.get(STRINGS_AS_DOUBLE) for n in notes.values()):
+        return None, False
+    if rows is None or layout is None:
+        rows, layout = storage.load_dataset(dataset_dir)
+    first = next((group for group, count in layout if count), None)
+    doubled = notes.get(first, {}).get(STRINGS_AS_DOUBLE, []) if first is not None else []
+    cast = False
+    for row in rows:
+        for name in doubled:
+            value = row.get(name)
+            if isinstance(value, str):
+                read = arrow_double(value)
+                if read is None:
+                    return f"ArrowInvalid: Failed to parse string: '{value}' as a scalar of type double", cast
+                row[name], cast = (None if math.isnan(read) else read), True
+    return None, cast
+
+
+def file_types_problem(scenario: Any, dataset_dir: Path, schema: str) -> str | None:
+    """Why the reading release (its `schema`) cannot read files whose types for a seed column
+    differ by the pandas that wrote them (timestamp units: `timestamp_units_problem`; a string
+    column as double: `strings_as_double_read`), or None."""
+    return (timestamp_units_problem(scenario, dataset_dir, schema)
+            or strings_as_double_read(scenario, dataset_dir, schema)[0])
+
+
+def types_model(problem: str) -> type[ReferenceEngine]:
+    """The model whose files a `file_types_problem` is of."""
+    return NullStringsAsDoubles if "as a scalar of type double" in problem else units_model(problem)
+
+
+class NullStringsAsDoubles(ReferenceEngine):
+    """dd-null-string-group-read-as-double-after-rollback: 0.9 (pandas 3) reads a string
+    seed column (what DuckDB types VARCHAR: a string column, or JSON lines timestamps it
+    reads as text) into a `StringDtype` that keeps a null as NaN; a row group whose values
+    there are all null becomes, through its records, a float64 column of NaN, and its file
+    holds the column as double, where a group with a string holds it as large_string. Both
+    engines, every sampling and source, a group that wraps around too (checked on 0.9.7).
+    0.9 reads its files each on its own where their schemas cannot be unified, and reads
+    them. A release before it reads with the first file's schema: where the first file is
+    such a group, a later string Arrow cannot parse as a double fails the read ("Failed to
+    parse string: 'x' as a scalar of type double"), and one it can parse is read as that
+    double ("001" as 1). So a run 0.9.7 started whose first group holds only nulls there,
+    resumed on 0.8.0 past that group (a rollback), checkpoints its groups and fails at the
+    end of 0.8.0's `create()`. The model notes each such file (`STRINGS_AS_DOUBLE`); the
+    reading release's reader decides (`strings_as_double_read`)."""
+
+    def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
+        if rows:
+            doubled = [c.name for c in self.scenario.columns
+                       if all(r.get(c.name) is None for r in rows) and c.name in self._string_columns()]
+            if doubled:
+                notes = {**(notes or {}), STRINGS_AS_DOUBLE: doubled}
+        super().checkpoint(session, group, rows, notes)
+
+    def _string_columns(self) -> set[str]:
+        """The seed columns the reader reads as strings (some value as read is one)."""
+        return {name for row in self.read_seed_stream() for name, value in row.items()
+                if isinstance(value, str) and name in {c.name for c in self.scenario.columns}}
+
+
 class CsvInfinitiesReadAsDates(ReadsDatasetBack):
     """dd-csv-float-column-of-infinities-read-as-dates: DuckDB's CSV sniffer types a column
     whose only values are "inf" or "-inf" (and empties) DATE, an infinity its date; a batch of
@@ -1656,6 +1760,7 @@ MODELS: dict[str, type[ReferenceEngine]] = {
     "csv_infinities_read_as_dates": CsvInfinitiesReadAsDates,
     "timestamps_beyond_nanoseconds": TimestampsBeyondNanoseconds,
     "null_timestamps_in_milliseconds": NullTimestampsInMilliseconds,
+    "null_strings_as_doubles": NullStringsAsDoubles,
     "rate_limited_row_hangs": RateLimitedRowHangs,
     "lost_rows_complete": LostRowsComplete,
     "unparsable_answer_dropped": UnparsableAnswerDropsRow,
@@ -1854,11 +1959,15 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             dataset_dir = Path(dirs[-1]) if dirs else workdir / "artifacts" / DATASET_NAME
             problem = reads.why_unreadable(scenario, rows, layout) if issubclass(reads, ReadsDatasetBack) else None
             if problem is None:
-                # files a pandas 2 or 3 release wrote, read by the release that reads them
+                # files a pandas 2 or 3 release wrote, read by the release that reads them (its
+                # rows as it reads them: a string column cast to a first file's double)
                 problem = timestamp_units_problem(scenario, dataset_dir, reads.dataset_schema)
-                if problem is not None:
+                cast = False
+                if problem is None:
+                    problem, cast = strings_as_double_read(scenario, dataset_dir, reads.dataset_schema, rows, layout)
+                if problem is not None or cast:
                     journal.append({"event": "model", "segment": len(scenario.segments) - 1,
-                                    "model": NAMES[units_model(problem)]})
+                                    "model": NAMES[types_model(problem) if problem else NullStringsAsDoubles]})
             if problem is not None and not (isinstance(problem, ReadRace) and race_won(reads.read_races_won, journal)):
                 raise ModelRunError(problem)
             # 0.9 reads a column some file holds as double as double in every file, Decimals too

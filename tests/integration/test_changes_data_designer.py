@@ -96,6 +96,29 @@ def test_an_upgrade_s_failure_is_known_by_the_models_of_the_release_each_segment
     assert f"and {LATEST}'s for the segments run there" in known[0]
 
 
+@pytest.mark.parametrize(("name", "shows"), [
+    # the search's own example: JSON lines timestamps DuckDB reads as text, a first group of nulls
+    ("rollback-to-0.8.0-jsonl-timestamps-as-text-null-group-first.json",
+     r"error \(resumed run\): segment 1 failed: .*Failed to parse string: '2024-01-02T01:07:56.020804' as a "
+     r"scalar of type double"),
+    # a string Arrow parses as a double: 0.8.0 reads "001" as 1, and the run passes with wrong rows
+    ("rollback-to-0.8.0-null-string-group-then-001.json", r"unexpected \(resumed run\): output row 2 is not a row"),
+])
+def test_a_first_group_of_null_strings_0_9_7_wrote_as_double_is_cast_by_0_8_0(name, shows):
+    """The string entry's model (`NullStringsAsDoubles`, `strings_as_double_read`) on the
+    real releases beyond the entry's own scenario: a column read as text whatever its
+    declared type, and a later string 0.8.0's cast parses (no error, the rows wrong); each
+    known by the entry, the models of each segment's release reproducing it exactly."""
+    python_of("0.8.0")
+    result = harness_in(LATEST, "replay", str(MODEL_SCENARIOS / name), "--target", "data_designer:async",
+                        "--known", str(ROOT / "fixtures" / "findings"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(shows, result.stdout), result.stdout
+    known = [line for line in result.stdout.splitlines() if line.startswith("known: ")]
+    assert known and known[0].startswith("known: dd-null-string-group-read-as-double-after-rollback-async "), \
+        result.stdout
+
+
 @pytest.mark.parametrize(("release", "name"), [
     # a rollback: 0.8.0 finishes, reading with the first file's schema (microseconds, 0.9.7's);
     # 0.9.7's unified read of the same files would fail
