@@ -734,6 +734,8 @@ def models_command(
     json_path: Path | None = typer.Option(None, "--json", help="Also write the agreements here, as JSON."),
     entries: str | None = typer.Option(None, "--entries", help="Hold only these open entries (comma-separated "
                                        "ids; the composition still has every open entry's model)."),
+    then: str | None = typer.Option(None, "--then", help="Draw cross-release chains as 'hunt --then' does, and "
+                                    "hold the entries whose signature needs one (a release change) too."),
 ) -> None:
     """Hold each open ledger entry's model to the installed release, on scenarios drawn within
     the entry's signature: how often the composition of the release's models gives its rows."""
@@ -746,14 +748,16 @@ def models_command(
         raise typer.Exit(environments.run_in_env(dd_version, _arguments_without_dd_version()))
     chosen = get_target(target)
     ledger = load_ledger(known_dir if known_dir is not None else packaged_ledger())
-    out.print(f"resume-harness {harness.__version__}: the models of {chosen.describe()}'s open ledger entries, "
+    caps = release_chain_caps(chosen, chosen.capabilities, then) if then is not None else None
+    out.print(f"resume-harness {harness.__version__}: the models of {chosen.describe()}'s open ledger entries"
+              + (f" (resumes on {then})" if then is not None else "") + ", "
               f"{examples} scenarios each within its signature, seed {seed}", markup=False)
     only = [e.strip() for e in entries.split(",") if e.strip()] if entries is not None else None
     unknown = sorted(set(only or ()) - {f.id for f in ledger})
     if unknown:
         raise HarnessUsageError(f"--entries: no ledger entry {', '.join(unknown)}; the ids are the file names in "
                                 "fixtures/findings, without .json")
-    results = check_models(ledger, chosen, examples, seed, workdir, only=only)
+    results = check_models(ledger, chosen, examples, seed, workdir, only=only, caps=caps)
     if not results:
         out.print(f"no open ledger entry names {chosen.describe()}", markup=False)
     for agreement in results:

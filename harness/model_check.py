@@ -131,23 +131,26 @@ def needs_release_chain(finding: Finding) -> bool:
 
 
 def check_models(ledger: list[Finding], target: Target, examples: int = 50, seed: int = 0,
-                 root: Path | None = None, on_scenario: Any = None, only: list[str] | None = None) -> list[Agreement]:
+                 root: Path | None = None, on_scenario: Any = None, only: list[str] | None = None,
+                 caps: Capabilities | None = None) -> list[Agreement]:
     """Each open entry of `target`'s release (those named in `only`, where given), its model
     held to the release on `examples` scenarios drawn within its signature. An entry whose
     signature needs a chain over two releases (a `release` change) is held where the target
-    draws such chains (`hunt --then`: `Capabilities.release_chain`) and skipped elsewhere: its
-    own scenario is replayed on every release it names, as every entry's is."""
+    draws such chains (`caps`, default the target's: `Capabilities.release_chain`, `models
+    --then` as `hunt --then`) and skipped elsewhere: its own scenario is replayed on every
+    release it names, as every entry's is."""
+    caps = caps if caps is not None else target.capabilities
     known = KnownBugs(ledger, target, root)
     results = []
     for finding in known.entries:
         if only is not None and finding.id not in only:
             continue
-        if needs_release_chain(finding) and not target.capabilities.release_chain:
+        if needs_release_chain(finding) and not caps.release_chain:
             continue
         agreement = Agreement(finding.id)
-        for scenario in drawn(finding, target.capabilities, examples, seed):
+        for scenario in drawn(finding, caps, examples, seed):
             raise_pending_stop()
-            if target.capabilities.unsupported(scenario) is not None:
+            if caps.unsupported(scenario) is not None:
                 continue
             verdict = check_scenario(target, scenario, root)
             agreement.drawn += 1

@@ -76,12 +76,15 @@ def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
                                               "--target", "data_designer"],
         "--json in a missing directory": ["replay", str(CORPUS / "issue-709-ordered-index-range.json"), "--json",
                                           str(tmp_path / "nope" / "verdicts.json")],
+        "hunt --then on the reference": ["hunt", "--then", "0.8.0", "-n", "1"],
+        "models --then on the reference": ["models", "--target", "reference", "--then", "0.8.0", "-n", "1"],
     }
 
 
 @pytest.mark.parametrize("case", ["unknown target", "malformed JSON", "invalid selection", "missing file",
                                   "unknown replay target", "one bad file of several", "--out with several files",
-                                  "several files, none runnable here", "--json in a missing directory"])
+                                  "several files, none runnable here", "--json in a missing directory",
+                                  "hunt --then on the reference", "models --then on the reference"])
 def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, case):
     result = run_cli(*_bad_inputs(tmp_path)[case])
     assert result.returncode == 2

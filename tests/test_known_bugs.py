@@ -945,6 +945,41 @@ def test_the_final_read_of_a_chain_is_its_last_segment_s_release_s():
     assert read_as_0_9_7.kinds == ("torn",), read_as_0_9_7.anomalies
 
 
+def _as_0_9_7_rolling_back(names=None):
+    """A target that behaves as 0.9.7 (`names`: its models, default every open entry's) and,
+    on a chain's segments on 0.8.0, as 0.8.0, and says so as a DataDesigner target does."""
+    on_0_8_0 = every_open_model("data_designer:async", "0.8.0")
+    # (no reader: values as written, and 0.9.7's facts are the models' defaults)
+    target = as_release(model_target(names or every_open_model(*LATEST_ASYNC),
+                                     releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)}), *LATEST_ASYNC)
+    for name, value in FACTS_0_9_7:
+        setattr(target, name, value)
+    target.reader_facts = lambda release=None: FACTS_0_8_0 if release == "0.8.0" else FACTS_0_9_7
+    return target
+
+
+ROLLBACK_ENTRIES = [NULL_STRINGS, "dd-null-timestamp-group-unreadable-after-rollback-async"]
+
+
+def test_models_then_holds_the_entries_of_a_chain_over_two_releases_on_chains_it_draws():
+    """`models --then 0.8.0` on 0.9.7: the entries whose signature needs a release change are
+    held on chains drawn with their resumes on 0.8.0 (without `--then` they are skipped), and
+    a release whose 0.9.7 models lack the string entry's disagrees where a drawn chain shows it."""
+    from harness.model_check import check_models
+
+    target = _as_0_9_7_rolling_back()
+    assert check_models(LEDGER, target, examples=20, seed=5, only=ROLLBACK_ENTRIES) == []
+    caps = dataclasses.replace(target.capabilities, release_chain=("0.8.0",), releases=("0.8.0",),
+                               change_kinds=(*target.capabilities.change_kinds, "release"), max_interruptions=1)
+    held = check_models(LEDGER, target, examples=20, seed=5, only=ROLLBACK_ENTRIES, caps=caps)
+    assert [a.entry for a in held] == ROLLBACK_ENTRIES
+    assert all(a.drawn == 20 and a.agreed == 20 for a in held), [a.to_dict() for a in held]
+    assert held[0].failed > 0  # (the drawn chains reach the bug)
+    lacking = _as_0_9_7_rolling_back(tuple(n for n in every_open_model(*LATEST_ASYNC) if n != "null_strings_as_doubles"))
+    disagreed = check_models(LEDGER, lacking, examples=20, seed=5, only=ROLLBACK_ENTRIES[:1], caps=caps)
+    assert disagreed[0].agreed < disagreed[0].drawn, disagreed[0].to_dict()
+
+
 def test_a_failure_of_a_chain_over_two_releases_is_known_by_the_models_of_each(monkeypatch):
     """A target that behaves as 0.8.0 and, on the chain's second segment, as 0.9.7 (an upgrade
     between an interruption and its resume): its failure is the timestamp entry's, open on
