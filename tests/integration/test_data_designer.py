@@ -270,34 +270,42 @@ MODEL_DRAWS = 50
 
 
 def _drawn_model_cases() -> list:
-    """(release, target, entries): every open entry of 0.9.7 async and 0.6.0 sync but those
-    whose signature needs model columns (an outage, a provider fault), held on their own
-    scenario (the ledger test) and measured apart: under an unseeded shuffle each such scenario
-    costs the models minutes of provider requests (docs/model-agreement.md); and those whose
-    signature needs a chain over two releases (each segment on another release starts that
-    release's interpreter: seconds a draw), held on their own scenario and by the
-    cross-release searches. Two entries a test, so that the minutes these cost spread over
-    the workers."""
+    """(release, target, entries, then): every open entry of 0.9.7 async and 0.6.0 sync but
+    those whose signature needs model columns (an outage, a provider fault), held on their
+    own scenario (the ledger test) and measured apart: under an unseeded shuffle each such
+    scenario costs the models minutes of provider requests (docs/model-agreement.md). An entry
+    whose signature needs a chain over two releases is held on chains whose resumes run on
+    the release its own scenario resumes on (`models --then`: a second a draw, its segments
+    forked from that release's server). Two entries a test, so that the minutes these cost
+    spread over the workers."""
     cases = []
     for release, target in ((LATEST, "data_designer:async"), (OLDEST, "data_designer:sync")):
-        entries = sorted(f.id for f in LEDGER if f.open_on(target, release)
-                         and not {"faults", "provider_faults"} & set(f.signature)
-                         and "release" not in f.signature.get("changes", ()))
-        for i in range(0, len(entries), 2):
-            chunk = tuple(entries[i:i + 2])
-            cases.append(pytest.param(release, target, chunk, id=f"{release}-{'+'.join(chunk)}"))
+        by_then: dict[str | None, list[str]] = {}
+        for f in LEDGER:
+            if f.open_on(target, release) and not {"faults", "provider_faults"} & set(f.signature):
+                then = ",".join(c.text for seg in f.scenario.segments for c in seg.changes if c.kind == "release")
+                by_then.setdefault(then or None, []).append(f.id)
+        for then, found in sorted(by_then.items(), key=lambda item: item[0] or ""):
+            entries = sorted(found)
+            for i in range(0, len(entries), 2):
+                chunk = tuple(entries[i:i + 2])
+                ident = f"{release}-{'+'.join(chunk)}" + (f"-then-{then}" if then else "")
+                cases.append(pytest.param(release, target, chunk, then, id=ident))
     return cases
 
 
-@pytest.mark.parametrize(("release", "target", "entries"), _drawn_model_cases())
+@pytest.mark.parametrize(("release", "target", "entries", "then"), _drawn_model_cases())
 def test_each_model_gives_its_releases_rows_on_50_scenarios_drawn_within_its_signature(release, target, entries,
-                                                                                        tmp_path):
+                                                                                        then, tmp_path):
     """The models are what makes a failure known: each open entry's, composed with the
     release's others, must reproduce what the release does (failing or not) on scenarios
     drawn within the entry's signature, not only on the entry's own scenario."""
     report = tmp_path / "agreement.json"
+    for other in (then or "").split(","):
+        if other:
+            python_of(other)
     result = harness_in(release, "models", "--target", target, "-n", str(MODEL_DRAWS), "--json", str(report),
-                        "--entries", ",".join(entries))
+                        "--entries", ",".join(entries), *(("--then", then) if then else ()))
     assert result.returncode == 0, result.stdout + result.stderr
     agreements = json.loads(report.read_text())
     rows = agreements if isinstance(agreements, list) else agreements["entries"]
