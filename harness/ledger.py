@@ -165,10 +165,10 @@ SEED_VALUE_SIGNATURES = {
         timestamps_beyond_nanoseconds,
         lambda s: _with_values(s, [dt.datetime(2024, 1, 2, 3, 4, 5), dt.datetime(9999, 12, 31, 23, 59, 59)],
                                    "timestamp", dt.datetime(2024, 1, 2)), "timestamp"),
-    # a null first (a first group of nulls), a value with microseconds second
+    # nulls for the whole first group (a first file of nulls), a value with microseconds after them
     "nulls_and_microseconds": SeedValues(
         nulls_and_microseconds,
-        lambda s: _with_values(s, [None, dt.datetime(2024, 1, 2, 1, 7, 56, 20804)], "timestamp",
+        lambda s: _with_values(s, [None] * s.buffer_size + [dt.datetime(2024, 1, 2, 1, 7, 56, 20804)], "timestamp",
                                dt.datetime(2024, 1, 2)), "timestamp"),
     # nulls for the whole first group (a first file of nulls), a string after them
     "nulls_and_strings": SeedValues(
