@@ -1146,9 +1146,9 @@ class NullStringsAsDoubles(ReferenceEngine):
     reading release's reader decides (`strings_as_double_read`)."""
 
     def checkpoint(self, session: Session, group: Group, rows: list[Row], notes: dict[str, Any] | None = None) -> None:
-        if rows:
-            doubled = [c.name for c in self.scenario.columns
-                       if all(r.get(c.name) is None for r in rows) and c.name in self._string_columns()]
+        nulls = [c.name for c in self.scenario.columns if rows and all(r.get(c.name) is None for r in rows)]
+        if nulls:
+            doubled = [name for name in nulls if name in self._string_columns()]
             if doubled:
                 notes = {**(notes or {}), STRINGS_AS_DOUBLE: doubled}
         super().checkpoint(session, group, rows, notes)
