@@ -16,10 +16,12 @@ would:
   explain is counted, not stopped at, as `hunt --known` does;
 - the time is the process's wall time from its start (imports and the fork server
   included) to the shrunk finding, and the finding counts only when the whole ledger's
-  models reproduce it (`KnownBugs`) and name the entry among those it needs: the rest of the
-  ledger does not, so the entry's bug takes part in it (alone, or with another: a row the
-  provider's fault dropped that then leaves a hole no resume gets past). A finding the
-  ledger does not explain, or names after other entries only, is another bug: "-".
+  models reproduce it (`KnownBugs`) and either name the entry or do not reproduce it
+  without the entry's model: the entry's bug takes part in it (alone, or with another: a
+  row the provider's fault dropped that then leaves a hole no resume gets past, which the
+  ledger names after the hole's entry, the one sharing the failure's anomaly kinds). A
+  finding the ledger does not explain, or explains without the entry's model, is another
+  bug: "-".
 
 The table gives, per entry, the median over the seeds (a seed that found nothing, or found
 another bug, counts as missing: "-"), the examples to the first failure and the shrink
@@ -62,8 +64,13 @@ def inside(entry_id: str, seed: int, shrink_on: str = "model") -> dict:
     result = hunt(target, seed=seed, capabilities=caps, known=others, strategy=within_signature(entry, caps),
                   shrink_model=model, shrink_seconds=DEFAULT_SHRINK_SECONDS)
     named = whole(result.finding, result.verdict) if result.finding is not None else None
+    # the entry's bug takes part where the ledger names it, or where the ledger without the
+    # entry's model does not reproduce what the whole ledger does (the names keep the entries
+    # that share an anomaly kind with the failure: a provider fault's dropped row whose hole
+    # then blocks the resume is named after the hole's entry alone)
+    needed = named is not None and (entry_id in named.split("+") or others(result.finding, result.verdict) is None)
     return {"entry": entry_id, "seed": seed, "found": result.finding is not None,
-            "attributed": named, "of_entry": named is not None and entry_id in named.split("+"),
+            "attributed": named, "of_entry": needed,
             "examples_to_first": result.examples_to_first_failure, "runs": result.examples,
             "model_runs": result.model_runs, "confirm_runs": result.confirm_runs,
             "hunt_seconds": result.elapsed, "first_failure_seconds": result.first_failure_seconds, "note": result.note,
