@@ -1116,6 +1116,19 @@ def strings_as_double_read(scenario: Any, dataset_dir: Path, schema: str, rows: 
     return None, cast
 
 
+def schemas_fall_back(rows: list[Row], notes: dict[int, dict[str, Any]]) -> bool:
+    """Whether 0.9 cannot unify these files' schemas and reads each file on its own,
+    concatenating the frames (`read_parquet_dataset` logs "Failed to unify parquet schemas,
+    falling back to individual files"): a file holds a string column as double
+    (`STRINGS_AS_DOUBLE`) and another holds a string there. pandas' concat then makes a column
+    some file holds as decimal and another as int64 or double an object column of the values
+    as each file holds them, where the unified read fails (`UnifiedDecimalMeetsInt64`) or makes
+    every value a double; timestamps, and ints next to doubles, read as unified, failures
+    included (checked on 0.9.7)."""
+    doubled = {name for noted in notes.values() for name in noted.get(STRINGS_AS_DOUBLE, [])}
+    return bool(doubled) and any(isinstance(r.get(name), str) for r in rows for name in doubled)
+
+
 def file_types_problem(scenario: Any, dataset_dir: Path, schema: str) -> str | None:
     """Why the reading release (its `schema`) cannot read files whose types for a seed column
     differ by the pandas that wrote them (timestamp units: `timestamp_units_problem`; a string
@@ -1273,7 +1286,10 @@ class UnifiedDecimalMeetsInt64(FingerprintMissesContent, ReadsDatasetBack):
 def unified_decimal_meets_int64(scenario: Any, rows: list[Row], layout: list[tuple[int, int]],
                                 notes: dict[int, dict[str, Any]]) -> str | None:
     """Why 0.9 cannot read these files as one (`UnifiedDecimalMeetsInt64`), or None: a column
-    some file holds as decimal128(p <= 18, 0) and another as int64, and none as double."""
+    some file holds as decimal128(p <= 18, 0) and another as int64, and none as double; and
+    the files' schemas unify (else 0.9 reads each file on its own: `schemas_fall_back`)."""
+    if schemas_fall_back(rows, notes):
+        return None
     files = _files(rows, layout)
     for column in getattr(scenario, "columns", ()):
         types, digits = set(), []
@@ -1977,6 +1993,8 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
                 notes = storage.group_notes(dataset_dir) if dirs else {}
                 doubled = {name for noted in notes.values()
                            for name, kind in noted.get("int_file_types", {}).items() if kind == "double"}
+                if schemas_fall_back(rows, notes):  # each file on its own: a Decimal stays one
+                    doubled = set()
             for column in scenario.columns:
                 if column.name in doubled:
                     for r in rows:

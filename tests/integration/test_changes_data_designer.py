@@ -103,6 +103,10 @@ def test_an_upgrade_s_failure_is_known_by_the_models_of_the_release_each_segment
      r"scalar of type double"),
     # a string Arrow parses as a double: 0.8.0 reads "001" as 1, and the run passes with wrong rows
     ("rollback-to-0.8.0-null-string-group-then-001.json", r"unexpected \(resumed run\): output row 2 is not a row"),
+    # 0.9.7 alone: its own files cannot be unified, so it reads each on its own, and a JSONL
+    # int column of both signs edited to one sign reads (Decimals and ints) where the unified
+    # read fails; known as the edit entry's (the read is the string entry's model's)
+    ("jsonl-sign-mix-edited-beside-null-string-group.json", r"mixed \(resumed run\)"),
 ])
 def test_a_first_group_of_null_strings_0_9_7_wrote_as_double_is_cast_by_0_8_0(name, shows):
     """The string entry's model (`NullStringsAsDoubles`, `strings_as_double_read`) on the
@@ -115,8 +119,9 @@ def test_a_first_group_of_null_strings_0_9_7_wrote_as_double_is_cast_by_0_8_0(na
     assert result.returncode == 1, result.stdout + result.stderr
     assert re.search(shows, result.stdout), result.stdout
     known = [line for line in result.stdout.splitlines() if line.startswith("known: ")]
-    assert known and known[0].startswith("known: dd-null-string-group-read-as-double-after-rollback-async "), \
-        result.stdout
+    entry = ("dd-resume-after-seed-file-edit-mixes-rows-async" if name.startswith("jsonl-")
+             else "dd-null-string-group-read-as-double-after-rollback-async")
+    assert known and known[0].startswith(f"known: {entry} "), result.stdout
 
 
 @pytest.mark.parametrize(("release", "name"), [
