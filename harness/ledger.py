@@ -444,7 +444,9 @@ class KnownBugs:
 
     def _named(self, run: tuple[Verdict, Outcome, Outcome], scenario: Scenario, verdict: Verdict) -> str:
         """The entries whose models changed what the reference would have done in the run
-        that reproduced the failure, those that share an anomaly kind with it first."""
+        that reproduced the failure; of those, only the ones that share an anomaly kind with
+        it where any does (a provider fault's dropped row whose hole then blocks a resume is
+        named after the hole's entry, whose kinds the failure shows)."""
         fired = fired_models(*run[1:])
         entries = self.chain_entries(scenario)
         candidates = [f for f in entries if f.model in fired] or [
