@@ -814,7 +814,7 @@ def _null_strings_chain(values=(None, None, "x"), stop_after=2):
     (("x", None, None), 2, None),                # no group of nulls alone: every file a string
     ((None, None, None), 2, None),               # every file double: nothing to cast
 ])
-def test_a_first_group_of_null_strings_0_9_7_wrote_is_read_by_0_8_0_as_double(values, stop_after, outcome):
+def test_a_first_group_of_null_strings_0_9_7_wrote_is_read_by_0_8_0_as_double(values, stop_after, outcome, tmp_path):
     """0.9.7 writes a row group whose string values are all null as double
     (`NullStringsAsDoubles`); 0.8.0, resuming past it, reads with the first file's schema and
     casts the later strings to double: one Arrow cannot parse fails its run, "001" is read as
@@ -830,6 +830,13 @@ def test_a_first_group_of_null_strings_0_9_7_wrote_is_read_by_0_8_0_as_double(va
     elif outcome == "lost":
         assert chain.kinds == ("unexpected", "lost"), chain.anomalies
         assert [r["label_0"] for r in chain.actual] == [None, None, 1, None, None, 1]
+        # the cast read is the model's doing: what names the entry when the failure is known
+        from harness.journal import Journal
+
+        target = model_target(names, releases={"0.8.0": (on_0_8_0, FACTS_0_8_0)})
+        target.run(scenario, tmp_path)
+        assert {"event": "model", "segment": 1, "model": "null_strings_as_doubles"} in [
+            {k: e.get(k) for k in ("event", "segment", "model")} for e in Journal(tmp_path / "journal.jsonl").events()]
     else:
         assert chain.kinds == ("error",), chain.anomalies
         assert chain.anomalies[0].segment == 1 and outcome in chain.anomalies[0].detail

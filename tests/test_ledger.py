@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessUsageError
-from harness.ledger import extensions, load_finding, load_ledger, packaged_ledger
+from harness.ledger import SEED_VALUE_SIGNATURES, extensions, load_finding, load_ledger, packaged_ledger
 from harness.property import check_scenario
+from harness.scenario import Scenario, SeedRow, Segment
+from harness.seed_values import SeedColumn
 from harness.targets.registry import get_target
 
 FINDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "findings"
@@ -163,3 +165,23 @@ def test_a_replay_of_an_entry_with_a_hang_deadline_runs_its_scenario_under_it(mo
     monkeypatch.setenv(TIMEOUT_VARIABLE, "7")
     with hang_deadline(target, loaded):
         assert target.segment_timeout == DEFAULT_SEGMENT_TIMEOUT
+
+
+@pytest.mark.parametrize("kind", sorted(SEED_VALUE_SIGNATURES))
+@pytest.mark.parametrize("buffer_size", [1, 3])
+def test_a_seed_value_kind_makes_a_drawn_table_hold_it(kind, buffer_size):
+    """What `models` and the time-to-finding searches draw within a signature's seed values
+    holds them; the kinds of a first file of nulls make the whole first row group null (two
+    rows, a null and a value, gave a first group holding the value wherever groups held
+    two rows or more, and the rollback timestamp bug could not show)."""
+    signature = SEED_VALUE_SIGNATURES[kind]
+    source = "csv" if kind == "csv_infinities" else "parquet"
+    scenario = Scenario(seeds=tuple(SeedRow(i, f"r{i}", values=(1,)) for i in range(6)),
+                        columns=(SeedColumn("count_0", "int"),), source=source, buffer_size=buffer_size,
+                        segments=(Segment(6),))
+    given = signature.given(scenario)
+    assert signature.holds(given), given
+    if kind in ("nulls_and_microseconds", "nulls_and_strings"):
+        k = next(i for i, c in enumerate(given.columns) if c.type == signature.column_type)
+        values = [s.values[k] for s in given.seeds]
+        assert values[:buffer_size] == [None] * buffer_size and values[buffer_size] is not None, values

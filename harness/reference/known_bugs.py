@@ -235,14 +235,14 @@ class Modelled(ReferenceEngine):
         """The release's read of its dataset at the end of its run (`run_reads_dataset`), as
         far as what it reads is a fact of its reader rather than of a composed model: files
         whose types for a seed column differ by the pandas that wrote them (timestamps in
-        nanoseconds or milliseconds, a string column as double: `file_types_problem`), which
+        nanoseconds or milliseconds, a string column as double: `file_types_read`), which
         an earlier segment may have written on another release."""
         session = getattr(self, "session", None)
         if not type(self).run_reads_dataset or session is None:
             return
-        problem = file_types_problem(self.scenario, session.dataset_dir, type(self).dataset_schema)
+        problem, model = file_types_read(self.scenario, session.dataset_dir, type(self).dataset_schema)
         if problem is not None:
-            self.fired(types_model(problem))
+            self.fired(model)
             raise ModelRunError(
                 "Failed to load generated dataset — all records may have been dropped due to "
                 f"generation failures. Original error: {problem}")
@@ -1075,13 +1075,9 @@ def arrow_double(text: str) -> float | None:
     cast fails ("Failed to parse string")."""
     if not _ARROW_DOUBLE.fullmatch(text):
         return None
-    body = text.lstrip("+-").lower()
-    if body.startswith("nan"):
+    if text.lstrip("+-").lower().startswith("nan"):  # (with a payload too, which float() refuses)
         return math.nan
-    try:
-        return float(text)
-    except (ValueError, OverflowError):  # pragma: no cover - the pattern is float()'s
-        return None
+    return float(text)  # what the pattern matches float() parses, as Arrow does
 
 
 def strings_as_double_read(scenario: Any, dataset_dir: Path, schema: str, rows: list[Row] | None = None,
@@ -1129,17 +1125,18 @@ def schemas_fall_back(rows: list[Row], notes: dict[int, dict[str, Any]]) -> bool
     return bool(doubled) and any(isinstance(r.get(name), str) for r in rows for name in doubled)
 
 
-def file_types_problem(scenario: Any, dataset_dir: Path, schema: str) -> str | None:
-    """Why the reading release (its `schema`) cannot read files whose types for a seed column
-    differ by the pandas that wrote them (timestamp units: `timestamp_units_problem`; a string
-    column as double: `strings_as_double_read`), or None."""
-    return (timestamp_units_problem(scenario, dataset_dir, schema)
-            or strings_as_double_read(scenario, dataset_dir, schema)[0])
-
-
-def types_model(problem: str) -> type[ReferenceEngine]:
-    """The model whose files a `file_types_problem` is of."""
-    return NullStringsAsDoubles if "as a scalar of type double" in problem else units_model(problem)
+def file_types_read(scenario: Any, dataset_dir: Path, schema: str, rows: list[Row] | None = None,
+                    layout: list[tuple[int, int]] | None = None) -> tuple[str | None, type[ReferenceEngine] | None]:
+    """The reading release's (its `schema`) read of files whose types for a seed column differ
+    by the pandas that wrote them: why it cannot read them (or None), and the model whose
+    files changed what it read (or None). Timestamp units (`timestamp_units_problem`), then a
+    string column as double (`strings_as_double_read`, which makes `rows`, where given, what
+    the release reads)."""
+    problem = timestamp_units_problem(scenario, dataset_dir, schema)
+    if problem is not None:
+        return problem, units_model(problem)
+    problem, cast = strings_as_double_read(scenario, dataset_dir, schema, rows, layout)
+    return problem, NullStringsAsDoubles if problem is not None or cast else None
 
 
 class NullStringsAsDoubles(ReferenceEngine):
@@ -1168,8 +1165,9 @@ class NullStringsAsDoubles(ReferenceEngine):
 
     def _string_columns(self) -> set[str]:
         """The seed columns the reader reads as strings (some value as read is one)."""
+        names = {c.name for c in self.scenario.columns}
         return {name for row in self.read_seed_stream() for name, value in row.items()
-                if isinstance(value, str) and name in {c.name for c in self.scenario.columns}}
+                if name in names and isinstance(value, str)}
 
 
 class CsvInfinitiesReadAsDates(ReadsDatasetBack):
@@ -1977,13 +1975,9 @@ def model_target(names: list[str] | tuple[str, ...], reader: Any = None, variant
             if problem is None:
                 # files a pandas 2 or 3 release wrote, read by the release that reads them (its
                 # rows as it reads them: a string column cast to a first file's double)
-                problem = timestamp_units_problem(scenario, dataset_dir, reads.dataset_schema)
-                cast = False
-                if problem is None:
-                    problem, cast = strings_as_double_read(scenario, dataset_dir, reads.dataset_schema, rows, layout)
-                if problem is not None or cast:
-                    journal.append({"event": "model", "segment": len(scenario.segments) - 1,
-                                    "model": NAMES[types_model(problem) if problem else NullStringsAsDoubles]})
+                problem, model = file_types_read(scenario, dataset_dir, reads.dataset_schema, rows, layout)
+                if model is not None:
+                    journal.append({"event": "model", "segment": len(scenario.segments) - 1, "model": NAMES[model]})
             if problem is not None and not (isinstance(problem, ReadRace) and race_won(reads.read_races_won, journal)):
                 raise ModelRunError(problem)
             # 0.9 reads a column some file holds as double as double in every file, Decimals too
